@@ -1,0 +1,47 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Dependencies point one way:
+//   CZip ← TorchCheckpoint ─┐
+//   WeightconvCore ─────────┼→ WeightFormat ─┐
+//   CBLAS ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
+let package = Package(
+    name: "weightconv",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "WeightconvKit", targets: ["WeightconvKit"]),
+        .executable(name: "weightconv", targets: ["weightconv"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+    ],
+    targets: [
+        // C libraries, one system-library target each.
+        .systemLibrary(name: "CZip", pkgConfig: "libzip",
+                       providers: [.apt(["libzip-dev"]), .brew(["libzip"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
+                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+
+        // Shared vocabulary: dtypes, tensor descriptors, metadata values, hashing, checked arithmetic.
+        .target(name: "WeightconvCore",
+                dependencies: [.product(name: "Crypto", package: "swift-crypto")]),
+        // Reads PyTorch checkpoints (zip and legacy) and safetensors without executing anything.
+        .target(name: "TorchCheckpoint", dependencies: ["WeightconvCore", "CZip"]),
+        // The native .wcv weight file: specification in docs/wcv-format.md.
+        .target(name: "WeightFormat", dependencies: ["WeightconvCore"]),
+        // NCHW float32 inference operators, one file per operator family.
+        .target(name: "TensorEngine", dependencies: ["CBLAS"],
+                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        // The four network families, built from a scoped weight source.
+        .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),
+        // Import / verify pipeline and the one-line loading API.
+        .target(name: "WeightconvKit",
+                dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks"]),
+        .executableTarget(name: "weightconv",
+                          dependencies: ["WeightconvKit",
+                                         .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// TensorEngine (in progress)

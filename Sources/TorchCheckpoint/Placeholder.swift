@@ -1,0 +1,2 @@
+// The checkpoint reader lands here (issue 2).
+import WeightconvCore

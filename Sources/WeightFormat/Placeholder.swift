@@ -1,0 +1,1 @@
+// WeightFormat (in progress)

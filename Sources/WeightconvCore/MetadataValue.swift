@@ -1,0 +1,85 @@
+/// A JSON-like value: the non-tensor content of a checkpoint (epochs, strings, hyper-parameters)
+/// and the free-form metadata of a native weight file.
+public indirect enum MetadataValue: Sendable, Hashable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([MetadataValue])
+    /// Keys keep their order: a checkpoint's dict order is part of what a user recognises.
+    case object([(key: String, value: MetadataValue)])
+    /// Something a file holds that is kept without being interpreted or called, by its type name
+    /// (`numpy.float64`, `argparse.Namespace`, `torch.device`).
+    case opaque(typeName: String, summary: String)
+
+    public static func == (lhs: MetadataValue, rhs: MetadataValue) -> Bool {
+        switch (lhs, rhs) {
+        case (.null, .null): true
+        case let (.bool(a), .bool(b)): a == b
+        case let (.int(a), .int(b)): a == b
+        case let (.double(a), .double(b)): a == b || (a.isNaN && b.isNaN)
+        case let (.string(a), .string(b)): a == b
+        case let (.array(a), .array(b)): a == b
+        case let (.object(a), .object(b)):
+            a.count == b.count && zip(a, b).allSatisfy { $0.key == $1.key && $0.value == $1.value }
+        case let (.opaque(t1, s1), .opaque(t2, s2)): t1 == t2 && s1 == s2
+        default: false
+        }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        switch self {
+        case .null: hasher.combine(0)
+        case .bool(let v): hasher.combine(v)
+        case .int(let v): hasher.combine(v)
+        case .double(let v): hasher.combine(v)
+        case .string(let v): hasher.combine(v)
+        case .array(let v): hasher.combine(v)
+        case .object(let v): for (k, x) in v { hasher.combine(k); hasher.combine(x) }
+        case .opaque(let t, let s): hasher.combine(t); hasher.combine(s)
+        }
+    }
+}
+
+extension MetadataValue {
+    /// Canonical compact JSON (keys in stored order, opaque values as `{"$opaque": type, "summary": …}`).
+    public var jsonText: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let v): return v ? "true" : "false"
+        case .int(let v): return String(v)
+        case .double(let v):
+            if v.isNaN { return "\"NaN\"" }
+            if v.isInfinite { return v > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
+            return "\(v)"
+        case .string(let v): return JSONText.quote(v)
+        case .array(let v): return "[" + v.map(\.jsonText).joined(separator: ",") + "]"
+        case .object(let v):
+            return "{" + v.map { JSONText.quote($0.key) + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
+        case .opaque(let type, let summary):
+            return "{\"$opaque\":" + JSONText.quote(type) + ",\"summary\":" + JSONText.quote(summary) + "}"
+        }
+    }
+}
+
+/// Minimal JSON string quoting shared by everything that prints JSON by hand.
+public enum JSONText {
+    public static func quote(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20:
+                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
+                    + String(scalar.value, radix: 16)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}

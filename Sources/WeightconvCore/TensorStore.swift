@@ -1,0 +1,36 @@
+import Foundation
+
+/// Anything that holds named tensors: a PyTorch checkpoint, a native `.wcv` file, a safetensors file.
+///
+/// `inspect`, the generic conversion and the import pipeline see every source through this one
+/// protocol, so a conversion can be proved lossless by comparing the same listing on both sides.
+public protocol TensorStore {
+    /// The file the tensors come from, for error messages.
+    var path: String { get }
+    /// Every tensor, in the store's canonical order.
+    var tensors: [TensorDescriptor] { get }
+    /// Non-tensor content (a checkpoint's epochs and strings, a weight file's user metadata).
+    var metadata: MetadataValue { get }
+    /// Calls `body` with the tensor's contiguous, little-endian bytes in its stored dtype
+    /// (`descriptor.byteCount` bytes). The buffer is valid only during the call.
+    func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+}
+
+extension TensorStore {
+    public func descriptor(named name: String) -> TensorDescriptor? {
+        tensors.first { $0.name == name }
+    }
+
+    /// The tensor widened (or narrowed, for F64) to `Float`.
+    public func floats(of name: String) throws -> [Float] {
+        guard let descriptor = descriptor(named: name) else {
+            throw WeightconvError(file: path, problem: "no tensor named '\(name)'")
+        }
+        return try withContiguousBytes(of: name) { try FloatConversion.floats(from: $0, dtype: descriptor.dtype, file: path) }
+    }
+
+    /// Lowercase hex SHA-256 of the tensor's contiguous little-endian bytes (the `inspect --json` contract).
+    public func sha256(of name: String) throws -> String {
+        try withContiguousBytes(of: name) { SHA256Hex.digest($0) }
+    }
+}

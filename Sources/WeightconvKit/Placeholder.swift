@@ -1,0 +1,1 @@
+// WeightconvKit (in progress)

@@ -1,0 +1,9 @@
+import ArgumentParser
+import WeightconvKit
+
+struct Weightconv: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weightconv",
+        abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.")
+}
+Weightconv.main()

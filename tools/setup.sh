@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what weightconv needs to build and test on Debian/Ubuntu: the C libraries it links
+# (libzip, OpenBLAS), pkg-config to find them, and numpy for the Python reader of the native format.
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+
+packages=(pkg-config libzip-dev libopenblas-dev zlib1g-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! python3 -c 'import numpy' >/dev/null 2>&1; then
+  echo "setup: installing numpy"
+  python3 -m pip install -q numpy
+fi
