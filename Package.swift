@@ -43,5 +43,6 @@ let package = Package(
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
+        .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
     ]
 )
