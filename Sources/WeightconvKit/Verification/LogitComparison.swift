@@ -1,0 +1,82 @@
+/// The rule a conversion's logits must meet against PyTorch's reference logits.
+///
+/// Element-wise `|swift − ref| ≤ atol + rtol·|ref|` (numpy's `allclose`), plus the top-1 class equal
+/// and the top-5 *set* equal for every sample: two logits can be within tolerance of each other and
+/// still swap two near-tied classes, and a user sees the classes, not the logits.
+public struct Tolerance: Sendable, Hashable, Codable {
+    public var atol: Float
+    public var rtol: Float
+    /// Compare the top-1 class and the top-5 set too (switched off only for outputs that are not class scores).
+    public var requireTopK: Bool
+
+    public init(atol: Float, rtol: Float, requireTopK: Bool = true) {
+        self.atol = atol
+        self.rtol = rtol
+        self.requireTopK = requireTopK
+    }
+
+    /// Float32 weights: differences come only from summation order (measured worst cases are
+    /// below 2e-5 on the fixtures; see README), so 1e-4 + 1e-4·|ref| leaves a 5× margin.
+    public static let float32 = Tolerance(atol: 1e-4, rtol: 1e-4)
+    /// F16/BF16-stored weights are compared with the reference computed from the same rounded weights
+    /// when the reference was made from them; otherwise the rounding itself shows: a looser rule.
+    public static let reducedPrecision = Tolerance(atol: 1e-2, rtol: 1e-2)
+}
+
+/// How one sample's logits compare with the reference.
+public struct SampleComparison: Sendable {
+    public var maxAbsoluteError: Float
+    /// Largest `|Δ| / |ref|` over elements where |ref| > atol (relative error of near-zero logits is noise).
+    public var maxRelativeError: Float
+    public var cosineSimilarity: Double
+    public var top1Agrees: Bool
+    public var top5Agrees: Bool
+    /// Index of the first element outside tolerance, if any.
+    public var firstViolation: Int?
+}
+
+/// The comparison of a whole batch.
+public struct LogitComparison: Sendable {
+    public var samples: [SampleComparison]
+    public var tolerance: Tolerance
+
+    public var passed: Bool {
+        samples.allSatisfy { $0.firstViolation == nil && (!tolerance.requireTopK || ($0.top1Agrees && $0.top5Agrees)) }
+    }
+
+    /// Compares `actual` with `reference`, both `[batch, classes]` row-major.
+    public init(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) {
+        precondition(actual.count == reference.count && classes > 0 && actual.count % classes == 0)
+        self.tolerance = tolerance
+        samples = stride(from: 0, to: actual.count, by: classes).map { start in
+            let a = actual[start..<start + classes]
+            let r = reference[start..<start + classes]
+            var maxAbs: Float = 0
+            var maxRel: Float = 0
+            var dot = 0.0, na = 0.0, nr = 0.0
+            var violation: Int?
+            for (i, (x, y)) in zip(a, r).enumerated() {
+                let diff = abs(x - y)
+                // NaN anywhere is a violation, never a pass by comparison failure.
+                if !(diff <= tolerance.atol + tolerance.rtol * abs(y)), violation == nil { violation = i }
+                maxAbs = max(maxAbs, diff.isNaN ? .infinity : diff)
+                if abs(y) > tolerance.atol { maxRel = max(maxRel, diff / abs(y)) }
+                dot += Double(x) * Double(y)
+                na += Double(x) * Double(x)
+                nr += Double(y) * Double(y)
+            }
+            let cosine = na > 0 && nr > 0 ? dot / (na.squareRoot() * nr.squareRoot()) : (na == nr ? 1 : 0)
+            let topA = Self.topK(a, 5), topR = Self.topK(r, 5)
+            return SampleComparison(maxAbsoluteError: maxAbs, maxRelativeError: maxRel, cosineSimilarity: cosine,
+                                    top1Agrees: topA.first == topR.first, top5Agrees: Set(topA) == Set(topR),
+                                    firstViolation: violation)
+        }
+    }
+
+    /// Indices of the `k` largest values, largest first; ties keep the lower index first (as torch.topk on CPU).
+    static func topK(_ values: ArraySlice<Float>, _ k: Int) -> [Int] {
+        let base = values.startIndex
+        return values.indices.sorted { values[$0] > values[$1] || (values[$0] == values[$1] && $0 < $1) }
+            .prefix(k).map { $0 - base }
+    }
+}
