@@ -1,0 +1,48 @@
+import Foundation
+
+/// Timing of repeated forward passes: what `weightconv bench` prints.
+public struct BenchmarkResult: Sendable, Codable {
+    public var medianMs: Double
+    public var p90Ms: Double
+    public var minMs: Double
+    public var maxMs: Double
+    public var batch: Int
+    public var threads: Int
+    public var iterations: Int
+
+    enum CodingKeys: String, CodingKey {
+        case medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms", maxMs = "max_ms"
+        case batch, threads, iterations
+    }
+
+    /// Runs `body` `warmup` times untimed, then `iterations` times timed with a monotonic clock.
+    public static func measure(batch: Int, threads: Int, iterations: Int, warmup: Int,
+                               _ body: () throws -> Void) rethrows -> BenchmarkResult {
+        for _ in 0..<warmup { try body() }
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for _ in 0..<max(iterations, 1) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+        }
+        return BenchmarkResult(samples: samples, batch: batch, threads: threads)
+    }
+
+    init(samples: [Double], batch: Int, threads: Int) {
+        let sorted = samples.sorted()
+        func quantile(_ q: Double) -> Double {
+            // Nearest-rank quantile: an observed time, never an interpolation between two.
+            let rank = Int((q * Double(sorted.count)).rounded(.up))
+            return sorted[min(max(rank, 1), sorted.count) - 1]
+        }
+        medianMs = sorted.count % 2 == 1 ? sorted[sorted.count / 2]
+            : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        p90Ms = quantile(0.9)
+        minMs = sorted[0]
+        maxMs = sorted[sorted.count - 1]
+        self.batch = batch
+        self.threads = threads
+        iterations = sorted.count
+    }
+}
