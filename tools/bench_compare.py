@@ -205,6 +205,11 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
 
     print(f"Machine: {machine()}")
+    load = os.getloadavg()[0]
+    print(f"Load average at start: {load:.2f}" + (
+        f" — WARNING: other work is running on this {os.cpu_count()}-CPU machine; PyTorch's spinning OpenMP "
+        "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
+        else ""))
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
     print(f"Batch 1, {args.threads} threads, median (p90) of {args.iterations} runs after {args.warmup} warm-up.\n")
     header = "| network | input | PyTorch eager | onnxruntime |"
