@@ -162,6 +162,7 @@ FOREIGN = [
     ("foreign_timm_resnext50d_32x4d", "resnext50d_32x4d", "ResNeXt-D"),
     ("foreign_timm_seresnext50_32x4d", "seresnext50_32x4d", "SE-ResNeXt"),
     ("foreign_timm_legacy_seresnext50_32x4d", "legacy_seresnext50_32x4d", "SE-ResNeXt"),
+    ("foreign_timm_mobilenetv2_110d", "mobilenetv2_110d", "depth multiplier"),
 ]
 
 
