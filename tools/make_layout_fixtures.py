@@ -120,24 +120,24 @@ CASES: list[Case] = [
     Case("mobilenetv2_timm", "timm_mobilenetv2_035"),
     Case("mobilenetv2_seed002", "seed002"),
     Case("mobilenetv2_seed002_f16", "seed002", ["model.half().state_dict()"], dtype=torch.float16),
+    Case("mobilenetv2_seed002_checkpoint", "seed002",
+         ["a training checkpoint as pytorch/examples imagenet saves it: epoch, arch, DataParallel "
+          "state_dict, best_acc1, optimizer state (SGD momentum buffers are tensors too)"],
+         wrap=lambda sd, m: {"epoch": 3, "arch": "mobilenet_v2", "state_dict": module_prefix(sd),
+                             "best_acc1": torch.tensor(12.5), "optimizer": sgd_state(m)},
+         prefix="state_dict.module."),
+    Case("mobilenetv2_seed002_ema", "seed002", ["an EMA copy saved as {'ema': ..., 'updates': ...}"],
+         wrap=lambda sd, m: {"ema": sd, "updates": 12000}, prefix="ema."),
     Case("mobilenetv2_seed002_no_num_batches_tracked", "seed002",
          ["num_batches_tracked removed, as in files saved before PyTorch 0.4.1"], transform=drop_nbt),
     # ResNeXt -------------------------------------------------------------------------------------
     Case("resnext_torchvision", "torchvision_resnext"),
-    Case("resnext_torchvision_checkpoint", "torchvision_resnext",
-         ["a training checkpoint as pytorch/examples imagenet saves it: epoch, arch, DataParallel "
-          "state_dict, best_acc1, optimizer state (SGD momentum buffers are tensors too)"],
-         wrap=lambda sd, m: {"epoch": 3, "arch": "resnext_narrow", "state_dict": module_prefix(sd),
-                             "best_acc1": torch.tensor(12.5), "optimizer": sgd_state(m)},
-         prefix="state_dict.module."),
     Case("resnext_torchvision_truncated_classifier", "torchvision_resnext",
          ["the classifier was cut off (a backbone-only save): fc.weight and fc.bias are missing"],
          transform=lambda sd: {k: v for k, v in sd.items() if not k.startswith("fc.")},
          outcome={"outcome": "missing", "missing": ["fc.bias", "fc.weight"]}),
     Case("resnext_timm", "timm_resnext"),
     Case("resnext_timm_bf16", "timm_resnext", ["model.bfloat16().state_dict()"], dtype=torch.bfloat16),
-    Case("resnext_timm_ema", "timm_resnext", ["an EMA copy saved as {'ema': ..., 'updates': ...}"],
-         wrap=lambda sd, m: {"ema": sd, "updates": 12000}, prefix="ema."),
     Case("resnext_seed003", "seed003"),
     Case("shufflenet_seed000_model_key", "seed000", ["saved as {'model': state_dict, 'epoch': 3}"],
          wrap=lambda sd, m: {"model": sd, "epoch": 3}, prefix="model."),
@@ -194,7 +194,7 @@ def make_case(case: Case) -> dict:
     if behaviour.get("output") == "softmax":
         with torch.no_grad():
             model.fc.weight.mul_(0.1)
-    x = zoo.make_input(impl.input_kind, impl.input_size)
+    x = zoo.make_input(impl.input_kind, impl.input_size, impl.batch)
     with torch.no_grad():
         logits_f32 = model(x)
     extra = {}
@@ -299,7 +299,7 @@ def main(selected: list[str]) -> int:
     if not selected:
         write_readme()
     total = sum(f.stat().st_size for f in ROOT.rglob("*") if f.is_file())
-    print(f"total {total / 1024 / 1024:.2f} MiB in {ROOT}")
+    print(f"total {total / 1e6:.2f} MB ({total / 2**20:.2f} MiB) in {ROOT}")
     return 0
 
 
