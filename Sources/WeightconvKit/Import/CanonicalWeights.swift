@@ -1,0 +1,110 @@
+import Foundation
+import WeightconvCore
+
+/// A checkpoint's model tensors under the canonical names the Swift networks ask for.
+///
+/// Built from a recognised layout: each file key is renamed by the layout's rules, the layout's
+/// repairs fix the shapes old files stored, and reading a tensor by its canonical name reads the
+/// original one. It records which names the network asked for, so that a tensor nobody asked for
+/// (a sign of a wrong layout) is reported instead of silently dropped.
+public final class CanonicalWeights: @unchecked Sendable {
+    /// One canonical tensor and where it comes from.
+    public struct Entry: Sendable, Hashable {
+        /// The key in the file, wrapper prefix included (`state_dict.module.features.0.0.weight`).
+        public var source: String
+        public var dtype: DType
+        /// The shape the network sees, after repairs.
+        public var shape: [Int]
+        /// The shape in the file, when a repair changed it.
+        public var storedShape: [Int]?
+    }
+
+    /// Buffers the networks do not need: their absence or presence changes nothing.
+    static func isIgnorable(_ canonical: String) -> Bool {
+        canonical.hasSuffix(".num_batches_tracked") || canonical == "num_batches_tracked"
+    }
+
+    // `TensorStore` readers only read an immutable mapping after opening, so concurrent reads are safe;
+    // the protocol itself does not promise `Sendable`.
+    public let store: any TensorStore
+    public let layout: RecognizedLayout
+    /// Canonical name → entry, and the canonical names in file order.
+    public let entries: [String: Entry]
+    public let order: [String]
+    // NSLock rather than Synchronization.Mutex, which needs macOS 15.
+    private let lock = NSLock()
+    private var requested: Set<String> = []
+
+    /// Maps `store`'s keys through `layout`.
+    ///
+    /// Throws when two file keys become one canonical name or a repair does not fit a tensor's rank.
+    public init(store: any TensorStore, layout: RecognizedLayout) throws {
+        self.store = store
+        self.layout = layout
+        var byName: [String: TensorDescriptor] = [:]
+        for descriptor in store.tensors { byName[descriptor.name] = descriptor }
+        var entries: [String: Entry] = [:]
+        var order: [String] = []
+        for (source, canonical) in layout.keys {
+            // Non-tensor values (an epoch number under the same prefix) are not weights.
+            guard let descriptor = byName[source] else { continue }
+            if let previous = entries[canonical] {
+                throw WeightconvError(
+                    file: store.path,
+                    problem: "'\(previous.source)' and '\(source)' both map to '\(canonical)' under layout \(layout.profile.name)",
+                    hint: "the file holds two copies of the model; pass --layout or re-save one state_dict")
+            }
+            let shape = try Self.repaired(descriptor.shape, canonical: canonical, repairs: layout.profile.repairs,
+                                          file: store.path, source: source)
+            entries[canonical] = Entry(source: source, dtype: descriptor.dtype, shape: shape,
+                                       storedShape: shape == descriptor.shape ? nil : descriptor.shape)
+            order.append(canonical)
+        }
+        self.entries = entries
+        self.order = order
+    }
+
+    /// The shape a repair gives a stored tensor. Repairs add unit dimensions only, so the data is unchanged.
+    static func repaired(_ shape: [Int], canonical: String, repairs: [TensorRepair], file: String, source: String)
+        throws -> [Int]
+    {
+        var shape = shape
+        for repair in repairs {
+            switch repair {
+            case .appendUnitSpatialDims(let pattern):
+                // Cadene's old pointwise kernels: [out, in] → [out, in, 1, 1].
+                if shape.count == 2, canonical.contains(try Regex(pattern)) { shape += [1, 1] }
+            case .insertUnitInputDim(let pattern):
+                // Even older depthwise kernels: [C, k, k] → [C, 1, k, k].
+                if shape.count == 3, canonical.contains(try Regex(pattern)) { shape.insert(1, at: 1) }
+            }
+        }
+        return shape
+    }
+
+    /// Canonical name → shape, what configuration inference reads.
+    public var shapes: [String: [Int]] { entries.mapValues(\.shape) }
+
+    /// The shape of a canonical tensor, or `nil`; asking counts as using it.
+    public func shape(of canonical: String) -> [Int]? {
+        guard let entry = entries[canonical] else { return nil }
+        lock.withLock { _ = requested.insert(canonical) }
+        return entry.shape
+    }
+
+    /// The tensor's values widened to `Float`, in the layout of `shape(of:)`.
+    public func floats(of canonical: String) throws -> [Float] {
+        guard let entry = entries[canonical] else {
+            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(canonical)'",
+                                  hint: "the layout \(layout.profile.name) does not provide it")
+        }
+        lock.withLock { _ = requested.insert(canonical) }
+        return try store.floats(of: entry.source)
+    }
+
+    /// Canonical names the network never asked for, in file order, without ignorable buffers.
+    public var unused: [String] {
+        let asked = lock.withLock { requested }
+        return order.filter { !asked.contains($0) && !Self.isIgnorable($0) }
+    }
+}
