@@ -1,11 +1,13 @@
+import Foundation
 import WeightconvCore
 
 /// A PyTorch checkpoint opened without executing anything: the tensor listing and metadata come
 /// from the pickle at open; tensor bytes are read from the file only when asked for.
 ///
 /// Open one with `Checkpoint.open(path:)`, which accepts both torch.save formats and bare pickles.
-/// Not thread-safe (a deflated storage is cached between reads).
-public final class Checkpoint: TensorStore {
+/// Reads may run concurrently: the mapping is immutable and the one cached inflated storage is
+/// guarded by a lock.
+public final class Checkpoint: TensorStore, @unchecked Sendable {
     /// Where a storage's bytes are.
     enum StorageLocation {
         /// A byte range of the mapped file (zip STORED entries, legacy storages).
@@ -36,6 +38,7 @@ public final class Checkpoint: TensorStore {
     let references: [String: TensorReference]
     let locations: [String: StorageLocation]
     private var inflated: (key: String, bytes: [UInt8])?
+    private let inflatedLock = NSLock()
 
     init(path: String, kind: FileKind, contents: CheckpointContents, locations: [String: StorageLocation],
          file: MappedFile, archive: ZipArchive?, isBigEndian: Bool) throws(WeightconvError) {
@@ -122,11 +125,15 @@ public final class Checkpoint: TensorStore {
             }
             return try body(bytes)
         case .zipEntry(let entry):
-            if let cached = inflated, cached.key == key { return try cached.bytes.withUnsafeBytes { try body($0) } }
-            guard let archive else { throw WeightconvError(file: path, problem: "storage '\(key)' is in a zip entry but no archive is open") }
-            inflated = nil
-            let bytes = try archive.read(entry, limit: entry.size)
-            inflated = (key, bytes)
+            // Only the most recent inflated storage is kept, so memory stays near one storage.
+            let bytes = try inflatedLock.withLock { () throws -> [UInt8] in
+                if let cached = inflated, cached.key == key { return cached.bytes }
+                guard let archive else { throw WeightconvError(file: path, problem: "storage '\(key)' is in a zip entry but no archive is open") }
+                inflated = nil
+                let bytes = try archive.read(entry, limit: entry.size)
+                inflated = (key, bytes)
+                return bytes
+            }
             return try bytes.withUnsafeBytes { try body($0) }
         }
     }

@@ -58,3 +58,13 @@ extension Checkpoint {
         return try Checkpoint(path: file.path, kind: .pickle, contents: contents, locations: [:], file: file, archive: nil, isBigEndian: false)
     }
 }
+
+extension Checkpoint {
+    /// Sniffs a file's kind without parsing it: first bytes, then entry names for a zip archive.
+    public static func detectKind(path: String) throws(WeightconvError) -> FileKind {
+        let file = try MappedFile(path: path)
+        let kind = FileKind.sniff(file.prefix(FileKind.sniffLength))
+        guard kind == .zipArchive else { return kind }
+        return FileKind.refinedZip(entryNames: try ZipArchive(file: file).entries.map(\.name))
+    }
+}
