@@ -1,0 +1,28 @@
+import TorchCheckpoint
+import WeightconvCore
+
+/// What a file is: sniffed from its first bytes, and for zip archives from their entry names.
+public func detectFileKind(path: String) throws -> FileKind {
+    try Checkpoint.detectKind(path: path)
+}
+
+/// Opens any file weightconv reads tensors from, chosen by what the file is (not its extension).
+///
+/// Every kind has its own case so that a new reader is one line here.
+public func openTensorStore(path: String) throws -> any TensorStore {
+    let kind = try detectFileKind(path: path)
+    switch kind {
+    case .torchZipCheckpoint, .legacyCheckpoint, .pickle:
+        return try Checkpoint.open(path: path)
+    case .numpyArchive:
+        return try NumpyArchive(path: path)
+    case .wcv:
+        // The native weight file: its reader lands with the format work (WeightFormat).
+        throw WeightconvError(file: path, problem: "a weightconv weight file; this build cannot read it yet")
+    case .safetensors:
+        // safetensors: its reader lands with the format work (WeightFormat).
+        throw WeightconvError(file: path, problem: "a safetensors file; this build cannot read it yet")
+    case .empty, .zipArchive, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
+        throw Checkpoint.unreadable(kind, path: path)
+    }
+}
