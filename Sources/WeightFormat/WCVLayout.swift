@@ -83,4 +83,18 @@ extension UnsafeRawBufferPointer {
     func readLittleEndian<T: FixedWidthInteger>(_: T.Type, at offset: Int) -> T {
         T(littleEndian: loadUnaligned(fromByteOffset: offset, as: T.self))
     }
+
+    /// The index of the first non-zero byte in `range`, checking eight bytes at a time.
+    func firstNonZero(in range: Range<Int>) -> Int? {
+        var index = range.lowerBound
+        while index + 8 <= range.upperBound {
+            if loadUnaligned(fromByteOffset: index, as: UInt64.self) != 0 { break }
+            index += 8
+        }
+        while index < range.upperBound {
+            if self[index] != 0 { return index }
+            index += 1
+        }
+        return nil
+    }
 }

@@ -71,7 +71,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
         var previous: String?
         for entry in header.entries {
             let start = header.dataOffset + entry.offset
-            if let nonZero = storage.bytes[paddingStart..<start].firstIndex(where: { $0 != 0 }) {
+            if let nonZero = storage.bytes.firstNonZero(in: paddingStart..<start) {
                 return WeightFileProblem(.nonZeroPadding(after: previous), at: nonZero)
             }
             var hasher = SHA256Hex.Hasher()
@@ -82,7 +82,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
             paddingStart = start + entry.byteLength
             previous = entry.descriptor.name
         }
-        if let nonZero = storage.bytes[paddingStart..<storage.bytes.count].firstIndex(where: { $0 != 0 }) {
+        if let nonZero = storage.bytes.firstNonZero(in: paddingStart..<storage.bytes.count) {
             return WeightFileProblem(.nonZeroPadding(after: previous), at: nonZero)
         }
         return nil

@@ -97,7 +97,7 @@ public struct WeightFileHeader: Sendable {
         try checkReferences(document, entries: entries.entries, at: jsonStart)
 
         // 9. The padding page before the data.
-        if let nonZero = bytes[checksumEnd..<expectedDataOffset].firstIndex(where: { $0 != 0 }) {
+        if let nonZero = bytes.firstNonZero(in: checksumEnd..<expectedDataOffset) {
             throw WeightFileProblem(.nonZeroPadding(after: nil), at: nonZero)
         }
         return WeightFileHeader(headerLength: headerLength, dataOffset: expectedDataOffset, dataLength: dataLength,
@@ -169,9 +169,10 @@ public struct WeightFileHeader: Sendable {
             guard Int(exactly: rawLength) == expected else {
                 throw WeightFileProblem(.byteLengthMismatch(tensor: name, expected: expected, stored: rawLength), at: offsetPosition + 8)
             }
-            guard let offset = Int(exactly: rawOffset), offset % WCVLayout.tensorAlignment == 0 else {
+            guard rawOffset % UInt64(WCVLayout.tensorAlignment) == 0 else {
                 throw WeightFileProblem(.misalignedOffset(tensor: name), at: offsetPosition)
             }
+            guard let offset = Int(exactly: rawOffset) else { throw WeightFileProblem(.outOfBounds(tensor: name), at: offsetPosition) }
             guard offset >= previousEnd else { throw WeightFileProblem(.overlap(tensor: name), at: offsetPosition) }
             guard let end = CheckedMath.add(offset, expected), end <= dataLength else {
                 throw WeightFileProblem(.outOfBounds(tensor: name), at: offsetPosition)
