@@ -44,5 +44,6 @@ let package = Package(
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
+        .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
     ]
 )
