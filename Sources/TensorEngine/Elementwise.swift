@@ -66,3 +66,46 @@ import Glibc
 import Darwin
 @inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
 #endif
+
+// MARK: - Fast path
+
+enum FastElementwise {
+    static func activation(_ input: SharedPointer, _ output: SharedPointer, count: Int, _ kind: Activation, workers: Workers) {
+        workers.forEachChunk(count) { _, range in
+            for i in range { output.base[i] = kind.apply(input.base[i]) }
+        }
+    }
+
+    static func add(_ a: SharedPointer, _ b: SharedPointer, _ output: SharedPointer, count: Int, _ kind: Activation, workers: Workers) {
+        workers.forEachChunk(count) { _, range in
+            for i in range { output.base[i] = kind.apply(a.base[i] + b.base[i]) }
+        }
+    }
+
+    /// Channel concatenation: per image, each part's block copied in order, then the activation.
+    static func concat(_ parts: [(SharedPointer, [Int])], _ output: SharedPointer, _ outShape: [Int], _ kind: Activation) {
+        let n = outShape[0]
+        let imageSize = outShape[1] * outShape[2] * outShape[3]
+        for b in 0..<n {
+            var offset = b * imageSize
+            for (pointer, shape) in parts {
+                let size = shape[1] * shape[2] * shape[3]
+                let destination = output[offset]
+                destination.update(from: pointer[b * size], count: size)
+                if kind != .identity { for i in 0..<size { destination[i] = kind.apply(destination[i]) } }
+                offset += size
+            }
+        }
+    }
+
+    static func softmax(_ input: SharedPointer, _ output: SharedPointer, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let x = input[r * columns], y = output[r * columns]
+            var peak = -Float.infinity
+            for i in 0..<columns where x[i] > peak { peak = x[i] }
+            var total: Float = 0
+            for i in 0..<columns { y[i] = _exp(x[i] - peak); total += y[i] }
+            for i in 0..<columns { y[i] /= total }
+        }
+    }
+}

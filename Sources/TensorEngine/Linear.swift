@@ -42,3 +42,23 @@ extension Reference {
         return Tensor(uncheckedShape: [n, m], storage: out)
     }
 }
+
+// MARK: - Fast path
+
+import CBLAS
+
+enum FastLinear {
+    /// `y[N, out] = x[N, in] · Wᵀ + b` as one SGEMM.
+    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer) {
+        let (k, m) = (layer.inputFeatures, layer.outputFeatures)
+        layer.weight.storage.withUnsafeBufferPointer { weight in
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(m), Int32(k), 1, input.base, Int32(k),
+                        weight.baseAddress, Int32(k), 0, output.base, Int32(m))
+        }
+        if let bias = layer.bias {
+            for b in 0..<batch {
+                for o in 0..<m { output.base[b * m + o] += bias[o] }
+            }
+        }
+    }
+}

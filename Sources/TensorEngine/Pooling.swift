@@ -125,3 +125,84 @@ extension Reference {
         return Tensor(uncheckedShape: [n, c, output.h, output.w], storage: out)
     }
 }
+
+// MARK: - Fast path
+
+/// Pooling over raw buffers, planes split across workers. The interior windows (those that never
+/// touch padding) skip the bounds checks.
+enum FastPooling {
+    static func maxPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+                        _ p: PoolParameters, workers: Workers) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for plane in planes {
+                let source = input[plane * h * w], destination = output[plane * oh * ow]
+                for y in 0..<oh {
+                    let y0 = y * p.stride.h - p.padding.h
+                    for x in 0..<ow {
+                        let x0 = x * p.stride.w - p.padding.w
+                        var best = -Float.infinity
+                        for ky in 0..<p.kernel.h {
+                            let iy = y0 + ky * p.dilation.h
+                            if iy < 0 || iy >= h { continue }
+                            let row = source + iy * w
+                            for kx in 0..<p.kernel.w {
+                                let ix = x0 + kx * p.dilation.w
+                                if ix < 0 || ix >= w { continue }
+                                let v = row[ix]
+                                if v > best || v.isNaN { best = v }
+                            }
+                        }
+                        destination[y * ow + x] = best
+                    }
+                }
+            }
+        }
+    }
+
+    static func avgPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+                        _ p: PoolParameters, workers: Workers) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for plane in planes {
+                let source = input[plane * h * w], destination = output[plane * oh * ow]
+                for y in 0..<oh {
+                    var y0 = y * p.stride.h - p.padding.h
+                    var y1 = min(y0 + p.kernel.h, h + p.padding.h)
+                    let spanY = y1 - y0
+                    y0 = max(y0, 0); y1 = min(y1, h)
+                    for x in 0..<ow {
+                        var x0 = x * p.stride.w - p.padding.w
+                        var x1 = min(x0 + p.kernel.w, w + p.padding.w)
+                        let spanX = x1 - x0
+                        x0 = max(x0, 0); x1 = min(x1, w)
+                        var sum: Float = 0
+                        var iy = y0
+                        while iy < y1 {
+                            let row = source + iy * w
+                            var ix = x0
+                            while ix < x1 { sum += row[ix]; ix += 1 }
+                            iy += 1
+                        }
+                        let divisor = p.countIncludePad ? spanY * spanX : max(y1 - y0, 0) * max(x1 - x0, 0)
+                        destination[y * ow + x] = divisor > 0 ? sum / Float(divisor) : 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean of every plane: `[N, C, H, W]` → `[N, C]`.
+    static func globalAverage(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, workers: Workers) {
+        let plane = inShape[2] * inShape[3]
+        let scale = 1 / Float(plane)
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for index in planes {
+                let source = input[index * plane]
+                var sum: Float = 0
+                for i in 0..<plane { sum += source[i] }
+                output.base[index] = sum * scale
+            }
+        }
+    }
+}

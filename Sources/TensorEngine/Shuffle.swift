@@ -40,3 +40,18 @@ extension Reference {
         return Tensor(uncheckedShape: x.shape, storage: out)
     }
 }
+
+// MARK: - Fast path
+
+enum FastShuffle {
+    /// Copies whole planes to their permuted positions.
+    static func run(_ input: SharedPointer, _ shape: [Int], _ output: SharedPointer, sources: [Int]) {
+        let (n, c) = (shape[0], shape[1])
+        let plane = shape[2] * shape[3]
+        for b in 0..<n {
+            for o in 0..<c {
+                output[(b * c + o) * plane].update(from: input[(b * c + sources[o]) * plane], count: plane)
+            }
+        }
+    }
+}
