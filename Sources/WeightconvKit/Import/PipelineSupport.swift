@@ -1,0 +1,135 @@
+import Foundation
+import Networks
+import TensorEngine
+import WeightconvCore
+import WeightFormat
+
+extension CanonicalWeights: WeightProvider {}
+
+extension CanonicalWeights: TensorStore {
+    public var path: String { store.path }
+
+    /// Canonical names with the shapes the network sees, in file order.
+    public var tensors: [TensorDescriptor] {
+        order.compactMap { name in entries[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) } }
+    }
+
+    public var metadata: MetadataValue { store.metadata }
+
+    /// The original tensor's bytes: repairs only add unit dimensions, so they are the same bytes.
+    public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        guard let entry = entries[name] else {
+            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(name)'")
+        }
+        return try store.withContiguousBytes(of: entry.source, body)
+    }
+}
+
+/// Tensors already under canonical names (a `.wcv` file) as a network's weight provider.
+public struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
+    // Stores are read-only after opening; see `CanonicalWeights`.
+    public let store: any TensorStore
+    private let shapes: [String: [Int]]
+
+    public init(_ store: any TensorStore) {
+        self.store = store
+        shapes = Dictionary(store.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+    }
+
+    public func shape(of key: String) -> [Int]? { shapes[key] }
+    public func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
+}
+
+extension BehaviourValue {
+    /// A profile's behaviour value; `nil` for kinds a configuration never takes.
+    init?(_ value: MetadataValue) {
+        switch value {
+        case .string(let s): self = .string(s)
+        case .double(let d): self = .number(d)
+        case .int(let i): self = .number(Double(i))
+        case .bool(let b): self = .bool(b)
+        default: return nil
+        }
+    }
+}
+
+/// A configuration stored in a weight file's header: the family's own configuration as the JSON of its
+/// `Codable` form, next to the family name (`architecture.family`).
+enum ConfigurationCoding {
+    static func metadata(_ configuration: NetworkConfiguration) throws -> MetadataValue {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let data: Data
+        switch configuration {
+        case .xception(let c): data = try encoder.encode(c)
+        case .mobileNetV2(let c): data = try encoder.encode(c)
+        case .shuffleNetV1(let c): data = try encoder.encode(c)
+        case .resnext(let c): data = try encoder.encode(c)
+        }
+        return try StrictJSON.parse(Array(data))
+    }
+
+    static func configuration(family: String, _ value: MetadataValue, file: String) throws -> NetworkConfiguration {
+        let data = Data(value.jsonText.utf8)
+        let decoder = JSONDecoder()
+        do {
+            switch family {
+            case NetworkFamily.xception.rawValue: return .xception(try decoder.decode(XceptionConfiguration.self, from: data))
+            case NetworkFamily.mobileNetV2.rawValue: return .mobileNetV2(try decoder.decode(MobileNetV2Configuration.self, from: data))
+            case NetworkFamily.shuffleNetV1.rawValue: return .shuffleNetV1(try decoder.decode(ShuffleNetV1Configuration.self, from: data))
+            case NetworkFamily.resnext.rawValue: return .resnext(try decoder.decode(ResNeXtConfiguration.self, from: data))
+            default:
+                throw WeightconvError(file: file, problem: "records the unknown architecture '\(family)'",
+                                      hint: "one of " + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+        } catch let error as WeightconvError {
+            throw error
+        } catch {
+            throw WeightconvError(file: file, problem: "its \(family) configuration does not decode: \(error)",
+                                  hint: "the file was written by another weightconv version; re-import the checkpoint")
+        }
+    }
+}
+
+extension Preprocessing {
+    /// The header's preprocessing entry (channel order and pixel scale go in its metadata).
+    var document: WeightFileDocument.Preprocessing {
+        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init))
+    }
+}
+
+extension WeightFileDocument.Provenance {
+    /// Name, size and SHA-256 of the source file, read in 1 MiB pieces.
+    static func of(_ path: String, converter: String, transforms: [String]) throws -> Self {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw WeightconvError(file: path, problem: "cannot be read to compute its SHA-256")
+        }
+        defer { try? handle.close() }
+        var hasher = SHA256Hex.Hasher()
+        var size = 0
+        while true {
+            let chunk: Data
+            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
+                throw WeightconvError(file: path, problem: "read failed while hashing: \(error.localizedDescription)")
+            }
+            if chunk.isEmpty { break }
+            size += chunk.count
+            chunk.withUnsafeBytes { hasher.update($0) }
+        }
+        return .init(sourceName: (path as NSString).lastPathComponent, sourceSize: size, sourceSHA256: hasher.finalize(),
+                     converter: converter, transforms: transforms)
+    }
+}
+
+extension NetworkConfiguration {
+    /// The input side the family is usually trained at, when a file records no preprocessing.
+    public var defaultInputSize: Int {
+        if case .xception = self { return 299 }
+        return 224
+    }
+
+    /// The configuration as one line of JSON (what the header stores).
+    public var summary: String {
+        (try? ConfigurationCoding.metadata(self).jsonText) ?? "\(self)"
+    }
+}
