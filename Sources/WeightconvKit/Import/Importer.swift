@@ -66,10 +66,17 @@ public enum Importer {
         let configuration = mapping.configuration
 
         // Building the network asks for every parameter with the shape it needs, so a wrong layout or
-        // configuration fails here, at the layer that is wrong, before anything is written.
-        let network: any Network
+        // configuration fails here, at the layer that is wrong, before anything is written. Without a
+        // reference to reproduce, the network is never run, so it is built from shapes alone and the
+        // import stays near one tensor of memory.
+        let network: (any Network)?
         do {
-            network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            if request.reference != nil {
+                network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            } else {
+                _ = try configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
+                network = nil
+            }
         } catch {
             throw WeightconvError(file: request.input, problem: "\(error)",
                                   hint: "check the layout with `weightconv layouts -v`, or force one with --layout")
@@ -88,6 +95,7 @@ public enum Importer {
         var comparison: LogitComparison?
         if let referencePath = request.reference {
             let reference = try ReferenceRecord(path: referencePath)
+            guard let network else { throw WeightconvError(file: request.input, problem: "no network was built") }
             let actual = try network(reference.input)
             let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
                                              classes: reference.classes, tolerance: request.tolerance)
