@@ -83,7 +83,10 @@ public struct RenameRule: Sendable, CustomStringConvertible {
         var result = table[index]
         if parts.count == 2 {
             guard let extra = value(of: parts[1]) else { throw .badTemplate(body) }
-            result += extra
+            // `extra` is a number from a key in the file: a 19-digit block index must not trap.
+            let (sum, overflow) = result.addingReportingOverflow(extra)
+            if overflow { throw .indexOutOfTable(key: key, table: tableName, count: table.count) }
+            result = sum
         }
         return String(result)
     }
