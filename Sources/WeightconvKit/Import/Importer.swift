@@ -168,7 +168,7 @@ public enum Importer {
         do {
             configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
                                                            shapes: weights.shapes,
-                                                           behaviour: recognized.profile.behaviour.compactMapValues(BehaviourValue.init))
+                                                           behaviour: recognized.profile.configurationBehaviour())
         } catch {
             throw WeightconvError(file: store.path, problem: "\(error)",
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")

@@ -40,19 +40,6 @@ public struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
     public func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
 }
 
-extension BehaviourValue {
-    /// A profile's behaviour value; `nil` for kinds a configuration never takes.
-    init?(_ value: MetadataValue) {
-        switch value {
-        case .string(let s): self = .string(s)
-        case .double(let d): self = .number(d)
-        case .int(let i): self = .number(Double(i))
-        case .bool(let b): self = .bool(b)
-        default: return nil
-        }
-    }
-}
-
 /// A configuration stored in a weight file's header: the family's own configuration as the JSON of its
 /// `Codable` form, next to the family name (`architecture.family`).
 enum ConfigurationCoding {
