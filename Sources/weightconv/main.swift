@@ -4,6 +4,7 @@ import WeightconvKit
 struct Weightconv: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weightconv",
-        abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.")
+        abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.",
+        subcommands: [ImportCommand.self, CheckCommand.self, ExportCommand.self])
 }
 Weightconv.main()
