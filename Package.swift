@@ -41,6 +41,8 @@ let package = Package(
         .executableTarget(name: "weightconv",
                           dependencies: ["WeightconvKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Open/read timings of .wcv and safetensors files (release build; see docs/wcv-format.md).
+        .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),

@@ -95,7 +95,7 @@ public struct WeightFileDocument: Sendable, Equatable {
 
 extension WeightFileDocument {
     /// The document as canonical JSON (section 8): fixed member order, `original_keys` in table order.
-    func canonicalJSON(tableOrder: [String]) -> [UInt8] {
+    public func canonicalJSON(tableOrder: [String]) -> [UInt8] {
         func number(_ value: Double) -> MetadataValue { .double(value) }
         func optional(_ value: String?) -> MetadataValue { value.map(MetadataValue.string) ?? .null }
 

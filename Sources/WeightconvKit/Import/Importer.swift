@@ -55,8 +55,6 @@ public struct ImportReport: Sendable {
 
 /// `weightconv import`: checkpoint in, checked native weight file out.
 public enum Importer {
-    public static let converterVersion = "weightconv 0.1.0"
-
     /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
@@ -136,7 +134,7 @@ public enum Importer {
             preprocessing: mapping.layout.profile.preprocessing.document,
             layout: "\(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)",
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            provenance: try WeightFileDocument.Provenance.of(request.input, converter: converterVersion, transforms: transforms),
+            provenance: try provenance(of: request.input, transforms: transforms),
             metadata: .object([("channel_order", .string(mapping.layout.profile.preprocessing.channelOrder.rawValue)),
                                ("pixel_scale", .double(Double(mapping.layout.profile.preprocessing.pixelScale)))]),
             verification: verification)
@@ -146,6 +144,12 @@ public enum Importer {
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    static func provenance(of path: String, transforms: [String]) throws -> WeightFileDocument.Provenance {
+        let identity = try SourceIdentity(path: path)
+        return .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
+                     converter: ConverterIdentity.name, transforms: transforms)
     }
 
     /// A checkpoint's layout, canonical weights and configuration: everything but the network.

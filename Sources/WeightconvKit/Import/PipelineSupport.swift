@@ -85,29 +85,6 @@ extension Preprocessing {
     }
 }
 
-extension WeightFileDocument.Provenance {
-    /// Name, size and SHA-256 of the source file, read in 1 MiB pieces.
-    static func of(_ path: String, converter: String, transforms: [String]) throws -> Self {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw WeightconvError(file: path, problem: "cannot be read to compute its SHA-256")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256Hex.Hasher()
-        var size = 0
-        while true {
-            let chunk: Data
-            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw WeightconvError(file: path, problem: "read failed while hashing: \(error.localizedDescription)")
-            }
-            if chunk.isEmpty { break }
-            size += chunk.count
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return .init(sourceName: (path as NSString).lastPathComponent, sourceSize: size, sourceSHA256: hasher.finalize(),
-                     converter: converter, transforms: transforms)
-    }
-}
-
 extension NetworkConfiguration {
     /// The input side the family is usually trained at, when a file records no preprocessing.
     public var defaultInputSize: Int {
