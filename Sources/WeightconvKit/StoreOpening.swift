@@ -12,7 +12,8 @@ public func detectFileKind(path: String) throws -> FileKind {
 public func openTensorStore(path: String) throws -> any TensorStore {
     let kind = try detectFileKind(path: path)
     switch kind {
-    case .torchZipCheckpoint, .legacyCheckpoint, .pickle:
+    case .torchZipCheckpoint, .legacyCheckpoint, .pickle, .zipArchive:
+        // A zip that is not a checkpoint is still handed to the reader: it names a hostile pickle inside.
         return try Checkpoint.open(path: path)
     case .numpyArchive:
         return try NumpyArchive(path: path)
@@ -22,7 +23,7 @@ public func openTensorStore(path: String) throws -> any TensorStore {
     case .safetensors:
         // safetensors: its reader lands with the format work (WeightFormat).
         throw WeightconvError(file: path, problem: "a safetensors file; this build cannot read it yet")
-    case .empty, .zipArchive, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
+    case .empty, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
         throw Checkpoint.unreadable(kind, path: path)
     }
 }
