@@ -44,5 +44,7 @@ let package = Package(
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
+        // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
     ]
 )

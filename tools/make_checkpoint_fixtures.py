@@ -547,9 +547,38 @@ def _legacy_storage_start(data):
     return f.tell()
 
 
+def make_pickle_cases():
+    """Values pickled by Python's own pickler in every protocol, with the metadata the reader must
+    decode them to: sign-extended LONG1, big-endian BINFLOAT, LONG_BINPUT past 255 memo slots, FRAME,
+    MEMOIZE, STACK_GLOBAL-free containers, shared references."""
+    shared = ["shared-%d" % i for i in range(300)]  # > 256 memo slots: LONG_BINPUT / LONG_BINGET
+    values = {
+        "ints": [0, 1, -1, 255, 256, -256, 65535, 65536, -129, 2**31 - 1, -2**31, 2**31, 2**63 - 1, -2**63],
+        "big_ints": [2**63, -2**63 - 1, 2**64, 2**70, -2**70, 10**30],
+        "floats": [0.5, -1.25, 1e300, -2.5e-300, 3.141592653589793],
+        "text": ["", "ascii", "ünïcödé ☃", "line\nbreak", "back\\slash", "quote'\""],
+        "flags": [True, False, None],
+        "nested": {"a": {"b": {"c": [1, (2, 3), {"d": 4}]}}},
+        "memo_list": shared,
+        "memo_again": shared,
+        "tuple": (1, "two", 3.0),
+        "empty": [[], {}, ()],
+    }
+    cases = []
+    for protocol in range(0, 6):
+        raw = pickle.dumps(values, protocol=protocol)
+        assert pickle.loads(raw) == values
+        cases.append({"protocol": protocol, "hex": raw.hex()})
+    expected = metadata(values)
+    out = {"values": expected, "cases": cases}
+    (CHECKPOINTS / "pickle_cases.json").write_text(json.dumps(out, indent=1) + "\n")
+    return cases
+
+
 if __name__ == "__main__":
     torch.manual_seed(0)
     made = make_good()
+    make_pickle_cases()
     hostile = make_hostile()
     total = sum(p.stat().st_size for p in (ROOT / "fixtures").rglob("*") if p.is_file())
     print(f"{len(made)} checkpoint fixtures, {len(hostile)} crafted hostile files, {total} bytes under fixtures/")
