@@ -118,6 +118,7 @@ import WeightconvKit
             #expect(arrays[tensor.name]?.shape == tensor.shape)
             #expect(arrays[tensor.name].map { Array($0.values.prefix(4)).map(Double.init) } == tensor.values.map { Double(Float($0)) })
         }
+        #expect(arrays["labels"] == nil)
         #expect(throws: WeightconvError.self) { try archive.floats(of: "labels") }
     }
 }

@@ -33,7 +33,26 @@ enum Fixtures {
             var dtype: String
             var shape: [Int]
             var sha256: String
+            /// First elements; booleans as 1 and 0.
             var values: [Double]
+
+            enum CodingKeys: String, CodingKey { case name, dtype, shape, sha256, values }
+
+            init(from decoder: Decoder) throws {
+                let c = try decoder.container(keyedBy: CodingKeys.self)
+                name = try c.decode(String.self, forKey: .name)
+                dtype = try c.decode(String.self, forKey: .dtype)
+                shape = try c.decode([Int].self, forKey: .shape)
+                sha256 = try c.decode(String.self, forKey: .sha256)
+                values = try c.decode([JSONValue].self, forKey: .values).map { value in
+                    switch value {
+                    case .bool(let b): b ? 1 : 0
+                    case .int(let i): Double(i)
+                    case .double(let d): d
+                    default: .nan
+                    }
+                }
+            }
         }
 
         var kind: String

@@ -7,7 +7,7 @@ import WeightconvCore
 /// `make_pickle_cases()` in tools/make_checkpoint_fixtures.py), and on limits.
 @Suite struct PickleMachineTests {
     struct Cases: Decodable {
-        struct Case: Decodable { var protocol: Int; var hex: String }
+        struct Case: Decodable { var `protocol`: Int; var hex: String }
         var values: JSONValue
         var cases: [Case]
     }
@@ -34,7 +34,7 @@ import WeightconvCore
     @Test(arguments: 0...5)
     func pythonPickleDecodes(_ protocolNumber: Int) throws {
         let cases = try Fixtures.decode(Cases.self, Fixtures.checkpoints.appendingPathComponent("pickle_cases.json"))
-        let raw = try #require(cases.cases.first { $0.protocol == protocolNumber })
+        let raw = try #require(cases.cases.first { $0.`protocol` == protocolNumber })
         let value = try Self.metadata(Self.bytes(hex: raw.hex))
         #expect(metadataDifference(value, cases.values) == nil)
     }
@@ -83,7 +83,7 @@ import WeightconvCore
     func everyTruncationOfARealPickleIsAnError(_ cut: Int) throws {
         // A protocol 2 dict from pickle_cases.json, cut short at several points.
         let cases = try Fixtures.decode(Cases.self, Fixtures.checkpoints.appendingPathComponent("pickle_cases.json"))
-        let raw = Self.bytes(hex: try #require(cases.cases.first { $0.protocol == 2 }).hex)
+        let raw = Self.bytes(hex: try #require(cases.cases.first { $0.`protocol` == 2 }).hex)
         let end = raw.count * cut / 14
         #expect(throws: WeightconvError.self) { _ = try Self.metadata(Array(raw.prefix(end))) }
     }
