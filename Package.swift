@@ -47,5 +47,7 @@ let package = Package(
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
+        // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
     ]
 )
