@@ -44,5 +44,7 @@ let package = Package(
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore"]),
     ]
 )
