@@ -22,7 +22,7 @@ public struct ConvolutionLayer: Sendable {
     public var bias: [Float]? // [out]
     public var parameters: Conv2dParameters
 
-    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws(TensorError) {
+    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws {
         guard weight.rank == 4, parameters.groups >= 1, weight.shape[0] % parameters.groups == 0 else {
             throw TensorError(operation: "conv2d", problem: "weight shape \(weight.shape) does not fit groups=\(parameters.groups)",
                               hint: "a convolution weight is [out, in/groups, kH, kW] with out divisible by groups")
@@ -47,7 +47,7 @@ public struct ConvolutionLayer: Sendable {
 
     /// The output shape for `input` (`[N, C, H, W]`), or an error when the channels differ or the
     /// image is smaller than the kernel's reach.
-    public func outputShape(for input: [Int]) throws(TensorError) -> [Int] {
+    public func outputShape(for input: [Int]) throws -> [Int] {
         guard input.count == 4 else {
             throw TensorError(operation: "conv2d", problem: "expected an NCHW input, got shape \(input)",
                               hint: "feature maps are [batch, channels, height, width]")
@@ -80,7 +80,7 @@ public enum Reference {}
 
 extension Reference {
     /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
-    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws(TensorError) -> Tensor {
+    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
         let outShape = try layer.outputShape(for: x.shape)
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])

@@ -91,7 +91,7 @@ struct OperatorCase {
                                permutation: ShufflePermutation(rawValue: params["permutation"] as? String ?? "") ?? .groupsFirst), name: name)
         default: return nil
         }
-        return g.build(output: y)
+        return try g.build(output: y)
     }
 }
 
@@ -145,7 +145,7 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         // The residual is the unnormalized convolution itself, so it has the output's shape.
         let side = g.add(.convolution(g.input, layer, batchNorm: nil, residual: nil, activation: .identity), name: "side")
         let y = g.add(.convolution(g.input, layer, batchNorm: bn, residual: side, activation: .relu6), name: "fused")
-        let graph = g.build(output: y)
+        let graph = try g.build(output: y)
         #expect(try graph.shapes(for: x.shape)[y.index] == outShape)
         let fast = try FastExecutor(graph: graph, threads: 2).run(x)
         let reference = try ReferenceExecutor.run(graph, input: x)

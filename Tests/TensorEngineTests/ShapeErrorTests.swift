@@ -7,7 +7,8 @@ import Testing
         let conv = try ConvolutionLayer(weight: Tensor(shape: [4, 3, 3, 3], repeating: 0.1), bias: nil,
                                         parameters: Conv2dParameters(stride: Size2(2)))
         let y = g.add(.convolution(g.input, conv, batchNorm: nil, residual: nil, activation: .relu), name: "stem.conv")
-        return g.build(output: g.add(.maxPool(y, PoolParameters(kernel: Size2(3), stride: Size2(2))), name: "stem.pool"))
+        let pooled = g.add(.maxPool(y, PoolParameters(kernel: Size2(3), stride: Size2(2))), name: "stem.pool")
+        return try g.build(output: pooled)
     }
 
     @Test func wrongChannelCountNamesTheLayer() throws {
