@@ -114,7 +114,10 @@ func recordedShapes(_ configuration: NetworkConfiguration) throws -> [String: [I
         #expect {
             _ = try network(Tensor(shape: [1, 1, 64, 64]))
         } throws: { String(describing: $0).contains("conv1") && String(describing: $0).contains("1 channels") }
-        #expect(throws: TensorError.self) { _ = try network(Tensor(shape: [1, 3, 8, 8])) }
+        #expect(throws: TensorError.self) { _ = try network(Tensor(shape: [3, 64, 64])) }
+        #expect(throws: TensorError.self) { _ = try network(Tensor(shape: [1, 3, 0, 64])) }
+        // The smallest image every layer accepts still runs (PyTorch accepts it too).
+        #expect(try network(Tensor(shape: [1, 3, 1, 1])).shape == [1, 10])
     }
 
     @Test func recordingProviderListsKeysInRequestOrder() throws {
