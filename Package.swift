@@ -42,6 +42,9 @@ let package = Package(
                           dependencies: ["WeightconvKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
+        // Times the fast path of the four full-size networks (tools/compare_speed.py runs it).
+        .executableTarget(name: "engine-bench", dependencies: ["Networks", "TensorEngine"]),
+
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
