@@ -61,6 +61,8 @@ conv_case("conv_pointwise_g3", 2, 12, 5, 7, 9, 1, 1, 0, 1, 3, True, 60)
 conv_case("conv_pointwise_s2", 1, 6, 9, 7, 10, 1, 2, 0, 1, 1, False, 70)
 conv_case("conv_depthwise_s1", 2, 6, 10, 7, 6, 3, 1, 1, 1, 6, True, 80)
 conv_case("conv_depthwise_s2_odd", 1, 5, 9, 11, 5, 3, 2, 1, 1, 5, False, 90)
+conv_case("conv_depthwise_s1_wide", 1, 4, 5, 21, 4, 3, 1, 1, 1, 4, True, 96)
+conv_case("conv_depthwise_s2_wide", 1, 3, 7, 37, 3, 3, 2, 1, 1, 3, True, 97)
 conv_case("conv_depthwise_5x5_d2", 1, 3, 12, 12, 3, 5, 1, 4, 2, 3, True, 95)
 
 
@@ -103,6 +105,7 @@ pool_case("maxpool_3_s2_p1", "max", 2, 3, 11, 12, 3, 2, 1, False, seed=130)
 # (in the right padding), so PyTorch keeps 3.
 pool_case("maxpool_ceil_last_window_rule", "max", 1, 2, 5, 5, 2, 2, 1, True, seed=140)
 pool_case("maxpool_ceil_extra_window", "max", 1, 2, 8, 9, 3, 2, 0, True, seed=145)
+pool_case("maxpool_3_s2_p1_wide", "max", 1, 3, 9, 41, 3, 2, 1, False, seed=147)
 pool_case("maxpool_dilated", "max", 1, 2, 10, 11, 3, 1, 1, False, dilation=2, seed=150)
 pool_case("avgpool_3_s2_p1_include_pad", "avg", 2, 3, 9, 10, 3, 2, 1, False, True, seed=160)
 pool_case("avgpool_3_s2_p1_exclude_pad", "avg", 2, 3, 9, 10, 3, 2, 1, False, False, seed=170)
