@@ -121,9 +121,13 @@ def legacy_seeds():
         torch.save(obj, buffer, _use_new_zipfile_serialization=False)
         return stable_legacy_keys(buffer.getvalue())
 
-    (folder / "state_dict.pt").write_bytes(legacy({k: v for k, v in list(state.items())[:3]}))
+    # One storage per file: the record order of several storages follows their memory addresses.
+    flat = torch.cat([v.flatten() for v in list(state.values())[:3]])
+    (folder / "state_dict.pt").write_bytes(legacy({"conv.weight": flat[:108].view(4, 3, 3, 3), "bn.weight": flat[108:112],
+                                                   "bn.bias": flat[112:116]}))
     base = torch.arange(24, dtype=torch.float32)
-    (folder / "views.pt").write_bytes(legacy({"a": base.view(4, 6)[:, 1:3], "b": base, "i": torch.arange(3)}))
+    (folder / "views.pt").write_bytes(legacy({"a": base.view(4, 6)[:, 1:3], "b": base}))
+    (folder / "int64.pt").write_bytes(legacy({"steps": torch.arange(3)}))
     (folder / "wrapped.pt").write_bytes(legacy({"epoch": 2, "state_dict": {"w": torch.ones(2, 2, dtype=torch.float64)}}))
 
 
@@ -136,10 +140,13 @@ def stable_legacy_keys(data):
     for _ in pickletools.genops(stream):  # the object: walked, not loaded
         pass
     keys = pickle.load(stream)
+    # Protocol 2 writes each key as BINUNICODE ('X', 4-byte length, UTF-8): rewrite whole opcodes so
+    # the lengths stay right whatever the addresses' digit counts were.
     for index, key in enumerate(sorted(keys)):
-        replacement = str(index).zfill(len(key))
-        assert data.count(key.encode()) >= 1
-        data = data.replace(key.encode(), replacement.encode())
+        def binunicode(text):
+            return b"X" + struct.pack("<I", len(text)) + text.encode()
+        assert data.count(binunicode(key)) >= 2
+        data = data.replace(binunicode(key), binunicode(f"k{index}"))
     return data
 
 
