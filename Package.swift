@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .library(name: "WeightconvKit", targets: ["WeightconvKit"]),
         .executable(name: "weightconv", targets: ["weightconv"]),
+        // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
+        .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
