@@ -6,6 +6,6 @@ struct Weightconv: ParsableCommand {
         commandName: "weightconv",
         abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.",
         subcommands: [ImportCommand.self, VerifyCommand.self, InspectCommand.self, CheckCommand.self,
-                      ExportCommand.self, BenchCommand.self, LayoutsCommand.self])
+                      ExportCommand.self, BenchCommand.self, LayoutsCommand.self, ExpectCommand.self])
 }
 Weightconv.main()
