@@ -95,7 +95,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
         var blocks: [Block] = []
         var n = 1
         while shapes.keys.contains(where: { $0.hasPrefix("block\(n).") }) {
-            let indices = try Set(shapes.keys.compactMap { key -> Int? in
+            let indices = Set(shapes.keys.compactMap { key -> Int? in
                 let lead = "block\(n).rep."
                 guard key.hasPrefix(lead), key.hasSuffix(".conv1.weight") else { return nil }
                 return Int(key.dropFirst(lead.count).prefix { $0 != "." })
