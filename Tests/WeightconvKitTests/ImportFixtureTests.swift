@@ -46,6 +46,14 @@ import Testing
             #expect(sourceKeys.contains(original), "\(stored) ← \(original)")
         }
         #expect(file.document.layout == "\(fixture.family ?? "")/\(fixture.layout ?? "")")
+        // The preprocessing the implementation was trained with travels in the file.
+        let expected = try #require(fixture.preprocessing)
+        let stored = try #require(file.document.preprocessing)
+        #expect(stored.inputSize == [3] + expected.input_size)
+        #expect(stored.channelOrder == expected.channel_order)
+        #expect(stored.pixelScale == Double(expected.pixel_scale))
+        #expect(stored.mean.map(Float.init) == expected.mean)
+        #expect(stored.std.map(Float.init) == expected.std)
     }
 
     @Test(arguments: LayoutFixture.foreign)

@@ -135,8 +135,6 @@ public enum Importer {
             layout: "\(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)",
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
             provenance: try provenance(of: request.input, transforms: transforms),
-            metadata: .object([("channel_order", .string(mapping.layout.profile.preprocessing.channelOrder.rawValue)),
-                               ("pixel_scale", .double(Double(mapping.layout.profile.preprocessing.pixelScale)))]),
             verification: verification)
         let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
         let summary = try writer.write(tensors, document: document, to: request.output)

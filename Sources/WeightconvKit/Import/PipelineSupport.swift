@@ -79,9 +79,10 @@ enum ConfigurationCoding {
 }
 
 extension Preprocessing {
-    /// The header's preprocessing entry (channel order and pixel scale go in its metadata).
+    /// The header's preprocessing entry.
     var document: WeightFileDocument.Preprocessing {
-        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init))
+        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
+              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale))
     }
 }
 
