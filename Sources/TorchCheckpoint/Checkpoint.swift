@@ -37,6 +37,9 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
     let archive: ZipArchive?
     let references: [String: TensorReference]
     let locations: [String: StorageLocation]
+    /// When set, a mapped storage's pages leave the resident set after each read (for one pass over
+    /// every tensor, as `inspect` does); leave it off when the same tensors are read repeatedly.
+    public var releasesPagesAfterRead = false
     private var inflated: (key: String, bytes: [UInt8])?
     private let inflatedLock = NSLock()
 
@@ -123,6 +126,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
             guard let bytes = file.slice(offset: offset, count: count) else {
                 throw WeightconvError(file: path, problem: "storage '\(key)' lies outside the file")
             }
+            defer { if releasesPagesAfterRead { file.releasePages(offset: offset, count: count) } }
             return try body(bytes)
         case .zipEntry(let entry):
             // Only the most recent inflated storage is kept, so memory stays near one storage.
