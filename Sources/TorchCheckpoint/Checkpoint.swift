@@ -83,14 +83,14 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
 
     /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
     /// recognised and stored once.
-    public func storageKey(of name: String) -> String? { references[name]?.storage.key }
+    public func storageKey(of name: String) -> String? { references[name]?.storage.identity }
 
     /// Groups of tensor names that share a storage, in tensor order (only groups of two or more).
     public var sharedStorageGroups: [[String]] {
         var groups: [String: [String]] = [:]
         var order: [String] = []
         for descriptor in tensors {
-            guard let key = references[descriptor.name]?.storage.key else { continue }
+            guard let key = references[descriptor.name]?.storage.identity else { continue }
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(descriptor.name)
         }
