@@ -55,7 +55,7 @@ def first_values(t, n=4):
     if t.dtype == torch.bool:
         return [bool(v) for v in flat.tolist()]
     if t.dtype.is_floating_point:
-        return [float(v) for v in flat.float().tolist()]
+        return [float(v) for v in flat.double().tolist()]
     return [int(v) for v in flat.tolist()]
 
 
@@ -77,6 +77,8 @@ def flatten(obj, prefix, out):
 
 def metadata(obj):
     """The non-tensor content in the reader's JSON form; opaque values by type name only."""
+    if isinstance(obj, np.generic):  # before float: np.float64 is a float subclass
+        return {"$opaque": f"numpy.{obj.dtype.name}", "summary": repr(obj.item())}
     if obj is None or isinstance(obj, (bool, str)):
         return obj
     if isinstance(obj, int):
@@ -314,6 +316,10 @@ def make_good():
     for protocol in (2, 3, 4, 5):
         save(f"protocol{protocol}.pt", all_dtypes(), notes=f"data.pkl written with pickle protocol {protocol}",
              pickle_protocol=protocol)
+    # Protocol 1 is the oldest torch can read back (protocol 0 writes string persistent ids torch refuses).
+    save("protocol1.pt", all_dtypes(), notes="data.pkl written with pickle protocol 1", pickle_protocol=1)
+    save("legacy_protocol1.pt", views(), kind="pytorch-legacy", notes="legacy format, pickle protocol 1",
+         _use_new_zipfile_serialization=False, pickle_protocol=1)
     save("legacy_protocol4.pt", views(), kind="pytorch-legacy", notes="legacy format, pickle protocol 4",
          _use_new_zipfile_serialization=False, pickle_protocol=4)
     save("wrapped.pt", wrapped(), notes="state_dict wrapped with epoch, optimizer, strings, Namespace, numpy scalars")
@@ -380,6 +386,31 @@ def make_good():
     }
     crafted_checkpoint(param_path, params, {"0": values.numpy().tobytes()}, folder="params")
     made.append(expectation(param_path, "pytorch-zip", notes="_rebuild_parameter(_with_state), _rebuild_from_type_v2"))
+
+    # A legacy storage view (torch < 0.4 wrote them): ('storage', type, root, location, numel,
+    # (view_key, offset, size)), assembled by hand and read back by torch's legacy loader.
+    legacy_view = CHECKPOINTS / "legacy_storage_view.pt"
+    root = torch.arange(10, dtype=torch.float32)
+
+    class ViewRef:
+        def __init__(self, view):
+            self.view = view
+
+    buffer = io.BytesIO()
+    for header in (0x1950A86A20F9469CFC6C, 1001, {"protocol_version": 1001, "little_endian": True,
+                                                  "type_sizes": {"short": 2, "int": 4, "long": 4}}):
+        pickle.dump(header, buffer, protocol=2)
+    pickler = pickle.Pickler(buffer, protocol=2)
+    pickler.persistent_id = lambda o: (("storage", torch.FloatStorage, "root", "cpu", 10, o.view)
+                                       if isinstance(o, ViewRef) else None)
+    whole = ViewRef(None)
+    view = ViewRef(("view", 2, 5))
+    pickler.dump({"whole": Reduced(torch._utils._rebuild_tensor_v2, (whole, 0, (10,), (1,), False, collections.OrderedDict())),
+                  "view": Reduced(torch._utils._rebuild_tensor_v2, (view, 1, (2, 2), (2, 1), False, collections.OrderedDict()))})
+    pickle.dump(["root"], buffer, protocol=2)
+    buffer.write(struct.pack("<q", 10) + root.numpy().tobytes())
+    legacy_view.write_bytes(buffer.getvalue())
+    made.append(expectation(legacy_view, "pytorch-legacy", notes="legacy storage view, assembled by hand"))
 
     # A bare pickle of plain values (protocol 0: text opcodes).
     plain = CHECKPOINTS / "plain_protocol0.pkl"

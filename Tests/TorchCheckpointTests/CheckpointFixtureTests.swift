@@ -8,8 +8,8 @@ import WeightconvKit
 /// `expectation()` writes names, dtypes, shapes, SHA-256 of `t.contiguous()` bytes and first values).
 @Suite struct CheckpointFixtureTests {
     @Test func fixturesArePresent() {
-        // The fixture script writes 22 checkpoint fixtures; losing some must not pass silently.
-        #expect(Fixtures.checkpointNames.count >= 22, "fixtures missing under \(Fixtures.checkpoints.path)")
+        // The fixture script writes 25 checkpoint fixtures; losing some must not pass silently.
+        #expect(Fixtures.checkpointNames.count >= 25, "fixtures missing under \(Fixtures.checkpoints.path)")
     }
 
     @Test(arguments: Fixtures.checkpointNames)
