@@ -125,11 +125,20 @@ func writeBigSafetensors(to path: String, tensorCount: Int = 12) throws {
     }
 }
 
-/// The one big input all the tests read from (written once, never modified; truncation tests copy it).
+/// The one big input all the tests read from, kept under `.build/` (never in the system temporary
+/// folder, where every run would leave 48 MiB) and written only when missing. Never modified:
+/// the truncation test works on a copy.
 let sharedBigInput: Result<String, Error> = Result {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("fault-input-\(getpid())").path
+    let folder = packageRoot + "/.build/fault-injection"
     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
     let path = folder + "/big.safetensors"
-    if !FileManager.default.fileExists(atPath: path) { try writeBigSafetensors(to: path) }
+    let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
+    if size != bigInputSize {
+        try? FileManager.default.removeItem(atPath: path)
+        try writeBigSafetensors(to: path)
+    }
     return path
 }
+
+/// 12 tensors of 4 MiB plus the header (its length is fixed by the tensor names and offsets).
+let bigInputSize = 50_332_560

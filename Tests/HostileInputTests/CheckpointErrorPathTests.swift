@@ -130,7 +130,7 @@ import WeightconvCore
         Case("deflate claiming a 1000:1 ratio and more", zipCase {
             $0.add("archive/data.pkl", Array(repeating: 0, count: 10), method: 8, claimedSize: 1_000_000_000)
         }, "claims 1000000000 bytes from 10 compressed"),
-        // Found while fuzzing: reading allocated the claimed gigabyte before libzip noticed the file ends.
+        // Found while writing these cases: reading allocated the claimed gigabyte before libzip noticed the file ends.
         Case("stored entry claiming more than the file", zipCase {
             $0.add("archive/data.pkl", Op.stateDict([]), claimedSize: 1_000_000_000, claimedCompressedSize: 1_000_000_000)
         }, "zip entry 'archive/data.pkl' claims 1000000000 bytes in a"),
