@@ -45,7 +45,7 @@ rm -f "$build_log"
 bindir=$(cd fuzz && swift build -c "$config" --show-bin-path)
 
 # CI: the whole run (seeds plus mutation) stays under a minute.
-per_target=$(( ci ? 48 / count : 0 ))
+per_target=$(( ci ? 40 / count : 0 ))
 ((ci)) && ((per_target < 1)) && per_target=1
 
 status=0

@@ -43,7 +43,7 @@ def reset(target):
 
 
 def tiny_state(seed, dtype=torch.float32):
-    """A conv + bn + linear state_dict whose every storage fits in 4 KiB (FuzzPickle's storages)."""
+    """A conv + bn + linear state_dict whose every storage fits in 1 KiB (FuzzPickle's storages)."""
     g = torch.Generator().manual_seed(seed)
     net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, bias=False), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
                               torch.nn.Linear(4, 2))
@@ -68,7 +68,7 @@ def data_pkl(zip_bytes):
 def pickle_seeds():
     folder = reset("FuzzPickle")
     state, net = tiny_state(1)
-    # data.pkl of real checkpoints: FuzzPickle puts them in a zip with storages "0".."7" of 4 KiB.
+    # data.pkl of real checkpoints: FuzzPickle puts them in a zip with storages "0".."11" of 1 KiB.
     for protocol in (2, 3, 4, 5):
         (folder / f"state_dict_p{protocol}.pkl").write_bytes(data_pkl(torch_zip(state, protocol)))
     base = torch.arange(64, dtype=torch.float32)

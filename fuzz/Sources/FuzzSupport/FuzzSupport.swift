@@ -87,8 +87,12 @@ public struct StoredZipWriter {
     public init() {}
 
     public mutating func add(_ name: String, _ data: UnsafeRawBufferPointer) {
+        add(name, data, crc: CRC32.checksum(data))
+    }
+
+    /// With the CRC-32 given, for constant entries whose checksum is computed once.
+    public mutating func add(_ name: String, _ data: UnsafeRawBufferPointer, crc: UInt32) {
         let nameBytes = Array(name.utf8)
-        let crc = CRC32.checksum(data)
         let offset = UInt32(truncatingIfNeeded: bytes.count)
         let size = UInt32(truncatingIfNeeded: data.count)
         // Local file header (version 2.0, no flags, stored, no time).
@@ -125,14 +129,14 @@ public struct StoredZipWriter {
 }
 
 /// The zip CRC-32 (reflected polynomial 0xEDB88320).
-enum CRC32 {
+public enum CRC32 {
     static let table: [UInt32] = (0..<256).map { index in
         var c = UInt32(index)
         for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         return c
     }
 
-    static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
+    public static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for byte in data { c = table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
