@@ -56,5 +56,7 @@ let package = Package(
         .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
         .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
         .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["WeightconvKit", "TorchCheckpoint"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit"]),
     ]
 )

@@ -41,7 +41,7 @@ struct CheckpointContents {
             if let known = sizes[ObjectIdentifier(node)] { return known }
             guard depth <= limits.maxNestingDepth else {
                 throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
-                                      hint: "no checkpoint nests this deep; the file is hostile or self-referencing")
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
             }
             var total = 1
             func add(_ n: Int) { total = n > limits.maxVisitedValues || total > limits.maxVisitedValues ? limits.maxVisitedValues + 1 : total + n }
@@ -53,7 +53,7 @@ struct CheckpointContents {
             if let state = node.state { add(try size(state, depth: depth + 1)) }
             guard total <= limits.maxVisitedValues else {
                 throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
-                                      hint: "shared references multiply the content; the file is hostile")
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
             }
             sizes[ObjectIdentifier(node)] = total
             return total
