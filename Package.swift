@@ -46,9 +46,6 @@ let package = Package(
         // Open/read timings of .wcv and safetensors files (release build; see docs/wcv-format.md).
         .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
-        // Times the fast path of the four full-size networks (tools/compare_speed.py runs it).
-        .executableTarget(name: "engine-bench", dependencies: ["Networks", "TensorEngine"]),
-
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
