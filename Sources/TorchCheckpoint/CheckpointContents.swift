@@ -41,7 +41,7 @@ struct CheckpointContents {
             if let known = sizes[ObjectIdentifier(node)] { return known }
             guard depth <= limits.maxNestingDepth else {
                 throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
-                                      hint: "no checkpoint nests this deep; the file is hostile or self-referencing")
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
             }
             var total = 1
             func add(_ n: Int) { total = n > limits.maxVisitedValues || total > limits.maxVisitedValues ? limits.maxVisitedValues + 1 : total + n }
@@ -53,7 +53,7 @@ struct CheckpointContents {
             if let state = node.state { add(try size(state, depth: depth + 1)) }
             guard total <= limits.maxVisitedValues else {
                 throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
-                                      hint: "shared references multiply the content; the file is hostile")
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
             }
             sizes[ObjectIdentifier(node)] = total
             return total
@@ -91,11 +91,11 @@ struct CheckpointContents {
             visits += 1
             guard visits <= limits.maxVisitedValues else {
                 throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
-                                      hint: "shared references multiply the content; the file is hostile")
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
             }
             guard depth <= limits.maxNestingDepth else {
                 throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
-                                      hint: "no checkpoint nests this deep; the file is hostile or self-referencing")
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
             }
             switch value {
             case .none: return .null
@@ -161,7 +161,8 @@ struct CheckpointContents {
         /// `_buffers`, then each of its `_modules`, in that order (as `Module.state_dict` walks it).
         private mutating func visitModule(_ module: PickleNode, path: [String], depth: Int) throws(WeightconvError) {
             guard depth <= limits.maxNestingDepth else {
-                throw WeightconvError(file: file, problem: "modules nest deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)")
+                throw WeightconvError(file: file, problem: "modules nest deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
+                                      hint: PickleLimits.raising("maxNestingDepth"))
             }
             guard case .node(let state)? = module.state else { return }
             func dict(_ key: String) -> PickleNode? {
@@ -188,7 +189,8 @@ struct CheckpointContents {
                 guard case .node(let child) = value, Self.isModule(child) else { continue }
                 visits += 1
                 guard visits <= limits.maxVisitedValues else {
-                    throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)")
+                    throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
+                                          hint: PickleLimits.raising("maxVisitedValues"))
                 }
                 try visitModule(child, path: path + [Self.keyName(key)], depth: depth + 1)
             }

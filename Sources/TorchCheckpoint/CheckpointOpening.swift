@@ -82,7 +82,7 @@ extension Checkpoint {
         switch kind {
         case .torchScriptArchive:
             hint = "weightconv reads state_dicts; in Python run torch.save(torch.jit.load(f).state_dict(), 'weights.pt')"
-        case .gitLFSPointer: hint = "run `git lfs pull` (or download the file itself, not its pointer)"
+        case .gitLFSPointer: hint = "run `git lfs pull`, or download the file itself rather than its pointer"
         case .html: hint = "the download returned a web page; use the file's direct download link"
         case .gzip, .tar, .sevenZip: hint = "extract it first and pass the checkpoint inside"
         case .empty: hint = "the download or copy did not complete"

@@ -10,6 +10,10 @@ enum TorchZipCheckpoint {
         guard let pickleEntry = archive.entry(named: top + "data.pkl") else {
             throw WeightconvError(file: path, problem: "zip archive has no \(top)data.pkl", hint: "not a torch.save checkpoint")
         }
+        guard pickleEntry.size <= limits.maxPickleBytes else {
+            throw WeightconvError(file: path, problem: "\(top)data.pkl is \(pickleEntry.size) bytes, over the maxPickleBytes limit (\(limits.maxPickleBytes))",
+                                  hint: PickleLimits.raising("maxPickleBytes"))
+        }
         let pickle = try archive.read(pickleEntry, limit: limits.maxPickleBytes)
 
         var isBigEndian = false

@@ -180,6 +180,12 @@ public final class ZipArchive {
         if entry.isEncrypted {
             throw WeightconvError(file: path, problem: "zip entry '\(entry.name)' is encrypted", hint: "torch never encrypts checkpoints; this is not one")
         }
+        // Reads allocate the claimed size up front, so a claim must first fit the file: a stored entry
+        // holds its bytes in it, a compressed one at least its compressed bytes.
+        if entry.compressedSize > file.count || (entry.isStored && entry.size > file.count) {
+            throw WeightconvError(file: path, problem: "zip entry '\(entry.name)' claims \(max(entry.size, entry.compressedSize)) bytes in a \(file.count)-byte file",
+                                  hint: "the file is truncated, damaged or hostile")
+        }
         // Deflate expands at most ~1032:1; a larger claim is a zip bomb or a corrupt header.
         if !entry.isStored, let bound = CheckedMath.multiply(entry.compressedSize, 1040), entry.size > bound + 1024 {
             throw WeightconvError(file: path, problem: "zip entry '\(entry.name)' claims \(entry.size) bytes from \(entry.compressedSize) compressed",

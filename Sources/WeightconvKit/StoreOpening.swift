@@ -1,5 +1,6 @@
 import TorchCheckpoint
 import WeightconvCore
+import WeightFormat
 
 /// What a file is: sniffed from its first bytes, and for zip archives from their entry names.
 public func detectFileKind(path: String) throws -> FileKind {
@@ -18,11 +19,9 @@ public func openTensorStore(path: String) throws -> any TensorStore {
     case .numpyArchive:
         return try NumpyArchive(path: path)
     case .wcv:
-        // The native weight file: its reader lands with the format work (WeightFormat).
-        throw WeightconvError(file: path, problem: "a weightconv weight file; this build cannot read it yet")
+        return try WeightFile(path: path)
     case .safetensors:
-        // safetensors: its reader lands with the format work (WeightFormat).
-        throw WeightconvError(file: path, problem: "a safetensors file; this build cannot read it yet")
+        return try SafetensorsFile(path: path)
     case .empty, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
         throw Checkpoint.unreadable(kind, path: path)
     }

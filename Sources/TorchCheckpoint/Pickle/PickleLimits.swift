@@ -36,6 +36,11 @@ public struct PickleLimits: Sendable, Equatable {
     }
 
     public static let standard = PickleLimits()
+
+    /// The hint of a limit refusal: which field raises it. Legitimate only for a file the user trusts.
+    static func raising(_ field: String) -> String {
+        "if you trust the file, raise PickleLimits.\(field) (Checkpoint.open(path:limits:))"
+    }
 }
 
 /// A failure inside the pickle machine, with the byte offset of the opcode that caused it.

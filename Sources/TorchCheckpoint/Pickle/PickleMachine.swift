@@ -52,7 +52,8 @@ final class PickleMachine {
         marks.removeAll(keepingCapacity: true)
         memo.removeAll(keepingCapacity: true)
         guard bytes.count - start <= limits.maxPickleBytes else {
-            throw PickleError(offset: start, "pickle of \(bytes.count - start) bytes is over the maxPickleBytes limit (\(limits.maxPickleBytes))")
+            throw PickleError(offset: start, "pickle of \(bytes.count - start) bytes is over the maxPickleBytes limit (\(limits.maxPickleBytes))",
+                              hint: PickleLimits.raising("maxPickleBytes"))
         }
         var reader = ByteReader(bytes: bytes, position: start)
 
@@ -81,7 +82,8 @@ final class PickleMachine {
             // MARK: stack manipulation
             case 0x28: // MARK
                 guard marks.count < limits.maxMarkDepth else {
-                    throw PickleError(offset: at, "more than \(limits.maxMarkDepth) open MARKs (maxMarkDepth limit)")
+                    throw PickleError(offset: at, "more than \(limits.maxMarkDepth) open MARKs (maxMarkDepth limit)",
+                                      hint: PickleLimits.raising("maxMarkDepth"))
                 }
                 marks.append(stack.count)
             case 0x30: // POP
@@ -112,7 +114,8 @@ final class PickleMachine {
             case 0x8B: // LONG4
                 let count = Int(Int32(bitPattern: UInt32(try reader.uint(4))))
                 guard count >= 0, count <= limits.maxIntegerBytes else {
-                    throw PickleError(offset: at, "LONG4 of \(count) bytes is over the maxIntegerBytes limit (\(limits.maxIntegerBytes))")
+                    throw PickleError(offset: at, "LONG4 of \(count) bytes is over the maxIntegerBytes limit (\(limits.maxIntegerBytes))",
+                                      hint: PickleLimits.raising("maxIntegerBytes"))
                 }
                 try push(try integer(from: try reader.bytes(count, what: "LONG4 digits"), at), at)
             case 0x49: // INT (text; "01"/"00" are protocol 0's True/False)
@@ -270,7 +273,8 @@ final class PickleMachine {
 
     private func push(_ value: PickleValue, _ at: Int) throws(PickleError) {
         guard stack.count < limits.maxStackDepth else {
-            throw PickleError(offset: at, "stack deeper than \(limits.maxStackDepth) values (maxStackDepth limit)")
+            throw PickleError(offset: at, "stack deeper than \(limits.maxStackDepth) values (maxStackDepth limit)",
+                              hint: PickleLimits.raising("maxStackDepth"))
         }
         stack.append(value)
     }
@@ -303,7 +307,8 @@ final class PickleMachine {
         switch node.kind {
         case .list, .set, .object:
             guard node.items.count + values.count <= limits.maxContainerItems else {
-                throw PickleError(offset: at, "container with more than \(limits.maxContainerItems) items (maxContainerItems limit)")
+                throw PickleError(offset: at, "container with more than \(limits.maxContainerItems) items (maxContainerItems limit)",
+                                  hint: PickleLimits.raising("maxContainerItems"))
             }
             node.items.append(contentsOf: values)
         case .tuple, .dict:
@@ -318,7 +323,8 @@ final class PickleMachine {
         switch node.kind {
         case .dict, .object:
             guard node.entries.count + values.count / 2 <= limits.maxContainerItems else {
-                throw PickleError(offset: at, "dict with more than \(limits.maxContainerItems) items (maxContainerItems limit)")
+                throw PickleError(offset: at, "dict with more than \(limits.maxContainerItems) items (maxContainerItems limit)",
+                                  hint: PickleLimits.raising("maxContainerItems"))
             }
             for i in stride(from: 0, to: values.count, by: 2) { node.setItem(values[i], values[i + 1]) }
         case .tuple, .list, .set:
@@ -332,7 +338,8 @@ final class PickleMachine {
         }
         guard index >= 0 else { throw PickleError(offset: at, "negative memo index \(index)") }
         if memo[index] == nil, memo.count >= limits.maxMemoEntries {
-            throw PickleError(offset: at, "more than \(limits.maxMemoEntries) memo entries (maxMemoEntries limit)")
+            throw PickleError(offset: at, "more than \(limits.maxMemoEntries) memo entries (maxMemoEntries limit)",
+                              hint: PickleLimits.raising("maxMemoEntries"))
         }
         memo[index] = value
     }
@@ -356,7 +363,8 @@ final class PickleMachine {
 
     private func integer(from bytes: [UInt8], _ at: Int) throws(PickleError) -> PickleValue {
         guard bytes.count <= limits.maxIntegerBytes else {
-            throw PickleError(offset: at, "integer of \(bytes.count) bytes is over the maxIntegerBytes limit")
+            throw PickleError(offset: at, "integer of \(bytes.count) bytes is over the maxIntegerBytes limit (\(limits.maxIntegerBytes))",
+                              hint: PickleLimits.raising("maxIntegerBytes"))
         }
         return LittleEndianInteger.value(bytes)
     }

@@ -45,8 +45,13 @@ public struct LogitComparison: Sendable {
     }
 
     /// Compares `actual` with `reference`, both `[batch, classes]` row-major.
-    public init(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) {
-        precondition(actual.count == reference.count && classes > 0 && actual.count % classes == 0)
+    ///
+    /// Throws when the two do not have the same `[batch, classes]` shape: a reference made for
+    /// another head (1000 classes against 10) is a mismatch to report, not a crash.
+    public init(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) throws(ShapeMismatch) {
+        guard classes > 0, actual.count == reference.count, actual.count % classes == 0 else {
+            throw ShapeMismatch(actualCount: actual.count, referenceCount: reference.count, classes: classes)
+        }
         self.tolerance = tolerance
         samples = stride(from: 0, to: actual.count, by: classes).map { start in
             let a = actual[start..<start + classes]
@@ -70,6 +75,31 @@ public struct LogitComparison: Sendable {
             return SampleComparison(maxAbsoluteError: maxAbs, maxRelativeError: maxRel, cosineSimilarity: cosine,
                                     top1Agrees: topA.first == topR.first, top5Agrees: Set(topA) == Set(topR),
                                     firstViolation: violation)
+        }
+    }
+
+    /// The worst sample in one line: max |diff|, cosine, top-k agreement and the first index out of tolerance.
+    public var summary: String {
+        let worst = samples.max { $0.maxAbsoluteError < $1.maxAbsoluteError }
+        var text = "\(samples.count) sample(s), max |diff| \(worst.map { "\($0.maxAbsoluteError)" } ?? "0")"
+        text += " (atol \(tolerance.atol), rtol \(tolerance.rtol))"
+        if let minCosine = samples.map(\.cosineSimilarity).min() { text += ", min cosine \(minCosine)" }
+        text += ", top-1 \(samples.filter(\.top1Agrees).count)/\(samples.count)"
+        text += ", top-5 set \(samples.filter(\.top5Agrees).count)/\(samples.count)"
+        if let (index, sample) = samples.enumerated().first(where: { $0.element.firstViolation != nil }),
+           let column = sample.firstViolation {
+            text += ", first out of tolerance at [\(index), \(column)]"
+        }
+        return text
+    }
+
+    /// Logits whose shapes disagree with the reference.
+    public struct ShapeMismatch: Error, CustomStringConvertible, Sendable {
+        public var actualCount: Int
+        public var referenceCount: Int
+        public var classes: Int
+        public var description: String {
+            "the network produced \(actualCount) logits, the reference has \(referenceCount) (\(classes) classes per sample)"
         }
     }
 

@@ -1,0 +1,151 @@
+"""weightconv's CANONICAL MobileNetV2, ResNeXt and Xception as PyTorch modules, built from the shapes of
+a canonical state_dict (what the Swift configuration inference reads) rather than from width
+multipliers, so that any implementation's weights — renamed — can be loaded strictly and run.
+
+- MobileNetV2: torchvision's own building blocks (`Conv2dNormActivation`, `InvertedResidual`) in
+  torchvision's `features` / `classifier` layout, with every width taken from the weights.
+- ResNeXt: torchvision's names (conv1, bn1, layerL.i.conv1..bn3, downsample.0/.1, fc) with explicit
+  widths, an optional stem bias (seed 003) and the stride on conv1 (seed 003) or conv2 (torchvision).
+- Xception: seed 004's module (the canonical Xception names), width-scaled by the stem's width.
+
+The ShuffleNet v1 canonical net is in shufflenet_v1.py.
+"""
+from __future__ import annotations
+
+import functools
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torchvision.models.mobilenetv2 import InvertedResidual
+from torchvision.ops.misc import Conv2dNormActivation
+
+from . import seed004_xception
+
+# Flat features index of each stride-2 block of MobileNetV2 (stages n = 1,2,3,4,3,3,1; s = 1,2,2,2,1,2,1):
+# an architectural fact the weights do not record.
+MOBILENETV2_STRIDE2 = {2, 4, 7, 14}
+
+
+class MobileNetV2(nn.Module):
+    def __init__(self, shapes: dict[str, tuple[int, ...]], eps: float = 1e-5):
+        super().__init__()
+        norm = functools.partial(nn.BatchNorm2d, eps=eps)
+        stem = shapes["features.0.0.weight"][0]
+        layers: list[nn.Module] = [Conv2dNormActivation(3, stem, stride=2, norm_layer=norm,
+                                                        activation_layer=nn.ReLU6)]
+        inp = stem
+        i = 1
+        while f"features.{i}.conv.0.0.weight" in shapes:
+            first = shapes[f"features.{i}.conv.0.0.weight"]
+            if first[1] == 1:  # depthwise first: no expansion (t = 1)
+                hidden, out = inp, shapes[f"features.{i}.conv.1.weight"][0]
+                ratio = 1
+            else:
+                hidden, out = first[0], shapes[f"features.{i}.conv.2.weight"][0]
+                ratio = hidden / inp
+            block = InvertedResidual(inp, out, 2 if i in MOBILENETV2_STRIDE2 else 1, ratio, norm_layer=norm)
+            assert block.conv[0][0].out_channels == hidden
+            layers.append(block)
+            inp = out
+            i += 1
+        last = shapes[f"features.{i}.0.weight"][0]
+        layers.append(Conv2dNormActivation(inp, last, kernel_size=1, norm_layer=norm, activation_layer=nn.ReLU6))
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(nn.Dropout(0.2), nn.Linear(last, shapes["classifier.1.weight"][0]))
+
+    def forward(self, x):
+        x = self.features(x)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, (1, 1)), 1)
+        return self.classifier(x)
+
+    @staticmethod
+    def configuration(shapes) -> dict:
+        blocks = []
+        i = 1
+        while f"features.{i}.conv.0.0.weight" in shapes:
+            first = shapes[f"features.{i}.conv.0.0.weight"]
+            expand = first[1] != 1
+            out = shapes[f"features.{i}.conv.{2 if expand else 1}.weight"][0]
+            blocks.append({"hidden": first[0], "out": out, "expand": expand})
+            i += 1
+        return {"classes": shapes["classifier.1.weight"][0], "stem_channels": shapes["features.0.0.weight"][0],
+                "blocks": blocks, "last_channels": shapes[f"features.{i}.0.weight"][0]}
+
+
+class Bottleneck(nn.Module):
+    def __init__(self, inp, width, out, groups, stride, stride_on, downsample, eps):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inp, width, 1, stride if stride_on == "conv1" else 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width, eps=eps)
+        self.conv2 = nn.Conv2d(width, width, 3, stride if stride_on == "conv2" else 1, 1, groups=groups, bias=False)
+        self.bn2 = nn.BatchNorm2d(width, eps=eps)
+        self.conv3 = nn.Conv2d(width, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out, eps=eps)
+        if downsample:
+            self.downsample = nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out, eps=eps))
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        identity = self.downsample(x) if hasattr(self, "downsample") else x
+        return F.relu(out + identity)
+
+
+class ResNeXt(nn.Module):
+    def __init__(self, shapes: dict[str, tuple[int, ...]], stride_on: str = "conv2", eps: float = 1e-5):
+        super().__init__()
+        stem = shapes["conv1.weight"][0]
+        self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias="conv1.bias" in shapes)
+        self.bn1 = nn.BatchNorm2d(stem, eps=eps)
+        inp = stem
+        for layer in range(1, 5):
+            blocks = []
+            i = 0
+            while (key := f"layer{layer}.{i}.conv1.weight") in shapes:
+                width = shapes[key][0]
+                groups = width // shapes[f"layer{layer}.{i}.conv2.weight"][1]
+                out = shapes[f"layer{layer}.{i}.conv3.weight"][0]
+                stride = 2 if layer > 1 and i == 0 else 1
+                blocks.append(Bottleneck(inp, width, out, groups, stride, stride_on,
+                                         f"layer{layer}.{i}.downsample.0.weight" in shapes, eps))
+                inp = out
+                i += 1
+            setattr(self, f"layer{layer}", nn.Sequential(*blocks))
+        self.fc = nn.Linear(inp, shapes["fc.weight"][0])
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
+        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+    @staticmethod
+    def configuration(shapes) -> dict:
+        layers = []
+        for layer in range(1, 5):
+            i = 0
+            while f"layer{layer}.{i}.conv1.weight" in shapes:
+                i += 1
+            width = shapes[f"layer{layer}.0.conv1.weight"][0]
+            layers.append({"depth": i, "width": width,
+                           "cardinality": width // shapes[f"layer{layer}.0.conv2.weight"][1],
+                           "out": shapes[f"layer{layer}.0.conv3.weight"][0]})
+        return {"classes": shapes["fc.weight"][0], "stem_channels": shapes["conv1.weight"][0],
+                "stem_bias": "conv1.bias" in shapes, "layers": layers}
+
+
+def xception(shapes: dict[str, tuple[int, ...]], eps: float = 1e-5) -> nn.Module:
+    divisor = 32 // shapes["conv1.weight"][0]
+    net = seed004_xception.Xception(num_classes=shapes["fc.weight"][0], width_divisor=divisor)
+    for m in net.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.eps = eps
+    return net
+
+
+def xception_configuration(shapes) -> dict:
+    return {"classes": shapes["fc.weight"][0], "stem_channels": shapes["conv1.weight"][0],
+            "middle_channels": shapes["block4.rep.1.pointwise.weight"][0],
+            "exit_channels": shapes["bn4.weight"][0],
+            "width_divisor": 32 // shapes["conv1.weight"][0]}
