@@ -475,6 +475,9 @@ def make_hostile():
     put("build_on_module.pkl", b"\x80\x02" + op_global("sys", "modules") + b"}b.", "sys.modules")
     put("getattr_chain.pkl", b"\x80\x02" + op_global("builtins", "getattr") + op_global("os", "path")
         + short_unicode("exists") + b"\x86R.", "builtins.getattr")
+    # A global whose name carries line breaks and a terminal escape: the error must stay one line.
+    put("control_chars_in_name.pkl", b"\x80\x04" + short_unicode("os\nfake line\x1b[2J\x85") + short_unicode("system")
+        + b"\x93" + short_unicode("x") + b"\x85R.", "refused to call os")
     put("ext_code.pkl", b"\x80\x02\x82\x01.", "extension")
     put("persid_in_bare_pickle.pkl", b"\x80\x02" + short_unicode("x") + b"Q.", "persistent id")
 

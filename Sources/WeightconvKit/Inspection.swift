@@ -69,10 +69,10 @@ public struct Inspection: Sendable {
 
     /// A readable table with totals and a metadata summary.
     public var table: String {
-        var lines = ["\(file): \(kind.phrase)"]
-        if let modelClass { lines.append("whole pickled model of class \(modelClass); state_dict recovered from its modules") }
+        var lines = ["\(TerminalText.escaped(file)): \(kind.phrase)"]
+        if let modelClass { lines.append("whole pickled model of class \(TerminalText.escaped(modelClass)); state_dict recovered from its modules") }
         let header = ("name", "dtype", "shape", "size", "sha256")
-        let cells = rows.map { ($0.name, $0.dtype.rawValue, "[" + $0.shape.map(String.init).joined(separator: ", ") + "]",
+        let cells = rows.map { (TerminalText.escaped($0.name), $0.dtype.rawValue, "[" + $0.shape.map(String.init).joined(separator: ", ") + "]",
                                 Self.size($0.byteCount), String($0.sha256.prefix(16))) }
         let nameWidth = max(header.0.count, cells.map(\.0.count).max() ?? 0)
         let shapeWidth = max(header.2.count, cells.map(\.2.count).max() ?? 0)
@@ -87,7 +87,7 @@ public struct Inspection: Sendable {
         if rows.count < tensorCount { lines.append("… \(tensorCount - rows.count) more tensors (raise --limit to list them)") }
         lines.append("total: \(tensorCount) tensors, \(totalElements) elements, \(Self.size(totalBytes))")
         if !sharedStorageGroups.isEmpty {
-            lines.append("shared storages: " + sharedStorageGroups.map { $0.joined(separator: " = ") }.joined(separator: "; "))
+            lines.append("shared storages: " + TerminalText.escaped(sharedStorageGroups.map { $0.joined(separator: " = ") }.joined(separator: "; ")))
         }
         lines.append(contentsOf: Self.metadataSummary(metadata))
         return lines.joined(separator: "\n")
@@ -115,8 +115,8 @@ public struct Inspection: Sendable {
         }
         switch metadata {
         case .object(let entries) where entries.isEmpty: return []
-        case .object(let entries): return ["metadata:"] + entries.map { "  \($0.key): \(brief($0.value))" }
-        default: return ["metadata: \(brief(metadata))"]
+        case .object(let entries): return ["metadata:"] + entries.map { TerminalText.escaped("  \($0.key): \(brief($0.value))") }
+        default: return [TerminalText.escaped("metadata: \(brief(metadata))")]
         }
     }
 }

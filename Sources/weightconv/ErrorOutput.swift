@@ -4,11 +4,13 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import WeightconvKit
 
-/// Writes an error as the one line a user reads on stderr (`error: file: problem (hint)`).
+/// Writes an error as the one line a user reads on stderr (`error: file: problem (hint)`). Names in
+/// the message may come from a hostile file, so control characters (line breaks of any kind,
+/// terminal escapes) are shown escaped and can never split or rewrite the line.
 func printErrorLine(_ error: any Error) {
-    let text = String(describing: error).split(whereSeparator: { $0 == "\n" || $0 == "\r" }).joined(separator: " ")
-    let line = Array(("error: " + text + "\n").utf8)
+    let line = Array(("error: " + TerminalText.escaped(String(describing: error)) + "\n").utf8)
     _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
 }
 
