@@ -40,7 +40,7 @@ struct ImportCommand: ParsableCommand {
         try reportingErrors {
             let storedType = try dtype.map(CommandParsing.floatingType)
             guard let architecture else {
-                let report = try GenericConversion.convert(openTensorStore(path: input), sourcePath: input, to: output,
+                let report = try GenericConversion.convert(openTensorStore(path: input, streaming: true), sourcePath: input, to: output,
                                                            dtype: storedType, temporaryFiles: Interruption.registry)
                 let converted = report.convertedCount > 0 ? ", \(report.convertedCount) stored as \(storedType?.rawValue ?? "")" : ""
                 print("wrote \(output): \(report.tensorCount) tensors under their own names\(converted), \(report.fileSize) bytes")

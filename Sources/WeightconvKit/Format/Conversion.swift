@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import WeightFormat
 import WeightconvCore
 
@@ -22,13 +27,29 @@ public struct SourceIdentity: Sendable, Equatable {
     public var size: Int
     public var sha256: String
 
-    /// Hashes the file through a read-only mapping (no second copy in memory).
+    /// Hashes the file in 1 MiB reads into one reused buffer, so the pass over a large checkpoint
+    /// costs a megabyte of memory, not the file's size in resident pages.
     public init(path: String) throws {
-        let bytes = try MappedBytes.map(path: path)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw WeightconvError(file: path, problem: "cannot be opened to compute its SHA-256: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
         var hasher = SHA256Hex.Hasher()
-        hasher.update(bytes.bytes)
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw WeightconvError(file: path, problem: "read failed while computing its SHA-256: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            total += count
+        }
         name = path.split(separator: "/").last.map(String.init) ?? path
-        size = bytes.bytes.count
+        size = total
         sha256 = hasher.finalize()
     }
 }

@@ -58,7 +58,7 @@ public enum Importer {
     /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
-        let store = try openTensorStore(path: request.input)
+        let store = try openTensorStore(path: request.input, streaming: true)
         let mapping = try map(store, family: request.family, layout: request.layout)
         let weights = mapping.weights
         let configuration = mapping.configuration
