@@ -58,7 +58,11 @@ NETWORKS = {
 def summarize(samples: list[float]) -> dict:
     s = sorted(samples)
     p90 = s[min(len(s) - 1, max(0, int(0.9 * len(s) + 0.999) - 1))]
-    return {"median_ms": statistics.median(s), "p90_ms": p90}
+    return {"median_ms": statistics.median(s), "p90_ms": p90, "min_ms": s[0]}
+
+
+def cell(r: dict) -> str:
+    return f"{r['median_ms']:.1f} ({r['p90_ms']:.1f}, {r['min_ms']:.1f})"
 
 
 def time_calls(fn, iterations: int, warmup: int) -> dict:
@@ -118,7 +122,8 @@ def bench_weightconv(binary, model, arch, threads, iterations, work: Path, name:
     out = subprocess.run([binary, "bench", str(wcv), "--batch", "1", "--threads", str(threads), "--iterations",
                           str(iterations), "--json"], check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
-    return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"])}
+    return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"]),
+            "min_ms": float(result.get("min_ms", float("nan")))}
 
 
 def run_child(argv: list[str]) -> tuple[float, int, str]:
@@ -205,8 +210,14 @@ def main() -> int:
     args.work.mkdir(parents=True, exist_ok=True)
 
     print(f"Machine: {machine()}")
+    load = os.getloadavg()[0]
+    print(f"Load average at start: {load:.2f}" + (
+        f" — WARNING: other work is running on this {os.cpu_count()}-CPU machine; PyTorch's spinning OpenMP "
+        "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
+        else ""))
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"Batch 1, {args.threads} threads, median (p90) of {args.iterations} runs after {args.warmup} warm-up.\n")
+    print(f"Batch 1, {args.threads} threads; milliseconds: median (p90, min) of {args.iterations} runs after "
+          f"{args.warmup} warm-up; ratios of medians.\n")
     header = "| network | input | PyTorch eager | onnxruntime |"
     rule = "|---|---|---:|---:|"
     if have_weightconv:
@@ -224,12 +235,11 @@ def main() -> int:
         x = torch.randn(1, 3, size, size, generator=g)
         pt = bench_torch(model, x, args.threads, args.iterations, args.warmup)
         ort = bench_onnxruntime(model, x, args.threads, args.iterations, args.warmup, args.work, name)
-        row = (f"| {description} | {size}x{size} | {pt['median_ms']:.1f} ({pt['p90_ms']:.1f}) | "
-               f"{ort['median_ms']:.1f} ({ort['p90_ms']:.1f}) |")
+        row = (f"| {description} | {size}x{size} | {cell(pt)} | {cell(ort)} |")
         if have_weightconv:
             try:
                 wc = bench_weightconv(args.weightconv, model, arch, args.threads, args.iterations, args.work, name)
-                row += (f" {wc['median_ms']:.1f} ({wc['p90_ms']:.1f}) | {wc['median_ms'] / pt['median_ms']:.2f} |"
+                row += (f" {cell(wc)} | {wc['median_ms'] / pt['median_ms']:.2f} |"
                         f" {wc['median_ms'] / ort['median_ms']:.2f} |")
             except (subprocess.CalledProcessError, ValueError, KeyError) as error:
                 stderr = getattr(error, "stderr", "") or ""

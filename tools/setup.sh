@@ -21,3 +21,8 @@ if ! python3 -c 'import numpy' >/dev/null 2>&1; then
   echo "setup: installing numpy"
   python3 -m pip install -q numpy
 fi
+# tools/test.sh runs the numpy-only Python tests in tools/tests with pytest.
+if ! python3 -c 'import pytest' >/dev/null 2>&1; then
+  echo "setup: installing pytest"
+  python3 -m pip install -q pytest
+fi

@@ -77,10 +77,10 @@ enum JSONScalar: Decodable, Equatable, Sendable {
 
 @Suite struct LayoutFixtureTests {
     @Test func fixturesArePresent() {
-        // 24 importable cases and 4 foreign networks are generated; a missing directory or an unreadable
+        // 24 importable cases and 5 foreign networks are generated; a missing directory or an unreadable
         // expected.json would silently shrink the parameterised tests below.
         #expect(LayoutFixture.mapped.count == 24)
-        #expect(LayoutFixture.foreign.count == 4)
+        #expect(LayoutFixture.foreign.count == 5)
     }
 
     @Test(arguments: LayoutFixture.mapped)
@@ -94,6 +94,17 @@ enum JSONScalar: Decodable, Equatable, Sendable {
             #expect(recognized.prefix == fixture.wrapper_prefix)
             #expect(Set(recognized.outside) == Set(fixture.outside_keys ?? []))
         }
+    }
+
+    @Test(arguments: LayoutFixture.mapped)
+    func exactlyOneProfileMatches(_ fixture: LayoutFixture) {
+        // Recognition takes the first match in LayoutProfile.all; a second match would make the result
+        // depend on that order, and a foreign fingerprint matching would refuse a supported file.
+        let inner = fixture.keys.map(\.name).filter { $0.hasPrefix(fixture.wrapper_prefix) }
+            .map { String($0.dropFirst(fixture.wrapper_prefix.count)) }
+        let matching = LayoutProfile.all.filter { $0.fingerprint.matches(inner) }.map { "\($0.family.rawValue)/\($0.name)" }
+        #expect(matching == ["\(fixture.family ?? "")/\(fixture.layout ?? "")"])
+        #expect(ForeignNetwork.all.filter { $0.fingerprint.matches(inner) }.isEmpty)
     }
 
     @Test(arguments: LayoutFixture.mapped)

@@ -18,7 +18,7 @@ def load(case):
 def test_budget_and_count():
     total = sum(f.stat().st_size for f in ROOT.rglob("*") if f.is_file())
     assert total <= 25 * 1024 * 1024, f"fixtures/layouts is {total / 2**20:.1f} MiB, over the 25 MB budget"
-    assert len(CASES) == 28
+    assert len(CASES) == 29
 
 
 @pytest.mark.parametrize("case", CASES)

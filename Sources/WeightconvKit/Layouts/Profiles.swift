@@ -288,6 +288,11 @@ public struct ForeignNetwork: Sendable {
         ForeignNetwork(name: "ResNeXt-D (deep stem, avg-pool shortcut, e.g. timm resnext50d_32x4d)",
                        fingerprint: Fingerprint(required: [#"^conv1\.0\.weight$"#, #"^conv1\.3\.weight$"#]),
                        reason: "the deep 3-conv stem and average-pool downsampling are not part of ResNeXt"),
+        // timm's depth-multiplied MobileNetV2s have 3 blocks in stage 1 (and more in later stages): the
+        // timm profile's stage table would fold them onto other blocks' canonical names.
+        ForeignNetwork(name: "timm MobileNetV2 with a depth multiplier (mobilenetv2_110d, mobilenetv2_120d)",
+                       fingerprint: Fingerprint(required: [#"^blocks\.1\.2\.conv_pw\.weight$"#, #"^conv_stem\.weight$"#]),
+                       reason: "its stages are deeper than MobileNetV2's 1, 2, 3, 4, 3, 3, 1 blocks"),
         ForeignNetwork(name: "SE-ResNeXt (squeeze-and-excitation)",
                        fingerprint: Fingerprint(required: [#"\.se(_module)?\.fc1\.weight$"#]),
                        reason: "squeeze-and-excitation modules are not part of ResNeXt"),
