@@ -43,10 +43,16 @@ let package = Package(
         .executableTarget(name: "weightconv",
                           dependencies: ["WeightconvKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Open/read timings of .wcv and safetensors files (release build; see docs/wcv-format.md).
+        .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
+        // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore"]),
         .testTarget(name: "HostileInputTests", dependencies: ["WeightconvKit", "TorchCheckpoint"]),
         .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit"]),
     ]

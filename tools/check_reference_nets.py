@@ -49,8 +49,38 @@ def check(impl: zoo.Implementation, seed: int = 1) -> tuple[bool, str]:
     scale = max(1.0, expected.abs().max().item())
     diff = (got - expected).abs().max().item() / scale
     ok = diff <= TOLERANCE
-    return ok, f"max|diff|/scale = {diff:.2e} over {expected.numel()} logits (|logit| max {scale:.3g}), " \
-               f"{len(source)} tensors"
+    detail = f"max|diff|/scale = {diff:.2e} over {expected.numel()} logits (|logit| max {scale:.3g}), " \
+             f"{len(source)} tensors"
+    # Negative controls: every behaviour the layout declares must matter, or the check above proves
+    # nothing about it. Flip each one and require the logits to move.
+    inert = []
+    for key, flipped in ALTERNATIVES.items():
+        if key not in impl.behaviour or impl.behaviour[key] == flipped[impl.behaviour[key]]:
+            continue
+        wrong = dict(impl.behaviour, **{key: flipped[impl.behaviour[key]]})
+        other = zoo.canonical_net(impl.family, shapes, wrong).eval()
+        other.load_state_dict(renamed)
+        with torch.no_grad():
+            moved = (other(x) - expected).abs().max().item() / scale
+        if moved <= 1e-4:
+            inert.append(key)
+    if inert:
+        # Not a failure: e.g. with a ReLU'd stem every stride-2 unit's input is non-negative, so
+        # relu(cat(pool(x), main)) == cat(pool(x), relu(main)). Reported so a reader sees what is untested.
+        detail += f"; equivalent here either way: {inert}"
+    return ok, detail
+
+
+# The other value of each behaviour key (a value with no alternative maps to itself and is skipped).
+ALTERNATIVES = {
+    "stem_relu": {True: False, False: True},
+    "shuffle_placement": {"after_compress": "after_depthwise", "after_depthwise": "after_compress"},
+    "shuffle_order": {"paper": "megvii", "megvii": "paper"},
+    "shuffle_first_unit": {True: False, False: True},
+    "concat_relu": {"both": "main", "main": "both"},
+    "output": {"logits": "softmax", "softmax": "logits"},
+    "stride_on": {"conv1": "conv2", "conv2": "conv1"},
+}
 
 
 def main(names: list[str]) -> int:

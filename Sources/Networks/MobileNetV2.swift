@@ -169,7 +169,7 @@ public struct MobileNetV2Network: Network {
         // classifier.0 is Dropout, inactive at inference.
         let classifier = weights.pp("classifier").pp(1)
         x = g.add(.linear(x, try classifier.linear(in: c.lastChannels, out: c.classes, bias: c.classifierBias)), name: classifier.modulePath)
-        network = try GraphNetwork(graph: g.build(output: x), mode: mode)
+        network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }

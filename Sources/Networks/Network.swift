@@ -45,6 +45,27 @@ public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLite
     public init(floatLiteral value: Double) { self = .number(value) }
     public init(integerLiteral value: Int) { self = .number(Double(value)) }
     public init(booleanLiteral value: Bool) { self = .bool(value) }
+
+    /// As a plain JSON scalar: `true`, `1e-3`, `"conv1"`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let flag = try? container.decode(Bool.self) {
+            self = .bool(flag)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try container.encode(s)
+        case .number(let d): try container.encode(d)
+        case .bool(let b): try container.encode(b)
+        }
+    }
 }
 
 /// A configuration that cannot be derived from the shapes and behaviours given.

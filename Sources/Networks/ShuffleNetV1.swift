@@ -336,7 +336,7 @@ public struct ShuffleNetV1Network: Network {
         x = g.add(.globalAvgPool(x), name: "avgpool")
         x = g.add(.linear(x, try weights.pp("fc").linear(in: channels, out: c.classes, bias: c.classifierBias)), name: "fc")
         if c.outputSoftmax { x = g.add(.softmax(x), name: "softmax") }
-        network = try GraphNetwork(graph: g.build(output: x), mode: mode)
+        network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }

@@ -95,7 +95,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
         var blocks: [Block] = []
         var n = 1
         while shapes.keys.contains(where: { $0.hasPrefix("block\(n).") }) {
-            let indices = try Set(shapes.keys.compactMap { key -> Int? in
+            let indices = Set(shapes.keys.compactMap { key -> Int? in
                 let lead = "block\(n).rep."
                 guard key.hasPrefix(lead), key.hasSuffix(".conv1.weight") else { return nil }
                 return Int(key.dropFirst(lead.count).prefix { $0 != "." })
@@ -209,7 +209,7 @@ public struct XceptionNetwork: Network {
         x = try separable(x, weights.pp("conv4"), in: c.exitChannels[0], out: c.exitChannels[1], bn: weights.pp("bn4"), activation: .relu)
         x = g.add(.globalAvgPool(x), name: "avgpool")
         x = g.add(.linear(x, try weights.pp("fc").linear(in: c.exitChannels[1], out: c.classes, bias: true)), name: "fc")
-        network = try GraphNetwork(graph: g.build(output: x), mode: mode)
+        network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
     public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }

@@ -22,7 +22,7 @@ public struct ConvolutionLayer: Sendable {
     public var bias: [Float]? // [out]
     public var parameters: Conv2dParameters
 
-    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws(TensorError) {
+    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws {
         guard weight.rank == 4, parameters.groups >= 1, weight.shape[0] % parameters.groups == 0 else {
             throw TensorError(operation: "conv2d", problem: "weight shape \(weight.shape) does not fit groups=\(parameters.groups)",
                               hint: "a convolution weight is [out, in/groups, kH, kW] with out divisible by groups")
@@ -47,7 +47,7 @@ public struct ConvolutionLayer: Sendable {
 
     /// The output shape for `input` (`[N, C, H, W]`), or an error when the channels differ or the
     /// image is smaller than the kernel's reach.
-    public func outputShape(for input: [Int]) throws(TensorError) -> [Int] {
+    public func outputShape(for input: [Int]) throws -> [Int] {
         guard input.count == 4 else {
             throw TensorError(operation: "conv2d", problem: "expected an NCHW input, got shape \(input)",
                               hint: "feature maps are [batch, channels, height, width]")
@@ -80,7 +80,7 @@ public enum Reference {}
 
 extension Reference {
     /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
-    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws(TensorError) -> Tensor {
+    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
         let outShape = try layer.outputShape(for: x.shape)
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])
@@ -185,7 +185,8 @@ struct PreparedConvolution: Sendable {
         switch algorithm {
         case .pointwise: 0
         case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w * output[2] * output[3]
-        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w)
+        // The 3×3 stride-2 kernel's vector loads may read a few floats past the last padded row.
+        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w) + 32
         }
     }
 
@@ -353,6 +354,12 @@ struct PreparedConvolution: Sendable {
                         let filter = weights[channel * taps]
                         let destination = output[plane * oh * ow]
                         let b = biases.base[channel]
+                        if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
+                            depthwise3x3Plane(padded: padded, paddedWidth: pw, filter: filter, bias: b, output: destination,
+                                              outputHeight: oh, outputWidth: ow,
+                                              residual: residual.map { UnsafePointer($0[plane * oh * ow]) })
+                            continue
+                        }
                         for oy in 0..<oh {
                             let out = destination + oy * ow
                             out.update(repeating: b, count: ow)
@@ -376,6 +383,82 @@ struct PreparedConvolution: Sendable {
                         }
                     }
                 }
+            }
+        }
+    }
+}
+
+extension PreparedConvolution {
+    /// The 3×3 depthwise case (every depthwise layer of the four families): all nine taps of eight
+    /// neighbouring outputs accumulated in vector registers, one store per output. Stride 2 loads
+    /// sixteen inputs and keeps the even lanes.
+    @inline(__always)
+    func depthwise3x3Plane(padded: UnsafeMutablePointer<Float>, paddedWidth pw: Int, filter: UnsafeMutablePointer<Float>,
+                           bias: Float, output: UnsafeMutablePointer<Float>, outputHeight oh: Int, outputWidth ow: Int,
+                           residual: UnsafePointer<Float>?) {
+        let stride = parameters.stride
+        let w = (0..<9).map { filter[$0] }
+        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
+        let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        for oy in 0..<oh {
+            let r0 = UnsafeRawPointer(padded + oy * stride.h * pw)
+            let r1 = r0 + pw * 4, r2 = r1 + pw * 4
+            let out = output + oy * ow
+            let extra = residual.map { $0 + oy * ow }
+            var ox = 0
+            while ox + 8 <= ow {
+                var acc = SIMD8<Float>(repeating: bias)
+                if stride.w == 1 {
+                    let o = ox * 4
+                    acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w1 * r0.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w2 * r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                    acc += w3 * r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w4 * r1.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w5 * r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                    acc += w6 * r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w7 * r2.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w8 * r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                } else {
+                    let o = ox * 8
+                    // Inputs 2·ox … 2·ox+16: even lanes are tap 0, odd lanes tap 1, even lanes from +1 tap 2.
+                    let a0 = r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c0 = r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    let a1 = r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c1 = r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    let a2 = r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c2 = r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    acc += w0 * a0.evenHalf
+                    acc += w1 * a0.oddHalf
+                    acc += w2 * c0.evenHalf
+                    acc += w3 * a1.evenHalf
+                    acc += w4 * a1.oddHalf
+                    acc += w5 * c1.evenHalf
+                    acc += w6 * a2.evenHalf
+                    acc += w7 * a2.oddHalf
+                    acc += w8 * c2.evenHalf
+                }
+                if let extra { acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self) }
+                switch activation {
+                case .identity: break
+                case .relu: acc.replace(with: zero, where: acc .< zero)
+                case .relu6:
+                    acc.replace(with: zero, where: acc .< zero)
+                    acc.replace(with: six, where: acc .> six)
+                }
+                UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                ox += 8
+            }
+            while ox < ow {
+                let i0 = ox * stride.w
+                let p0 = padded + oy * stride.h * pw + i0, p1 = p0 + pw, p2 = p1 + pw
+                var sum = bias
+                sum += w0 * p0[0] + w1 * p0[1] + w2 * p0[2]
+                sum += w3 * p1[0] + w4 * p1[1] + w5 * p1[2]
+                sum += w6 * p2[0] + w7 * p2[1] + w8 * p2[2]
+                if let extra { sum += extra[ox] }
+                out[ox] = activation.apply(sum)
+                ox += 1
             }
         }
     }

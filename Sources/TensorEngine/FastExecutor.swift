@@ -80,7 +80,7 @@ public final class FastExecutor: @unchecked Sendable {
     private let lock = NSLock()
     private var plans: [[Int]: Plan] = [:]
 
-    public init(graph: Graph, threads: Int) throws(TensorError) {
+    public init(graph: Graph, threads: Int) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
@@ -172,7 +172,7 @@ public final class FastExecutor: @unchecked Sendable {
     }
 
     /// Runs the network on `input`; concurrent callers are served one at a time.
-    public func run(_ input: Tensor) throws(TensorError) -> Tensor {
+    public func run(_ input: Tensor) throws -> Tensor {
         lock.lock()
         defer { lock.unlock() }
         let plan: Plan
@@ -192,7 +192,7 @@ public final class FastExecutor: @unchecked Sendable {
         return Tensor(uncheckedShape: shape, storage: result)
     }
 
-    private func makePlan(for shape: [Int]) throws(TensorError) -> Plan {
+    private func makePlan(for shape: [Int]) throws -> Plan {
         let shapes = try graph.shapes(for: shape)
         var lastRead = [Int](repeating: -1, count: shapes.count)
         for (index, step) in steps.enumerated() { for v in step.reads { lastRead[v] = index } }

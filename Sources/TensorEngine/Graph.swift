@@ -46,7 +46,7 @@ public struct Graph: Sendable {
 
     /// The shape of every value for an input of shape `input`, or the error of the first node that
     /// cannot take what it is given (wrong channel count, image too small).
-    public func shapes(for input: [Int]) throws(TensorError) -> [[Int]] {
+    public func shapes(for input: [Int]) throws -> [[Int]] {
         guard input.count == 4, input.allSatisfy({ $0 >= 1 }) else {
             throw TensorError(operation: "input", problem: "expected [batch, channels, height, width] with positive sizes, got \(input)",
                               hint: "pass an NCHW float32 image batch")
@@ -56,14 +56,14 @@ public struct Graph: Sendable {
         for node in nodes {
             do {
                 shapes.append(try shape(of: node.operation, input: input, known: shapes))
-            } catch {
+            } catch let error as TensorError {
                 throw TensorError(operation: "\(error.operation) at '\(node.name)'", problem: error.problem, hint: error.hint)
             }
         }
         return shapes
     }
 
-    private func shape(of operation: Operation, input: [Int], known s: [[Int]]) throws(TensorError) -> [Int] {
+    private func shape(of operation: Operation, input: [Int], known s: [[Int]]) throws -> [Int] {
         switch operation {
         case .input:
             return input
@@ -148,15 +148,20 @@ public struct GraphBuilder: Sendable {
         return ValueID(index: nodes.count - 1)
     }
 
-    public func build(output: ValueID) -> Graph {
-        Graph(nodes: nodes, output: output)
+    /// The graph ending at `output`, which must be a value of this builder.
+    public func build(output: ValueID) throws -> Graph {
+        guard output.index < nodes.count else {
+            throw TensorError(operation: "graph", problem: "output value \(output.index) is not among the \(nodes.count) nodes",
+                              hint: "build the graph after adding its last node")
+        }
+        return Graph(nodes: nodes, output: output)
     }
 }
 
 /// Runs a graph with the reference operators, one fresh tensor per node, freeing each value after
 /// its last reader.
 public enum ReferenceExecutor {
-    public static func run(_ graph: Graph, input: Tensor) throws(TensorError) -> Tensor {
+    public static func run(_ graph: Graph, input: Tensor) throws -> Tensor {
         _ = try graph.shapes(for: input.shape)
         let last = graph.lastUses()
         var values = [Tensor?](repeating: nil, count: graph.nodes.count)
@@ -170,8 +175,8 @@ public enum ReferenceExecutor {
         return result
     }
 
-    private static func evaluate(_ operation: Operation, input: Tensor, values: [Tensor?]) throws(TensorError) -> Tensor {
-        func value(_ id: ValueID) throws(TensorError) -> Tensor {
+    private static func evaluate(_ operation: Operation, input: Tensor, values: [Tensor?]) throws -> Tensor {
+        func value(_ id: ValueID) throws -> Tensor {
             guard let v = values[id.index] else {
                 throw TensorError(operation: "graph", problem: "value \(id.index) read after it was freed", hint: "a network definition bug")
             }

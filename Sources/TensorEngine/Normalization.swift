@@ -7,7 +7,7 @@ public struct BatchNorm: Sendable {
     public var variance: [Float] // [C]  (`running_var`)
     public var eps: Float
 
-    public init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Float) throws(TensorError) {
+    public init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Float) throws {
         let c = gamma.count
         guard beta.count == c, mean.count == c, variance.count == c else {
             throw TensorError(operation: "batch_norm", problem: "parameter lengths differ (\(gamma.count), \(beta.count), \(mean.count), \(variance.count))",
@@ -36,7 +36,7 @@ public struct BatchNorm: Sendable {
 
 extension Reference {
     /// `(x − mean) / sqrt(var + eps) · gamma + beta` per channel of an NCHW tensor.
-    public static func batchNorm(_ x: Tensor, _ bn: BatchNorm) throws(TensorError) -> Tensor {
+    public static func batchNorm(_ x: Tensor, _ bn: BatchNorm) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("batch_norm")
         guard c == bn.channels else {
             throw TensorError(operation: "batch_norm", problem: "input has \(c) channels, the layer has \(bn.channels)",

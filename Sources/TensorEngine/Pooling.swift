@@ -22,7 +22,7 @@ public struct PoolParameters: Sendable, Hashable, Codable {
     /// The output shape for an NCHW `input`, as PyTorch's `pooling_output_shape` computes it: with
     /// `ceil_mode` the last window may hang over the end, but it must start inside the input or the
     /// left padding.
-    public func outputShape(for input: [Int], operation: String) throws(TensorError) -> [Int] {
+    public func outputShape(for input: [Int], operation: String) throws -> [Int] {
         guard input.count == 4 else {
             throw TensorError(operation: operation, problem: "expected an NCHW input, got shape \(input)",
                               hint: "feature maps are [batch, channels, height, width]")
@@ -51,7 +51,7 @@ public struct PoolParameters: Sendable, Hashable, Codable {
 
 extension Reference {
     /// `nn.MaxPool2d`: padded positions never win; NaN propagates.
-    public static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws(TensorError) -> Tensor {
+    public static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
         let outShape = try p.outputShape(for: x.shape, operation: "max_pool2d")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
@@ -79,7 +79,7 @@ extension Reference {
 
     /// `nn.AvgPool2d`: the window is clipped to input-plus-padding for the divisor when
     /// `countIncludePad`, and to the input alone otherwise.
-    public static func avgPool2d(_ x: Tensor, _ p: PoolParameters) throws(TensorError) -> Tensor {
+    public static func avgPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
         let outShape = try p.outputShape(for: x.shape, operation: "avg_pool2d")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
@@ -104,7 +104,7 @@ extension Reference {
     }
 
     /// `nn.AdaptiveAvgPool2d(output)`: window `i` spans `[floor(i·H/O), ceil((i+1)·H/O))`.
-    public static func adaptiveAvgPool2d(_ x: Tensor, output: Size2) throws(TensorError) -> Tensor {
+    public static func adaptiveAvgPool2d(_ x: Tensor, output: Size2) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("adaptive_avg_pool2d")
         guard output.h >= 1, output.w >= 1, h >= 1, w >= 1 else {
             throw TensorError(operation: "adaptive_avg_pool2d", problem: "cannot pool \(h)x\(w) to \(output.h)x\(output.w)",
@@ -131,34 +131,51 @@ extension Reference {
 /// Pooling over raw buffers, planes split across workers. The interior windows (those that never
 /// touch padding) skip the bounds checks.
 enum FastPooling {
+    /// Max pooling as a vertical pass (the max of the window's rows, into a row padded with −∞) and
+    /// a horizontal pass over that row, both branch-free. NaN propagates as in PyTorch.
     static func maxPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
                         _ p: PoolParameters, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        // With ceil_mode the last window may reach past the right padding.
+        let rowWidth = max(w + 2 * p.padding.w, (ow - 1) * p.stride.w + (p.kernel.w - 1) * p.dilation.w + 1)
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
-            for plane in planes {
-                let source = input[plane * h * w], destination = output[plane * oh * ow]
-                for y in 0..<oh {
-                    let y0 = y * p.stride.h - p.padding.h
-                    for x in 0..<ow {
-                        let x0 = x * p.stride.w - p.padding.w
-                        var best = -Float.infinity
+            var rowBuffer = [Float](repeating: -.infinity, count: rowWidth)
+            rowBuffer.withUnsafeMutableBufferPointer { buffer in
+                guard let row = buffer.baseAddress else { return }
+                let inner = row + p.padding.w
+                for plane in planes {
+                    let source = input[plane * h * w], destination = output[plane * oh * ow]
+                    for y in 0..<oh {
+                        let y0 = y * p.stride.h - p.padding.h
+                        var first = true
                         for ky in 0..<p.kernel.h {
                             let iy = y0 + ky * p.dilation.h
                             if iy < 0 || iy >= h { continue }
-                            let row = source + iy * w
-                            for kx in 0..<p.kernel.w {
-                                let ix = x0 + kx * p.dilation.w
-                                if ix < 0 || ix >= w { continue }
-                                let v = row[ix]
-                                if v > best || v.isNaN { best = v }
+                            let line = source + iy * w
+                            if first {
+                                inner.update(from: line, count: w)
+                                first = false
+                            } else {
+                                for x in 0..<w { inner[x] = larger(inner[x], line[x]) }
                             }
                         }
-                        destination[y * ow + x] = best
+                        if first { inner.update(repeating: -.infinity, count: w) }
+                        let out = destination + y * ow
+                        for x in 0..<ow {
+                            let start = row + x * p.stride.w
+                            var best = start[0]
+                            for kx in 1..<max(p.kernel.w, 1) { best = larger(best, start[kx * p.dilation.w]) }
+                            out[x] = best
+                        }
                     }
                 }
             }
         }
     }
+
+    /// `max(a, b)` that returns NaN if either is NaN.
+    @inline(__always)
+    static func larger(_ a: Float, _ b: Float) -> Float { (b > a || b.isNaN) ? b : a }
 
     static func avgPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
                         _ p: PoolParameters, workers: Workers) {

@@ -23,7 +23,7 @@ public enum ShufflePermutation: String, Sendable, Hashable, Codable {
 }
 
 extension Reference {
-    public static func channelShuffle(_ x: Tensor, groups: Int, permutation: ShufflePermutation) throws(TensorError) -> Tensor {
+    public static func channelShuffle(_ x: Tensor, groups: Int, permutation: ShufflePermutation) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("channel_shuffle")
         guard groups >= 1, c % groups == 0 else {
             throw TensorError(operation: "channel_shuffle", problem: "\(c) channels do not split into \(groups) groups",

@@ -9,7 +9,7 @@ public struct Tensor: Sendable, Equatable {
     public var storage: [Float]
 
     /// Wraps `storage` after checking that it holds exactly one element per position of `shape`.
-    public init(shape: [Int], storage: [Float]) throws(TensorError) {
+    public init(shape: [Int], storage: [Float]) throws {
         guard let count = Tensor.elementCount(shape) else {
             throw TensorError(operation: "tensor", problem: "shape \(shape) is negative or overflows",
                               hint: "dimensions must be non-negative and their product must fit in Int")
@@ -51,7 +51,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// The same elements viewed with another shape of the same element count.
-    public func reshaped(_ newShape: [Int]) throws(TensorError) -> Tensor {
+    public func reshaped(_ newShape: [Int]) throws -> Tensor {
         guard Tensor.elementCount(newShape) == count else {
             throw TensorError(operation: "reshape", problem: "cannot view \(shape) as \(newShape)",
                               hint: "the element counts differ")
@@ -60,7 +60,7 @@ public struct Tensor: Sendable, Equatable {
     }
 
     /// `[N, C, H, W]` unpacked, or an error naming `operation` when the tensor is not rank 4.
-    func nchw(_ operation: String) throws(TensorError) -> (n: Int, c: Int, h: Int, w: Int) {
+    func nchw(_ operation: String) throws -> (n: Int, c: Int, h: Int, w: Int) {
         guard shape.count == 4 else {
             throw TensorError(operation: operation, problem: "expected an NCHW tensor, got shape \(shape)",
                               hint: "feature maps are [batch, channels, height, width]")

@@ -37,6 +37,9 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
     let archive: ZipArchive?
     let references: [String: TensorReference]
     let locations: [String: StorageLocation]
+    /// When set, a mapped storage's pages leave the resident set after each read (for one pass over
+    /// every tensor, as `inspect` does); leave it off when the same tensors are read repeatedly.
+    public var releasesPagesAfterRead = false
     private var inflated: (key: String, bytes: [UInt8])?
     private let inflatedLock = NSLock()
 
@@ -80,14 +83,14 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
 
     /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
     /// recognised and stored once.
-    public func storageKey(of name: String) -> String? { references[name]?.storage.key }
+    public func storageKey(of name: String) -> String? { references[name]?.storage.identity }
 
     /// Groups of tensor names that share a storage, in tensor order (only groups of two or more).
     public var sharedStorageGroups: [[String]] {
         var groups: [String: [String]] = [:]
         var order: [String] = []
         for descriptor in tensors {
-            guard let key = references[descriptor.name]?.storage.key else { continue }
+            guard let key = references[descriptor.name]?.storage.identity else { continue }
             if groups[key] == nil { order.append(key) }
             groups[key, default: []].append(descriptor.name)
         }
@@ -123,6 +126,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
             guard let bytes = file.slice(offset: offset, count: count) else {
                 throw WeightconvError(file: path, problem: "storage '\(key)' lies outside the file")
             }
+            defer { if releasesPagesAfterRead { file.releasePages(offset: offset, count: count) } }
             return try body(bytes)
         case .zipEntry(let entry):
             // Only the most recent inflated storage is kept, so memory stays near one storage.

@@ -19,10 +19,45 @@ struct CheckpointContents {
     /// `limits.maxVisitedValues` (shared references are counted each time they are reached).
     static func flatten(_ root: PickleValue, limits: PickleLimits, file: String) throws(WeightconvError) -> CheckpointContents {
         var walker = Walker(limits: limits, file: file)
+        // Size the walk before doing it: shared references can make a small pickle expand to
+        // 10^30 values, which must be refused without being built.
+        var sizer = Sizer(limits: limits, file: file)
+        _ = try sizer.size(root, depth: 0)
         let metadata = try walker.visit(root, path: [], depth: 0) ?? .object([])
         var modelClass: String?
         if case .node(let node) = root, case .object(let type) = node.kind, Walker.isModule(node) { modelClass = type.description }
         return CheckpointContents(tensors: walker.tensors, metadata: metadata, modelClass: modelClass)
+    }
+
+    /// How many values a full walk would visit, computed once per node (so shared references cost
+    /// nothing here), saturating, and bounded in depth like the walk itself.
+    private struct Sizer {
+        let limits: PickleLimits
+        let file: String
+        var sizes: [ObjectIdentifier: Int] = [:]
+
+        mutating func size(_ value: PickleValue, depth: Int) throws(WeightconvError) -> Int {
+            guard case .node(let node) = value else { return 1 }
+            if let known = sizes[ObjectIdentifier(node)] { return known }
+            guard depth <= limits.maxNestingDepth else {
+                throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
+            }
+            var total = 1
+            func add(_ n: Int) { total = n > limits.maxVisitedValues || total > limits.maxVisitedValues ? limits.maxVisitedValues + 1 : total + n }
+            for item in node.items { add(try size(item, depth: depth + 1)) }
+            for (key, item) in node.entries {
+                add(try size(key, depth: depth + 1))
+                add(try size(item, depth: depth + 1))
+            }
+            if let state = node.state { add(try size(state, depth: depth + 1)) }
+            guard total <= limits.maxVisitedValues else {
+                throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
+            }
+            sizes[ObjectIdentifier(node)] = total
+            return total
+        }
     }
 
     private struct Walker {

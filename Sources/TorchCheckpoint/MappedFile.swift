@@ -60,6 +60,19 @@ public final class MappedFile: @unchecked Sendable {
         return UnsafeRawBufferPointer(start: base + offset, count: length)
     }
 
+    /// Drops the pages of a range from this process's resident set once it has been read (the
+    /// mapping is private and never written, so they are re-read from the file if touched again).
+    /// Keeps the memory of a pass over every tensor near one storage rather than the whole file.
+    public func releasePages(offset: Int, count length: Int) {
+        guard let base, length > 0, offset >= 0, offset <= count - length else { return }
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0 else { return }
+        let start = offset / page * page
+        let end = (offset + length) / page * page  // whole pages only: neighbours may still be in use
+        guard end > start else { return }
+        _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
+    }
+
     /// The first `n` bytes (fewer if the file is shorter), for `FileKind.sniff`.
     public func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
 

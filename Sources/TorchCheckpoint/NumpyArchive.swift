@@ -49,10 +49,13 @@ public final class NumpyArchive: TensorStore {
         return try bytes.withUnsafeBytes { try body($0) }
     }
 
-    /// Every floating-point array as `Float`s with its shape (integer arrays are refused).
+    /// Every floating-point array as `Float`s with its shape; integer and bool arrays are left out
+    /// (read them with `withContiguousBytes`).
     public func floatArrays() throws -> [String: (shape: [Int], values: [Float])] {
         var result: [String: (shape: [Int], values: [Float])] = [:]
-        for descriptor in tensors { result[descriptor.name] = (descriptor.shape, try floats(of: descriptor.name)) }
+        for descriptor in tensors where descriptor.dtype.isFloatingPoint {
+            result[descriptor.name] = (descriptor.shape, try floats(of: descriptor.name))
+        }
         return result
     }
 }

@@ -62,13 +62,14 @@ final class StorageCatalog {
         }
         guard legacy, case .node(let view) = fields[5] else { return .storage(root) }
         // Legacy storage view: (view_key, offset, view_size) in elements of the storage type.
-        guard view.items.count == 3, case .int(let offset) = view.items[1], case .int(let size) = view.items[2],
+        guard view.items.count == 3, case .string(let viewKey) = view.items[0],
+              case .int(let offset) = view.items[1], case .int(let size) = view.items[2],
               offset >= 0, size >= 0,
               let offsetBytes = CheckedMath.multiply(offset, root.dtype.byteSize),
               let sizeBytes = CheckedMath.multiply(size, root.dtype.byteSize),
               let end = CheckedMath.add(offsetBytes, sizeBytes), end <= root.byteCount else {
             throw PickleError(offset: at, "storage view of '\(key)' lies outside it", hint: "the file is damaged or hostile")
         }
-        return .storage(StorageReference(key: key, dtype: root.dtype, byteCount: sizeBytes, viewByteOffset: offsetBytes))
+        return .storage(StorageReference(key: key, dtype: root.dtype, byteCount: sizeBytes, viewByteOffset: offsetBytes, viewKey: viewKey))
     }
 }

@@ -11,6 +11,11 @@ public struct StorageReference: Sendable, Hashable {
     public var byteCount: Int
     /// For a legacy storage view: where the view starts in its root storage, in bytes.
     public var viewByteOffset: Int = 0
+    /// For a legacy storage view: its own key (torch makes it a storage object of its own).
+    public var viewKey: String?
+
+    /// What "the same storage" means for sharing: the view's key for a view, else the record key.
+    public var identity: String { viewKey.map { key + "/" + $0 } ?? key }
 }
 
 /// A tensor as `torch._utils._rebuild_tensor_v2/v3` describes it: a strided view into a storage.

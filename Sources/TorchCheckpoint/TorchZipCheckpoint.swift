@@ -32,6 +32,15 @@ enum TorchZipCheckpoint {
         let contents: CheckpointContents
         do {
             let result = try machine.run(pickle)
+            var trailing: WeightconvError?
+            pickle.withUnsafeBytes { bytes in
+                do throws(WeightconvError) {
+                    try Checkpoint.checkTrailingPickles(bytes, from: result.end, machine: machine, path: path, record: top + "data.pkl")
+                } catch {
+                    trailing = error
+                }
+            }
+            if let trailing { throw trailing }
             contents = try CheckpointContents.flatten(result.value, limits: limits, file: path)
         } catch let error as PickleError {
             throw WeightconvError(file: path, problem: "\(top)data.pkl at byte \(error.offset): \(error.problem)", hint: error.hint)

@@ -15,6 +15,16 @@ public final class TemporaryFileRegistry: @unchecked Sendable {
     public init() {}
 
     func register(_ path: String) { lock.withLock { _ = paths.insert(path) } }
+
+    /// Runs `create` (an `open` of `path`) and registers `path` if it succeeded, atomically with respect
+    /// to `removeAll()`: an interrupt cannot fall between the file appearing and its registration.
+    func creating(_ path: String, _ create: () -> Int32) -> Int32 {
+        lock.withLock {
+            let descriptor = create()
+            if descriptor >= 0 { paths.insert(path) }
+            return descriptor
+        }
+    }
     func unregister(_ path: String) { lock.withLock { _ = paths.remove(path) } }
 
     /// Paths currently being written.
@@ -68,9 +78,9 @@ final class AtomicOutputFile {
         for _ in 0..<100 {
             let suffix = String((0..<6).map { _ in alphabet[Int(generator.next(upperBound: UInt(alphabet.count)))] })
             let path = (folder.isEmpty ? "" : folder + "/") + ".\(name).\(suffix).tmp"
-            let fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644)
+            let openTemporary = { open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0o644) }
+            let fd = registry?.creating(path, openTemporary) ?? openTemporary()
             if fd >= 0 {
-                registry?.register(path)
                 return AtomicOutputFile(destination: destination, temporaryPath: path, descriptor: fd, registry: registry)
             }
             if errno != EEXIST {

@@ -20,13 +20,20 @@ public struct WeightFileDocument: Sendable, Equatable {
         public var inputSize: [Int]  // [C, H, W]
         public var mean: [Double]
         public var std: [Double]
+        /// `RGB`, or `BGR` for implementations trained on OpenCV-decoded images (Megvii's ShuffleNet).
+        public var channelOrder: String
+        /// Pixels are divided by this before `mean` and `std` apply: 255 for 0–1 inputs, 1 for 0–255.
+        public var pixelScale: Double
         public var interpolation: String?
         public var cropRatio: Double?
 
-        public init(inputSize: [Int], mean: [Double], std: [Double], interpolation: String? = nil, cropRatio: Double? = nil) {
+        public init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: String = "RGB", pixelScale: Double = 255,
+                    interpolation: String? = nil, cropRatio: Double? = nil) {
             self.inputSize = inputSize
             self.mean = mean
             self.std = std
+            self.channelOrder = channelOrder
+            self.pixelScale = pixelScale
             self.interpolation = interpolation
             self.cropRatio = cropRatio
         }
@@ -95,7 +102,7 @@ public struct WeightFileDocument: Sendable, Equatable {
 
 extension WeightFileDocument {
     /// The document as canonical JSON (section 8): fixed member order, `original_keys` in table order.
-    func canonicalJSON(tableOrder: [String]) -> [UInt8] {
+    public func canonicalJSON(tableOrder: [String]) -> [UInt8] {
         func number(_ value: Double) -> MetadataValue { .double(value) }
         func optional(_ value: String?) -> MetadataValue { value.map(MetadataValue.string) ?? .null }
 
@@ -107,6 +114,8 @@ extension WeightFileDocument {
                 ("input_size", .array($0.inputSize.map(MetadataValue.int))),
                 ("mean", .array($0.mean.map(number))),
                 ("std", .array($0.std.map(number))),
+                ("channel_order", .string($0.channelOrder)),
+                ("pixel_scale", number($0.pixelScale)),
                 ("interpolation", optional($0.interpolation)),
                 ("crop_ratio", $0.cropRatio.map(number) ?? .null),
             ])
@@ -211,7 +220,16 @@ extension WeightFileDocument {
             var mean: [Double] = [], std: [Double] = []
             for element in try array(member(fields, "mean"), "preprocessing.mean") { mean.append(try requiredDouble(element, "preprocessing.mean")) }
             for element in try array(member(fields, "std"), "preprocessing.std") { std.append(try requiredDouble(element, "preprocessing.std")) }
-            preprocessing = Preprocessing(inputSize: inputSize, mean: mean, std: std,
+            let channelOrder = try string(member(fields, "channel_order"), "preprocessing.channel_order") ?? "RGB"
+            guard channelOrder == "RGB" || channelOrder == "BGR" else {
+                throw SchemaProblem(message: "'preprocessing.channel_order' must be \"RGB\" or \"BGR\"")
+            }
+            let pixelScale = try double(member(fields, "pixel_scale"), "preprocessing.pixel_scale") ?? 255
+            guard pixelScale > 0, pixelScale.isFinite else {
+                throw SchemaProblem(message: "'preprocessing.pixel_scale' must be a positive number")
+            }
+            preprocessing = Preprocessing(inputSize: inputSize, mean: mean, std: std, channelOrder: channelOrder,
+                                          pixelScale: pixelScale,
                                           interpolation: try string(member(fields, "interpolation"), "preprocessing.interpolation"),
                                           cropRatio: try double(member(fields, "crop_ratio"), "preprocessing.crop_ratio"))
         }

@@ -91,8 +91,8 @@ public struct WeightFileProblem: Error, Sendable, Equatable, CustomStringConvert
         case .json(let problem): return "header: \(problem)"
         case .schema(let message): return "header: \(message)"
         case .nonZeroPadding(let name):
-            return "padding \(name.map { "after tensor '\($0)'" } ?? "before the data section") is not zero \(at): the file is damaged"
-        case .tensorChecksumMismatch(let name): return "tensor '\(name)' (starting \(at)) does not match its SHA-256: the file is damaged"
+            return "padding \(name.map { "after tensor '\($0)'" } ?? "before the data section") is not zero \(at)"
+        case .tensorChecksumMismatch(let name): return "tensor '\(name)' (starting \(at)) does not match its SHA-256"
         case .io(let message): return message
         }
     }
@@ -103,6 +103,8 @@ public struct WeightFileProblem: Error, Sendable, Equatable, CustomStringConvert
         case .badMagic, .tooShort: hint = "expected a file written by weightconv import"
         case .unsupportedVersion, .unknownRequiredFlags: hint = "a newer weightconv wrote it; upgrade weightconv"
         case .io: hint = "check the path and permissions"
+        case .nonZeroPadding, .tensorChecksumMismatch, .truncatedData, .headerChecksumMismatch, .truncatedHeader:
+            hint = "the file is damaged; restore it or convert the source again"
         default: hint = "the file is damaged or was not written by weightconv; convert the source again"
         }
         return WeightconvError(file: file, problem: description, hint: hint)

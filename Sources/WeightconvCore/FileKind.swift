@@ -68,10 +68,12 @@ public enum FileKind: String, Sendable, CaseIterable {
         if starts([0x37, 0x7A, 0xBC, 0xAF, 0x27, 0x1C]) { return .sevenZip }
         if startsText("version https://git-lfs") { return .gitLFSPointer }
         if isLegacyCheckpoint(prefix) { return .legacyCheckpoint }
+        // Before the pickle test: a safetensors header of 896 bytes starts `80 03`, like a protocol 3
+        // pickle, but a pickle never has the zero bytes and `{` that follow.
+        if looksLikeSafetensors(prefix) { return .safetensors }
         if prefix.count >= 2, prefix[0] == 0x80, prefix[1] <= 5 { return .pickle }
         if prefix.count >= 262, Array(prefix[257..<262]) == Array("ustar".utf8) { return .tar }
         if looksLikeHTML(prefix) { return .html }
-        if looksLikeSafetensors(prefix) { return .safetensors }
         // Protocol 0 and 1 pickles have no header: accept the opcodes a pickle can start with.
         if let first = prefix.first, protocolZeroStarts.contains(first) { return .pickle }
         return .unknown

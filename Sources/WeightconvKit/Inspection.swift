@@ -32,6 +32,8 @@ public struct Inspection: Sendable {
     public static func inspect(path: String, limit: Int? = nil) throws -> Inspection {
         let kind = try detectFileKind(path: path)
         let store = try openTensorStore(path: path)
+        // One pass over every tensor: keep memory near the largest storage, not the file.
+        (store as? Checkpoint)?.releasesPagesAfterRead = true
         var rows: [Row] = []
         var totalElements = 0
         var totalBytes = 0

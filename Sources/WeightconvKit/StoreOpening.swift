@@ -13,7 +13,8 @@ public func detectFileKind(path: String) throws -> FileKind {
 public func openTensorStore(path: String) throws -> any TensorStore {
     let kind = try detectFileKind(path: path)
     switch kind {
-    case .torchZipCheckpoint, .legacyCheckpoint, .pickle:
+    case .torchZipCheckpoint, .legacyCheckpoint, .pickle, .zipArchive:
+        // A zip that is not a checkpoint is still handed to the reader: it names a hostile pickle inside.
         return try Checkpoint.open(path: path)
     case .numpyArchive:
         return try NumpyArchive(path: path)
@@ -21,7 +22,7 @@ public func openTensorStore(path: String) throws -> any TensorStore {
         return try WeightFile(path: path)
     case .safetensors:
         return try SafetensorsFile(path: path)
-    case .empty, .zipArchive, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
+    case .empty, .torchScriptArchive, .numpyArray, .gitLFSPointer, .html, .gzip, .tar, .sevenZip, .unknown:
         throw Checkpoint.unreadable(kind, path: path)
     }
 }

@@ -17,7 +17,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: "The checkpoint: .pth/.pt/.bin (zip or legacy torch.save) or .safetensors.")
     var input: String
 
-    @Option(name: .shortAndLong, help: "The weight file to write (.wcv).")
+    @Option(name: .shortAndLong, help: "The weight file to write (.wcv; without --arch also .safetensors).")
     var output: String
 
     @Option(name: .customLong("arch"), help: "xception, mobilenet_v2, shufflenet_v1, resnext, or auto.")
@@ -40,9 +40,10 @@ struct ImportCommand: ParsableCommand {
         try reportingErrors {
             let storedType = try dtype.map(CommandParsing.floatingType)
             guard let architecture else {
-                let summary = try GenericConversion.run(input: input, output: output, dtype: storedType,
-                                                               temporaryFiles: Interruption.registry)
-                print("wrote \(output): \(summary.tensorCount) tensors under their own names, \(summary.fileSize) bytes")
+                let report = try GenericConversion.convert(openTensorStore(path: input), sourcePath: input, to: output,
+                                                           dtype: storedType, temporaryFiles: Interruption.registry)
+                let converted = report.convertedCount > 0 ? ", \(report.convertedCount) stored as \(storedType?.rawValue ?? "")" : ""
+                print("wrote \(output): \(report.tensorCount) tensors under their own names\(converted), \(report.fileSize) bytes")
                 return
             }
             let family = try CommandParsing.family(architecture)

@@ -2,7 +2,7 @@ import Dispatch
 import Foundation
 import WeightconvKit
 
-/// SIGINT and SIGTERM during a write: remove the partial output, say so on one line, exit 128 + signal.
+/// SIGINT, SIGTERM and SIGHUP during a write: remove the partial output, say so on one line, exit 128 + signal.
 ///
 /// The library installs no signal handler; the command line owns the process, so it decides.
 enum Interruption {
@@ -12,14 +12,14 @@ enum Interruption {
 
     static func install() {
         guard sources.isEmpty else { return }
-        for signalNumber in [SIGINT, SIGTERM] {
+        for signalNumber in [SIGINT, SIGTERM, SIGHUP] {
             // The default action would end the process before the temporary file is removed.
             signal(signalNumber, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: signalNumber, queue: .global())
             source.setEventHandler {
                 let removed = registry.active.count
                 registry.removeAll()
-                let name = signalNumber == SIGINT ? "SIGINT" : "SIGTERM"
+                let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signalNumber] ?? "signal \(signalNumber)"
                 printErrorLine("interrupted by \(name); removed \(removed) partial output file(s), existing outputs untouched")
                 exit(128 + signalNumber)
             }

@@ -16,6 +16,14 @@ import Testing
         }
     }
 
+    @Test func hugeIndexInAKeyIsAnErrorNotAnOverflowTrap() {
+        let rule = RenameRule(#"^blocks\.(\d+)\.(\d+)\."#, "features.{stage[$1]+$2}.")
+        let key = "blocks.1.9223372036854775807.x"
+        #expect(throws: LayoutError.indexOutOfTable(key: key, table: "stage", count: 2)) {
+            try rule.apply(to: key, tables: ["stage": [1, 2]])
+        }
+    }
+
     @Test func rulesApplyInOrder() throws {
         // An anchored top-level rule must not touch a nested key of the same leaf name.
         let profile = LayoutProfile.timmMobileNetV2

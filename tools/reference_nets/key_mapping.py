@@ -208,3 +208,20 @@ MAPPINGS = {
     ("xception", "seed004"): identity,
     ("xception", "cadene"): xception_cadene,
 }
+
+# A source key each layout's checkpoints have and the others' do not (recognition for the tools; the
+# Swift profiles have their own fingerprints). Tried with the identity layouts last.
+FINGERPRINTS = {
+    ("shufflenet_v1", "seed000"): r"^stage2\.0\.gconv1\.gconv\.weight$",
+    ("shufflenet_v1", "seed001"): r"^stage2\.ShuffleUnit_Stage2_0\.g_conv_1x1_compress\.conv1x1\.weight$",
+    ("shufflenet_v1", "megvii"): r"^features\.0\.branch_main_1\.0\.weight$",
+    ("shufflenet_v1", "mmpretrain"): r"^backbone\.layers\.0\.0\.g_conv_1x1_compress\.conv\.weight$",
+    ("mobilenet_v2", "torchvision"): r"^features\.1\.conv\.0\.0\.weight$",
+    ("mobilenet_v2", "timm"): r"^blocks\.0\.0\.conv_dw\.weight$",
+    ("mobilenet_v2", "seed002"): r"^bottlenecks\.0\.0\.residual\.0\.0\.weight$",
+    ("resnext", "torchvision"): r"^layer1\.0\.downsample\.0\.weight$",
+    ("resnext", "seed003"): r"^layer1\.0\.shortcut\.0\.weight$",
+    ("resnext", "cadene"): r"^features\.4\.0\.0\.0\.0\.0\.weight$",
+    ("xception", "seed004"): r"^block1\.rep\.0\.conv1\.weight$",
+    ("xception", "cadene"): r"^last_linear\.weight$",
+}

@@ -124,8 +124,9 @@ IMPLEMENTATIONS: list[Implementation] = [
                    build_full=lambda c: seed001_shufflenet.ShuffleNet(groups=3, num_classes=c)),
     Implementation("megvii", "shufflenet_v1", "megvii",
                    "tools/reference_nets/megvii_shufflenet_v1.py (group 3, model_size 0.5x)",
-                   lambda c: megvii_shufflenet_v1.ShuffleNetV1(n_class=c, model_size="0.5x", group=3), 224,
-                   "Megvii's own 0.5x width", input_kind="bgr255", behaviour=SN.MEGVII.as_dict(),
+                   lambda c: megvii_shufflenet_v1.ShuffleNetV1(n_class=c, model_size="0.5x", group=3), 193,
+                   "Megvii's own 0.5x width; 193x193 input, the smallest whose last feature map is the 7x7 "
+                   "its AvgPool2d(7) expects", input_kind="bgr255", behaviour=SN.MEGVII.as_dict(),
                    preprocessing=MEGVII_BGR,
                    build_full=lambda c: megvii_shufflenet_v1.ShuffleNetV1(n_class=c, model_size="1.0x", group=3)),
     Implementation("megvii_g8", "shufflenet_v1", "megvii",
@@ -172,9 +173,10 @@ IMPLEMENTATIONS: list[Implementation] = [
                    build_full=lambda c: seed003_resnext.ResNeXt(seed003_resnext.ResNeXtBottleNeck, [3, 4, 6, 3],
                                                                 num_classes=c)),
     Implementation("cadene_resnext101_32x4d", "resnext", "cadene",
-                   "pretrainedmodels.models.resnext.ResNeXt101_32x4d", _cadene_resnext, 224,
+                   "pretrainedmodels.models.resnext.ResNeXt101_32x4d", _cadene_resnext, 193,
                    "every channel count and the group count divided by 16 while pretrainedmodels builds its "
-                   "feature graph (width per group stays 4); 224 input because of its AvgPool2d(7)",
+                   "feature graph (width per group stays 4); 193x193 input, the smallest whose last feature map "
+                   "is the 7x7 its AvgPool2d(7) expects",
                    behaviour={"stride_on": "conv2", "bn_eps": 1e-5}, preprocessing=IMAGENET,
                    build_full=_full_cadene_resnext),
 

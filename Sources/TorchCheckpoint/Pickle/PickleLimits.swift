@@ -9,6 +9,9 @@ public struct PickleLimits: Sendable, Equatable {
     public var maxMarkDepth: Int
     /// Members of one list, tuple, set or dict.
     public var maxContainerItems: Int
+    /// Lists, tuples, dicts, sets and objects made by one file (each costs memory whether or not it
+    /// is reachable from the result).
+    public var maxContainers: Int
     /// Bytes of one LONG1/LONG4 integer.
     public var maxIntegerBytes: Int
     /// How deep the result may nest when it is turned into names and metadata.
@@ -17,14 +20,16 @@ public struct PickleLimits: Sendable, Equatable {
     /// each time they are reached, which bounds "billion laughs" pickles).
     public var maxVisitedValues: Int
 
-    public init(maxPickleBytes: Int = 1 << 30, maxMemoEntries: Int = 1 << 22, maxStackDepth: Int = 1 << 20,
-                maxMarkDepth: Int = 1 << 16, maxContainerItems: Int = 1 << 26, maxIntegerBytes: Int = 4096,
+    public init(maxPickleBytes: Int = 256 << 20, maxMemoEntries: Int = 1 << 22, maxStackDepth: Int = 1 << 20,
+                maxMarkDepth: Int = 1 << 16, maxContainerItems: Int = 1 << 26, maxContainers: Int = 2_000_000,
+                maxIntegerBytes: Int = 4096,
                 maxNestingDepth: Int = 200, maxVisitedValues: Int = 10_000_000) {
         self.maxPickleBytes = maxPickleBytes
         self.maxMemoEntries = maxMemoEntries
         self.maxStackDepth = maxStackDepth
         self.maxMarkDepth = maxMarkDepth
         self.maxContainerItems = maxContainerItems
+        self.maxContainers = maxContainers
         self.maxIntegerBytes = maxIntegerBytes
         self.maxNestingDepth = maxNestingDepth
         self.maxVisitedValues = maxVisitedValues

@@ -59,6 +59,11 @@ final class PickleMachine {
 
         while true {
             let at = reader.position
+            // Checked per opcode (an opcode makes at most a couple of nodes) so makeNode stays simple.
+            guard arena.count <= limits.maxContainers else {
+                throw PickleError(offset: at, "more than \(limits.maxContainers) containers (maxContainers limit)",
+                                  hint: "no checkpoint's pickle builds this many lists, tuples and dicts")
+            }
             let opcode = try reader.byte(what: "an opcode")
             switch opcode {
             // MARK: framing and protocol

@@ -20,7 +20,8 @@ public struct GlobalName: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// A value on the pickle machine's stack. Compound values are reference types so that mutation
-/// through the memo (APPEND to a memoized list) is seen everywhere, as in Python.
+/// through the memo (APPEND to a memoized list) is seen everywhere, as in Python. Large payloads
+/// are boxed (`indirect`) so every stack slot, memo entry and container member stays small.
 enum PickleValue {
     case none
     case bool(Bool)
@@ -30,14 +31,14 @@ enum PickleValue {
     case float(Double)
     case string(String)
     case bytes([UInt8])
-    case global(GlobalName)
+    indirect case global(GlobalName)
     case node(PickleNode)
     /// A storage handed out by `persistent_load`.
-    case storage(StorageReference)
+    indirect case storage(StorageReference)
     /// A tensor rebuilt by an allowlisted torch function (never by running torch).
-    case tensor(TensorReference)
+    indirect case tensor(TensorReference)
     /// A harmless value kept by type name without being interpreted (torch.device, numpy scalars).
-    case opaque(typeName: String, summary: String)
+    indirect case opaque(typeName: String, summary: String)
 
     var kindName: String {
         switch self {
@@ -65,7 +66,7 @@ final class PickleNode {
         case dict
         case set
         /// An inert instance of a class that was never called (NEWOBJ, copyreg._reconstructor).
-        case object(GlobalName)
+        indirect case object(GlobalName)
 
         var name: String {
             switch self {

@@ -54,32 +54,14 @@ public final class CanonicalWeights: @unchecked Sendable {
                     problem: "'\(previous.source)' and '\(source)' both map to '\(canonical)' under layout \(layout.profile.name)",
                     hint: "the file holds two copies of the model; pass --layout or re-save one state_dict")
             }
-            let shape = try Self.repaired(descriptor.shape, canonical: canonical, repairs: layout.profile.repairs,
-                                          file: store.path, source: source)
+            // Repairs add unit dimensions only, so the stored bytes serve the repaired shape as they are.
+            let shape = layout.profile.repairedShape(canonicalKey: canonical, shape: descriptor.shape)
             entries[canonical] = Entry(source: source, dtype: descriptor.dtype, shape: shape,
                                        storedShape: shape == descriptor.shape ? nil : descriptor.shape)
             order.append(canonical)
         }
         self.entries = entries
         self.order = order
-    }
-
-    /// The shape a repair gives a stored tensor. Repairs add unit dimensions only, so the data is unchanged.
-    static func repaired(_ shape: [Int], canonical: String, repairs: [TensorRepair], file: String, source: String)
-        throws -> [Int]
-    {
-        var shape = shape
-        for repair in repairs {
-            switch repair {
-            case .appendUnitSpatialDims(let pattern):
-                // Cadene's old pointwise kernels: [out, in] → [out, in, 1, 1].
-                if shape.count == 2, canonical.contains(try Regex(pattern)) { shape += [1, 1] }
-            case .insertUnitInputDim(let pattern):
-                // Even older depthwise kernels: [C, k, k] → [C, 1, k, k].
-                if shape.count == 3, canonical.contains(try Regex(pattern)) { shape.insert(1, at: 1) }
-            }
-        }
-        return shape
     }
 
     /// Canonical name → shape, what configuration inference reads.

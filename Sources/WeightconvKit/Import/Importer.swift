@@ -55,8 +55,6 @@ public struct ImportReport: Sendable {
 
 /// `weightconv import`: checkpoint in, checked native weight file out.
 public enum Importer {
-    public static let converterVersion = "weightconv 0.1.0"
-
     /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
@@ -66,10 +64,17 @@ public enum Importer {
         let configuration = mapping.configuration
 
         // Building the network asks for every parameter with the shape it needs, so a wrong layout or
-        // configuration fails here, at the layer that is wrong, before anything is written.
-        let network: any Network
+        // configuration fails here, at the layer that is wrong, before anything is written. Without a
+        // reference to reproduce, the network is never run, so it is built from shapes alone and the
+        // import stays near one tensor of memory.
+        let network: (any Network)?
         do {
-            network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            if request.reference != nil {
+                network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            } else {
+                _ = try configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
+                network = nil
+            }
         } catch {
             throw WeightconvError(file: request.input, problem: "\(error)",
                                   hint: "check the layout with `weightconv layouts -v`, or force one with --layout")
@@ -88,6 +93,7 @@ public enum Importer {
         var comparison: LogitComparison?
         if let referencePath = request.reference {
             let reference = try ReferenceRecord(path: referencePath)
+            guard let network else { throw WeightconvError(file: request.input, problem: "no network was built") }
             let actual = try network(reference.input)
             let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
                                              classes: reference.classes, tolerance: request.tolerance)
@@ -128,9 +134,7 @@ public enum Importer {
             preprocessing: mapping.layout.profile.preprocessing.document,
             layout: "\(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)",
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            provenance: try WeightFileDocument.Provenance.of(request.input, converter: converterVersion, transforms: transforms),
-            metadata: .object([("channel_order", .string(mapping.layout.profile.preprocessing.channelOrder.rawValue)),
-                               ("pixel_scale", .double(Double(mapping.layout.profile.preprocessing.pixelScale)))]),
+            provenance: try provenance(of: request.input, transforms: transforms),
             verification: verification)
         let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
         let summary = try writer.write(tensors, document: document, to: request.output)
@@ -138,6 +142,12 @@ public enum Importer {
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    static func provenance(of path: String, transforms: [String]) throws -> WeightFileDocument.Provenance {
+        let identity = try SourceIdentity(path: path)
+        return .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
+                     converter: ConverterIdentity.name, transforms: transforms)
     }
 
     /// A checkpoint's layout, canonical weights and configuration: everything but the network.
@@ -160,7 +170,7 @@ public enum Importer {
         do {
             configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
                                                            shapes: weights.shapes,
-                                                           behaviour: recognized.profile.behaviour.compactMapValues(BehaviourValue.init))
+                                                           behaviour: recognized.profile.configurationBehaviour())
         } catch {
             throw WeightconvError(file: store.path, problem: "\(error)",
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")

@@ -40,19 +40,6 @@ public struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
     public func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
 }
 
-extension BehaviourValue {
-    /// A profile's behaviour value; `nil` for kinds a configuration never takes.
-    init?(_ value: MetadataValue) {
-        switch value {
-        case .string(let s): self = .string(s)
-        case .double(let d): self = .number(d)
-        case .int(let i): self = .number(Double(i))
-        case .bool(let b): self = .bool(b)
-        default: return nil
-        }
-    }
-}
-
 /// A configuration stored in a weight file's header: the family's own configuration as the JSON of its
 /// `Codable` form, next to the family name (`architecture.family`).
 enum ConfigurationCoding {
@@ -92,32 +79,10 @@ enum ConfigurationCoding {
 }
 
 extension Preprocessing {
-    /// The header's preprocessing entry (channel order and pixel scale go in its metadata).
+    /// The header's preprocessing entry.
     var document: WeightFileDocument.Preprocessing {
-        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init))
-    }
-}
-
-extension WeightFileDocument.Provenance {
-    /// Name, size and SHA-256 of the source file, read in 1 MiB pieces.
-    static func of(_ path: String, converter: String, transforms: [String]) throws -> Self {
-        guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw WeightconvError(file: path, problem: "cannot be read to compute its SHA-256")
-        }
-        defer { try? handle.close() }
-        var hasher = SHA256Hex.Hasher()
-        var size = 0
-        while true {
-            let chunk: Data
-            do { chunk = try handle.read(upToCount: 1 << 20) ?? Data() } catch {
-                throw WeightconvError(file: path, problem: "read failed while hashing: \(error.localizedDescription)")
-            }
-            if chunk.isEmpty { break }
-            size += chunk.count
-            chunk.withUnsafeBytes { hasher.update($0) }
-        }
-        return .init(sourceName: (path as NSString).lastPathComponent, sourceSize: size, sourceSHA256: hasher.finalize(),
-                     converter: converter, transforms: transforms)
+        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
+              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale))
     }
 }
 
@@ -131,5 +96,27 @@ extension NetworkConfiguration {
     /// The configuration as one line of JSON (what the header stores).
     public var summary: String {
         (try? ConfigurationCoding.metadata(self).jsonText) ?? "\(self)"
+    }
+}
+
+/// The canonical weights' shapes, with storage that is allocated but never written or read: what
+/// checking a network's structure needs, without bringing a 100 MB checkpoint into memory.
+///
+/// Only for networks that are built and thrown away unrun. Large allocations come from fresh zero
+/// pages that stay untouched, so they cost address space, not memory.
+struct ShapeOnlyProvider: WeightProvider, @unchecked Sendable {
+    let weights: CanonicalWeights
+
+    init(_ weights: CanonicalWeights) { self.weights = weights }
+
+    func shape(of key: String) -> [Int]? { weights.shape(of: key) }
+
+    func floats(of key: String) throws -> [Float] {
+        guard let shape = weights.shape(of: key), let count = CheckedMath.product(shape) else {
+            throw WeightconvError(file: weights.path, problem: "no tensor maps to '\(key)'")
+        }
+        // Small tensors (batch-norm statistics) are read at build time, so they get real values.
+        if count < 4096 { return try weights.floats(of: key) }
+        return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }

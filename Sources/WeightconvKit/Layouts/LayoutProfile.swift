@@ -102,6 +102,27 @@ public struct LayoutProfile: Sendable {
         self.preprocessing = preprocessing
     }
 
+    /// The shape a tensor has once the profile's repairs are applied: `shape` itself unless a repair's
+    /// pattern matches `canonicalKey` AND the tensor has the rank that repair fixes (a 2-D pointwise
+    /// kernel, a 3-D depthwise kernel), so a file that is already 4-D is left alone.
+    public func repairedShape(canonicalKey: String, shape: [Int]) -> [Int] {
+        for repair in repairs {
+            switch repair {
+            case .appendUnitSpatialDims(let pattern):
+                if shape.count == 2, Self.matches(pattern, canonicalKey) { return shape + [1, 1] }
+            case .insertUnitInputDim(let pattern):
+                if shape.count == 3, Self.matches(pattern, canonicalKey) { return [shape[0], 1, shape[1], shape[2]] }
+            }
+        }
+        return shape
+    }
+
+    private static func matches(_ pattern: String, _ key: String) -> Bool {
+        // Patterns are literals in Profiles.swift, checked by the profile tests; an invalid one matches nothing.
+        guard let regex = try? Regex(pattern) else { return false }
+        return key.contains(regex)
+    }
+
     /// The canonical key for a layout key (after wrapper prefixes are stripped).
     public func canonicalName(for key: String) throws(LayoutError) -> String {
         var name = key

@@ -83,7 +83,10 @@ public struct RenameRule: Sendable, CustomStringConvertible {
         var result = table[index]
         if parts.count == 2 {
             guard let extra = value(of: parts[1]) else { throw .badTemplate(body) }
-            result += extra
+            // `extra` is a number from a key in the file: a 19-digit block index must not trap.
+            let (sum, overflow) = result.addingReportingOverflow(extra)
+            if overflow { throw .indexOutOfTable(key: key, table: tableName, count: table.count) }
+            result = sum
         }
         return String(result)
     }
@@ -93,12 +96,15 @@ public struct RenameRule: Sendable, CustomStringConvertible {
 public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case badTemplate(String)
     case indexOutOfTable(key: String, table: String, count: Int)
+    case unknownBehaviour(profile: String, key: String, value: String)
 
     public var description: String {
         switch self {
         case .badTemplate(let t): "malformed rename template {\(t)}"
         case let .indexOutOfTable(key, table, count):
             "key '\(key)' indexes past the \(count) entries of table \(table)"
+        case let .unknownBehaviour(profile, key, value):
+            "layout \(profile) has behaviour \(key)=\(value), which no configuration understands"
         }
     }
 }

@@ -1,0 +1,250 @@
+#!/usr/bin/env python3
+"""Side-by-side latency of weightconv, PyTorch eager and onnxruntime on one machine in one run (issue 6),
+plus the import-speed comparison (cp vs torch.load + safetensors save vs weightconv import).
+
+    /work/.venv-tools/bin/python tools/bench_compare.py [--threads 2] [--iterations 30] [--warmup 5]
+        [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
+        [--skip-import] [--work DIR]
+
+For each full-size network (random weights; timing does not depend on their values) at batch 1:
+- PyTorch eager: torch.set_num_threads(T), torch.inference_mode(), the original implementation;
+- onnxruntime: the same model exported with torch.onnx.export (TorchScript exporter, opset 17), a session
+  with intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL;
+- weightconv: the same weights saved as a checkpoint, `weightconv import … -o N.wcv`, then
+  `weightconv bench N.wcv --batch 1 --threads T --iterations K --json` — the column is skipped with a
+  note when the binary or its `bench` command is not there yet.
+Prints a Markdown table of median (p90) milliseconds and the ratios, with the machine and the command.
+
+Import: a ResNeXt-50 32x4d checkpoint (~100 MB, torch.save of the state_dict) is copied with `cp`, loaded
+with torch.load and written with safetensors, and (when available) imported with `weightconv import`;
+each runs as a child process, best wall time of 3, peak RSS from /usr/bin/time (GNU time, apt
+package `time`).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+warnings.filterwarnings("ignore")
+
+from reference_nets import megvii_shufflenet_v1, seed004_xception  # noqa: E402
+
+NETWORKS = {
+    # name: (description, builder, input size, --arch)
+    "shufflenet_v1": ("ShuffleNet v1 g=3 1.0x (Megvii)", lambda: megvii_shufflenet_v1.ShuffleNetV1(
+        n_class=1000, model_size="1.0x", group=3), 224, "shufflenet_v1"),
+    "mobilenet_v2": ("MobileNetV2 1.0 (torchvision)", lambda: __import__("torchvision").models.mobilenet_v2(), 224,
+                     "mobilenet_v2"),
+    "resnext": ("ResNeXt-50 32x4d (torchvision)", lambda: __import__("torchvision").models.resnext50_32x4d(), 224,
+                "resnext"),
+    "xception": ("Xception (seed 004 = Cadene/timm legacy names)", lambda: seed004_xception.Xception(), 299,
+                 "xception"),
+}
+
+
+def summarize(samples: list[float]) -> dict:
+    s = sorted(samples)
+    p90 = s[min(len(s) - 1, max(0, int(0.9 * len(s) + 0.999) - 1))]
+    return {"median_ms": statistics.median(s), "p90_ms": p90}
+
+
+def time_calls(fn, iterations: int, warmup: int) -> dict:
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return summarize(samples)
+
+
+def bench_torch(model, x, threads, iterations, warmup) -> dict:
+    torch.set_num_threads(threads)
+    with torch.inference_mode():
+        return time_calls(lambda: model(x), iterations, warmup)
+
+
+def bench_onnxruntime(model, x, threads, iterations, warmup, work: Path, name: str) -> dict:
+    import onnxruntime as ort
+    path = work / f"{name}.onnx"
+    if not path.exists():
+        torch.onnx.export(model, (x,), str(path), opset_version=17, input_names=["input"], output_names=["logits"],
+                          dynamo=False)
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    feed = {"input": x.numpy()}
+    return time_calls(lambda: session.run(None, feed), iterations, warmup)
+
+
+def weightconv_available(binary: str | None) -> tuple[bool, str]:
+    if not binary:
+        return False, "no --weightconv binary given"
+    if not Path(binary).exists():
+        return False, f"{binary} does not exist"
+    # ArgumentParser answers `X --help` for an unknown X with the root help and exit 0, so read the
+    # subcommand list instead.
+    probe = subprocess.run([binary, "--help"], capture_output=True, text=True)
+    listed = {line.split()[0] for line in probe.stdout.splitlines() if line.startswith("  ") and line.split()}
+    for command in ("import", "bench"):
+        if command not in listed:
+            return False, f"`weightconv {command}` is not implemented yet in {binary}"
+    return True, ""
+
+
+def bench_weightconv(binary, model, arch, threads, iterations, work: Path, name: str) -> dict:
+    checkpoint, wcv = work / f"{name}.pth", work / f"{name}.wcv"
+    if not checkpoint.exists():
+        torch.save(model.state_dict(), checkpoint)
+    subprocess.run([binary, "import", str(checkpoint), "--arch", arch, "-o", str(wcv)], check=True,
+                   capture_output=True)
+    out = subprocess.run([binary, "bench", str(wcv), "--batch", "1", "--threads", str(threads), "--iterations",
+                          str(iterations), "--json"], check=True, capture_output=True, text=True)
+    result = json.loads(out.stdout)
+    return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"])}
+
+
+def run_child(argv: list[str]) -> tuple[float, int, str]:
+    """Wall seconds and peak RSS (bytes) of one child process, measured by GNU time: a child forked from
+    this (large) Python process would report the parent's pre-exec RSS as its own peak."""
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-o", report.name, "-f", "%M", *argv], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(f"{shlex.join(argv)} failed: {proc.stderr[-500:]}")
+        peak_kib = int(report.read().split()[-1])
+    return elapsed, peak_kib * 1024, proc.stdout
+
+
+def bench_import(binary: str | None, have_weightconv: bool, work: Path) -> list[tuple[str, float, int]]:
+    import torchvision
+    checkpoint = work / "resnext50_32x4d.pth"
+    model = torchvision.models.resnext50_32x4d()
+    sd = model.state_dict()
+    torch.save(sd, checkpoint)
+    largest = max(v.numel() * v.element_size() for v in sd.values())
+    size = checkpoint.stat().st_size
+    python = sys.executable
+    st_script = ("import sys, time, torch; from safetensors.torch import save_file; t = time.perf_counter(); "
+                 "sd = torch.load(sys.argv[1], map_location='cpu', weights_only=True); save_file(sd, sys.argv[2]); "
+                 "print(time.perf_counter() - t)")
+    jobs = [("cp", ["cp", str(checkpoint), str(work / "copy.pth")]),
+            ("torch.load + safetensors save_file", [python, "-c", st_script, str(checkpoint),
+                                                    str(work / "out.safetensors")])]
+    if have_weightconv:
+        jobs.append(("weightconv import", [binary, "import", str(checkpoint), "--arch", "resnext", "-o",
+                                           str(work / "out.wcv")]))
+    rows = []
+    for label, argv in jobs:
+        runs = [run_child(argv) for _ in range(3)]
+        rows.append((label, min(r[0] for r in runs), max(r[1] for r in runs)))
+        if label.startswith("torch.load"):
+            # The same job without the interpreter start and `import torch`, timed inside the child.
+            rows.append(("  of which torch.load + save_file alone", min(float(r[2].split()[-1]) for r in runs), 0))
+    print(f"\n### Import of a {size / 1e6:.1f} MB checkpoint (torchvision resnext50_32x4d state_dict; largest "
+          f"tensor {largest / 1e6:.1f} MB)\n")
+    print("| step | best wall time of 3 | vs cp | peak RSS |")
+    print("|---|---:|---:|---:|")
+    cp_time = rows[0][1]
+    for label, seconds, rss in rows:
+        memory = f"{rss / 1e6:.0f} MB" if rss else ""
+        print(f"| {label} | {seconds * 1000:.0f} ms | {seconds / cp_time:.1f}x | {memory} |")
+    print("\n(cp reads a file that is in the page cache: it is the floor an import is compared with.)")
+    return rows
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import onnxruntime
+    return (f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs (nproc), {model}; "
+            f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, Python {platform.python_version()}")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--weightconv", help="path to the weightconv binary (release build)")
+    parser.add_argument("--networks", default=",".join(NETWORKS))
+    parser.add_argument("--skip-import", action="store_true")
+    parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
+    args = parser.parse_args()
+
+    have_weightconv, why_not = weightconv_available(args.weightconv)
+    temp = None
+    if args.work is None:
+        temp = tempfile.TemporaryDirectory(prefix="bench_compare_")
+        args.work = Path(temp.name)
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    print(f"Machine: {machine()}")
+    print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"Batch 1, {args.threads} threads, median (p90) of {args.iterations} runs after {args.warmup} warm-up.\n")
+    header = "| network | input | PyTorch eager | onnxruntime |"
+    rule = "|---|---|---:|---:|"
+    if have_weightconv:
+        header += " weightconv | weightconv / PyTorch | weightconv / onnxruntime |"
+        rule += "---:|---:|---:|"
+    else:
+        header += " onnxruntime / PyTorch |"
+        rule += "---:|"
+    print(header)
+    print(rule)
+    g = torch.Generator().manual_seed(0)
+    for name in args.networks.split(","):
+        description, build, size, arch = NETWORKS[name]
+        model = build().eval()
+        x = torch.randn(1, 3, size, size, generator=g)
+        pt = bench_torch(model, x, args.threads, args.iterations, args.warmup)
+        ort = bench_onnxruntime(model, x, args.threads, args.iterations, args.warmup, args.work, name)
+        row = (f"| {description} | {size}x{size} | {pt['median_ms']:.1f} ({pt['p90_ms']:.1f}) | "
+               f"{ort['median_ms']:.1f} ({ort['p90_ms']:.1f}) |")
+        if have_weightconv:
+            try:
+                wc = bench_weightconv(args.weightconv, model, arch, args.threads, args.iterations, args.work, name)
+                row += (f" {wc['median_ms']:.1f} ({wc['p90_ms']:.1f}) | {wc['median_ms'] / pt['median_ms']:.2f} |"
+                        f" {wc['median_ms'] / ort['median_ms']:.2f} |")
+            except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                stderr = getattr(error, "stderr", "") or ""
+                row += f" failed: {str(stderr).strip().splitlines()[-1:] or error} | | |"
+        else:
+            row += f" {ort['median_ms'] / pt['median_ms']:.2f} |"
+        print(row, flush=True)
+    if not have_weightconv:
+        print(f"\nweightconv column skipped: {why_not}.")
+    if not args.skip_import:
+        bench_import(args.weightconv, have_weightconv, args.work)
+    if temp:
+        temp.cleanup()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
