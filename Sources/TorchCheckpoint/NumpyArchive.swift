@@ -25,6 +25,10 @@ public final class NumpyArchive: TensorStore {
                 throw WeightconvError(file: path, problem: "entry '\(entry.name)' is not a .npy array", hint: "not a NumPy .npz archive")
             }
             let name = String(entry.name.dropLast(4))
+            // A zip may repeat a name; one array per name, or the listing and the bytes disagree.
+            guard data[name] == nil else {
+                throw WeightconvError(file: path, problem: "entry '\(entry.name)' appears twice", hint: "the archive is damaged or hostile")
+            }
             var bytes = try archive.read(entry, limit: Self.maximumArrayBytes)
             let header: NpyHeader
             do throws(PickleError) {

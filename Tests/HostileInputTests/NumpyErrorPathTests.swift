@@ -87,6 +87,12 @@ import WeightconvCore
         Case("shape that overflows", npz([("a.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999999, 999999999999999999), }"))]),
              "overflows"),
         Case("data cut short", npz([("a.npy", npy(f4, data: [0, 0, 0, 0]))]), "a.npy shape [2] needs 8 bytes of data, the array has 4"),
+        // Found by FuzzNpz (fixtures/fuzz/FuzzNpz/crash-bcc36437…): the second 'a.npy' replaced the first
+        // one's bytes but not its listing, so 'a' was listed as 24 bytes and handed out as 16.
+        Case("a name that appears twice", npz([("a.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
+                                                             data: Array(repeating: 1, count: 24))),
+                                               ("a.npy", npy(f4, data: Array(repeating: 2, count: 8)))]),
+             "entry 'a.npy' appears twice"),
     ]
 
     @Test(arguments: npzCases)
