@@ -123,3 +123,26 @@ import Testing
         #expect(try PretrainedNetwork(contentsOf: output).preprocessing?.inputSize == [3, 299, 299])
     }
 }
+
+@Suite struct VerifyDamageTests {
+    @Test func verifyRefusesAFileWithAFlippedWeightBitAndNamesTheTensor() throws {
+        let fixture = try #require(LayoutFixture.all.first { $0.case == "resnext_seed003" })
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-damage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = LayoutFixture.directory.appendingPathComponent(fixture.case)
+        let output = folder.appendingPathComponent("r.wcv").path
+        _ = try Importer.run(ImportRequest(input: source.appendingPathComponent(fixture.file).path, output: output,
+                                           reference: source.appendingPathComponent("reference.npz").path))
+        // Where the tensor's bytes start in the file, from the header the reader validated.
+        let header = try WeightFile(path: output).header
+        let entry = try #require(header.entries.first { $0.descriptor.name == "layer1.0.conv2.weight" })
+        let position = header.dataOffset + entry.offset
+        var bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: output)))
+        bytes[position] ^= 0x01
+        try Data(bytes).write(to: URL(fileURLWithPath: output))
+
+        let error = #expect(throws: WeightconvError.self) { try Verifier.run(path: output) }
+        #expect(error?.description.contains("layer1.0.conv2.weight") == true, "\(String(describing: error))")
+    }
+}
