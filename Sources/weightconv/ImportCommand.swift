@@ -32,6 +32,10 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Store floating-point tensors as f32, f16 or bf16 (default: as in the source).")
     var dtype: String?
 
+    @Option(help: ArgumentHelp("Accept |swift - torch| <= T + T·|torch| instead of 1e-4 (e.g. 1e-2 for f16 weights checked against a float32 reference).",
+                               valueName: "T"))
+    var tolerance: Float?
+
     @Option(help: "Threads for the verification forward pass.")
     var threads = 2
 
@@ -47,7 +51,7 @@ struct ImportCommand: ParsableCommand {
                 return
             }
             let family = try CommandParsing.family(architecture)
-            let tolerance: Tolerance = storedType == nil || storedType == .f32 ? .float32 : .reducedPrecision
+            let tolerance = self.tolerance.map { Tolerance(atol: $0, rtol: $0) } ?? .float32
             let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
                                                         reference: reference, dtype: storedType, tolerance: tolerance,
                                                         threads: threads),

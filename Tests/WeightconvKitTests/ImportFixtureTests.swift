@@ -146,3 +146,36 @@ import Testing
         #expect(error?.description.contains("layer1.0.conv2.weight") == true, "\(String(describing: error))")
     }
 }
+
+/// Weights stored as f16 or bf16 are checked as stored: against logits PyTorch computed from the same
+/// rounded weights (tools/make_precision_fixtures.sh → reference.<dtype>.npz) they meet the float32
+/// rule; against the float32 reference the rounding shows and the import refuses.
+@Suite struct ReducedPrecisionImportTests {
+    static let cases: [(String, DType)] = ["mobilenetv2_torchvision", "xception_seed004"].flatMap { [($0, DType.f16), ($0, DType.bf16)] }
+
+    @Test(arguments: cases)
+    func roundedWeightsReproduceTheRoundedReference(_ name: String, _ dtype: DType) throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-precision-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let source = LayoutFixture.directory.appendingPathComponent(name)
+        let model = source.appendingPathComponent("model.pth").path
+        let output = folder.appendingPathComponent("out.wcv").path
+
+        let report = try Importer.run(ImportRequest(input: model, output: output,
+                                                    reference: source.appendingPathComponent("reference.\(dtype.rawValue).npz").path,
+                                                    dtype: dtype))
+        #expect(report.comparison?.passed == true, "\(report.comparison?.summary ?? "")")
+        let file = try WeightFile(path: output)
+        #expect(file.tensors.filter { $0.name.hasSuffix(".weight") }.allSatisfy { $0.dtype == dtype })
+        #expect(try Verifier.run(path: output).passed)
+
+        // The float32 reference is not what these weights compute: refused, and nothing written.
+        let other = folder.appendingPathComponent("other.wcv").path
+        #expect(throws: WeightconvError.self) {
+            try Importer.run(ImportRequest(input: model, output: other,
+                                           reference: source.appendingPathComponent("reference.npz").path, dtype: dtype))
+        }
+        #expect(!FileManager.default.fileExists(atPath: other))
+    }
+}

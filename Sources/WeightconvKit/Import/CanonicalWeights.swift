@@ -1,5 +1,6 @@
 import Foundation
 import WeightconvCore
+import WeightFormat
 
 /// A checkpoint's model tensors under the canonical names the Swift networks ask for.
 ///
@@ -31,6 +32,10 @@ public final class CanonicalWeights: @unchecked Sendable {
     /// Canonical name → entry, and the canonical names in file order.
     public let entries: [String: Entry]
     public let order: [String]
+    /// The dtype floating-point tensors will be stored as, when it differs from the source's: values
+    /// are read as they will be stored, so a network built from these weights computes what the
+    /// written file will compute.
+    public let storedType: DType?
     // NSLock rather than Synchronization.Mutex, which needs macOS 15.
     private let lock = NSLock()
     private var requested: Set<String> = []
@@ -38,9 +43,10 @@ public final class CanonicalWeights: @unchecked Sendable {
     /// Maps `store`'s keys through `layout`.
     ///
     /// Throws when two file keys become one canonical name or a repair does not fit a tensor's rank.
-    public init(store: any TensorStore, layout: RecognizedLayout) throws {
+    public init(store: any TensorStore, layout: RecognizedLayout, storedType: DType? = nil) throws {
         self.store = store
         self.layout = layout
+        self.storedType = storedType
         var byName: [String: TensorDescriptor] = [:]
         for descriptor in store.tensors { byName[descriptor.name] = descriptor }
         var entries: [String: Entry] = [:]
@@ -81,7 +87,11 @@ public final class CanonicalWeights: @unchecked Sendable {
                                   hint: "the layout \(layout.profile.name) does not provide it")
         }
         lock.withLock { _ = requested.insert(canonical) }
-        return try store.floats(of: entry.source)
+        let values = try store.floats(of: entry.source)
+        guard let storedType, entry.dtype.isFloatingPoint, storedType != entry.dtype else { return values }
+        // Round exactly as the writer will (same encoder), then widen as a reader of the file will.
+        let stored = DTypeConversion.encode(values, as: storedType)
+        return try stored.withUnsafeBytes { try FloatConversion.floats(from: $0, dtype: storedType, file: store.path) }
     }
 
     /// Canonical names the network never asked for, in file order, without ignorable buffers.

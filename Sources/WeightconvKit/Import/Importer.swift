@@ -59,7 +59,7 @@ public enum Importer {
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
         let store = try openTensorStore(path: request.input, streaming: true)
-        let mapping = try map(store, family: request.family, layout: request.layout)
+        let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
         let weights = mapping.weights
         let configuration = mapping.configuration
 
@@ -101,7 +101,9 @@ public enum Importer {
             guard result.passed else {
                 throw WeightconvError(file: request.input,
                                       problem: "the Swift network does not reproduce \(referencePath): \(result.summary)",
-                                      hint: "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference")
+                                      hint: request.dtype.map { $0 == .f32 ? nil : $0 }.flatMap { $0 }.map {
+                                          "stored as \($0.rawValue) the weights are rounded; make the reference from the rounded weights with tools/make_reference.py --dtype \($0.rawValue), or accept the loss with --tolerance"
+                                      } ?? "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference")
             }
             extra = [
                 try PendingTensor.floats(WCVLayout.verifyInputName, shape: reference.input.shape, reference.input.storage),
@@ -157,7 +159,8 @@ public enum Importer {
         public var configuration: NetworkConfiguration
     }
 
-    public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?) throws -> Mapping {
+    public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
+                           storedType: DType? = nil) throws -> Mapping {
         let recognized: RecognizedLayout
         do {
             recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout)
@@ -165,7 +168,7 @@ public enum Importer {
             throw WeightconvError(file: store.path, problem: error.description,
                                   hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
         }
-        let weights = try CanonicalWeights(store: store, layout: recognized)
+        let weights = try CanonicalWeights(store: store, layout: recognized, storedType: storedType)
         let configuration: NetworkConfiguration
         do {
             configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
