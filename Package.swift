@@ -11,6 +11,8 @@ let package = Package(
     products: [
         .library(name: "WeightconvKit", targets: ["WeightconvKit"]),
         .executable(name: "weightconv", targets: ["weightconv"]),
+        // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
+        .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -41,8 +43,17 @@ let package = Package(
         .executableTarget(name: "weightconv",
                           dependencies: ["WeightconvKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Open/read timings of .wcv and safetensors files (release build; see docs/wcv-format.md).
+        .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
+        .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
+        // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["WeightconvKit", "TorchCheckpoint"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit"]),
     ]
 )

@@ -162,9 +162,16 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=2)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--canonical", action="store_true", help="run the canonical reference net")
+    parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32",
+                        help="round the weights as `weightconv import --dtype` will store them before running")
     args = parser.parse_args()
 
     tensors = load_tensors(args.model)
+    if args.dtype != "f32":
+        # Round to nearest even, as weightconv's writer does, then compute in float32 as its reader does:
+        # the reference is then what the converted file computes, not what the float32 source did.
+        target = {"f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
+        tensors = {k: v.to(target).float() if v.is_floating_point() else v for k, v in tensors.items()}
     prefix, layout, sd, renamed = recognise(tensors, args.arch, args.layout)
     impl = next(i for i in zoo.IMPLEMENTATIONS if i.family == args.arch and i.layout == layout)
     if CLASSIFIER[args.arch] not in renamed:

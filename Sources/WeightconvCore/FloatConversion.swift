@@ -7,7 +7,7 @@ public enum FloatConversion {
         switch dtype {
         case .f32:
             return [Float](unsafeUninitializedCapacity: count) { buffer, initialized in
-                _ = UnsafeMutableRawBufferPointer(buffer).copyBytes(from: bytes.prefix(count * 4))
+                UnsafeMutableRawBufferPointer(buffer).copyBytes(from: bytes.prefix(count * 4))
                 initialized = count
             }
         case .f64:

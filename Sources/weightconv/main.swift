@@ -4,6 +4,8 @@ import WeightconvKit
 struct Weightconv: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "weightconv",
-        abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.")
+        abstract: "Convert PyTorch checkpoints of efficient CNNs into verified native Swift weights.",
+        subcommands: [ImportCommand.self, VerifyCommand.self, InspectCommand.self, CheckCommand.self,
+                      ExportCommand.self, BenchCommand.self, LayoutsCommand.self, ExpectCommand.self])
 }
 Weightconv.main()

@@ -19,6 +19,7 @@ struct LayoutFixture: Decodable, CustomTestStringConvertible, Sendable {
     }
 
     var `case`: String
+    var file: String
     var family: String?
     var layout: String?
     var wrapper_prefix: String

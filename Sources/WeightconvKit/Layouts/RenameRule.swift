@@ -96,12 +96,15 @@ public struct RenameRule: Sendable, CustomStringConvertible {
 public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case badTemplate(String)
     case indexOutOfTable(key: String, table: String, count: Int)
+    case unknownBehaviour(profile: String, key: String, value: String)
 
     public var description: String {
         switch self {
         case .badTemplate(let t): "malformed rename template {\(t)}"
         case let .indexOutOfTable(key, table, count):
             "key '\(key)' indexes past the \(count) entries of table \(table)"
+        case let .unknownBehaviour(profile, key, value):
+            "layout \(profile) has behaviour \(key)=\(value), which no configuration understands"
         }
     }
 }

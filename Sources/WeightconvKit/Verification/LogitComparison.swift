@@ -15,12 +15,10 @@ public struct Tolerance: Sendable, Hashable, Codable {
         self.requireTopK = requireTopK
     }
 
-    /// Float32 weights: differences come only from summation order; the README gives the worst case
-    /// measured on the fixtures against this rule.
+    /// Float32 arithmetic on the same weights: differences come only from summation order (the README
+    /// gives the worst case measured on the fixtures). Weights stored as f16/bf16 meet it too when the
+    /// reference was computed from the same rounded weights (`tools/make_reference.py --dtype`).
     public static let float32 = Tolerance(atol: 1e-4, rtol: 1e-4)
-    /// F16/BF16-stored weights are compared with the reference computed from the same rounded weights
-    /// when the reference was made from them; otherwise the rounding itself shows: a looser rule.
-    public static let reducedPrecision = Tolerance(atol: 1e-2, rtol: 1e-2)
 }
 
 /// How one sample's logits compare with the reference.
@@ -45,8 +43,13 @@ public struct LogitComparison: Sendable {
     }
 
     /// Compares `actual` with `reference`, both `[batch, classes]` row-major.
-    public init(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) {
-        precondition(actual.count == reference.count && classes > 0 && actual.count % classes == 0)
+    ///
+    /// Throws when the two do not have the same `[batch, classes]` shape: a reference made for
+    /// another head (1000 classes against 10) is a mismatch to report, not a crash.
+    public init(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) throws(ShapeMismatch) {
+        guard classes > 0, actual.count == reference.count, actual.count % classes == 0 else {
+            throw ShapeMismatch(actualCount: actual.count, referenceCount: reference.count, classes: classes)
+        }
         self.tolerance = tolerance
         samples = stride(from: 0, to: actual.count, by: classes).map { start in
             let a = actual[start..<start + classes]
@@ -70,6 +73,31 @@ public struct LogitComparison: Sendable {
             return SampleComparison(maxAbsoluteError: maxAbs, maxRelativeError: maxRel, cosineSimilarity: cosine,
                                     top1Agrees: topA.first == topR.first, top5Agrees: Set(topA) == Set(topR),
                                     firstViolation: violation)
+        }
+    }
+
+    /// The worst sample in one line: max |diff|, cosine, top-k agreement and the first index out of tolerance.
+    public var summary: String {
+        let worst = samples.max { $0.maxAbsoluteError < $1.maxAbsoluteError }
+        var text = "\(samples.count) sample(s), max |diff| \(worst.map { "\($0.maxAbsoluteError)" } ?? "0")"
+        text += " (atol \(tolerance.atol), rtol \(tolerance.rtol))"
+        if let minCosine = samples.map(\.cosineSimilarity).min() { text += ", min cosine \(minCosine)" }
+        text += ", top-1 \(samples.filter(\.top1Agrees).count)/\(samples.count)"
+        text += ", top-5 set \(samples.filter(\.top5Agrees).count)/\(samples.count)"
+        if let (index, sample) = samples.enumerated().first(where: { $0.element.firstViolation != nil }),
+           let column = sample.firstViolation {
+            text += ", first out of tolerance at [\(index), \(column)]"
+        }
+        return text
+    }
+
+    /// Logits whose shapes disagree with the reference.
+    public struct ShapeMismatch: Error, CustomStringConvertible, Sendable {
+        public var actualCount: Int
+        public var referenceCount: Int
+        public var classes: Int
+        public var description: String {
+            "the network produced \(actualCount) logits, the reference has \(referenceCount) (\(classes) classes per sample)"
         }
     }
 

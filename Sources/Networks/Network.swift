@@ -1,0 +1,196 @@
+import TensorEngine
+
+/// A network ready to run: NCHW float32 images in, `[batch, classes]` out.
+public protocol Network: Sendable {
+    func callAsFunction(_ input: Tensor) throws -> Tensor
+}
+
+/// How a built network computes: the obviously-correct reference operators, or the fast path
+/// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads.
+public enum ExecutionMode: Sendable, Hashable {
+    case reference
+    case fast(threads: Int)
+}
+
+/// A network expressed as a ``Graph`` of operators, run by the executor its mode selects.
+public struct GraphNetwork: Network {
+    public let graph: Graph
+    public let mode: ExecutionMode
+    private let fast: FastExecutor?
+
+    public init(graph: Graph, mode: ExecutionMode) throws {
+        self.graph = graph
+        self.mode = mode
+        switch mode {
+        case .reference: fast = nil
+        case .fast(let threads): fast = try FastExecutor(graph: graph, threads: threads)
+        }
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+        if let fast { return try fast.run(input) }
+        return try ReferenceExecutor.run(graph, input: input)
+    }
+}
+
+/// A behaviour a state_dict does not record (eps, activation, where the stride sits), given by
+/// the user or a layout profile: a string, a number or a flag.
+public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral,
+    ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
+    case string(String)
+    case number(Double)
+    case bool(Bool)
+
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(floatLiteral value: Double) { self = .number(value) }
+    public init(integerLiteral value: Int) { self = .number(Double(value)) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+
+    /// As a plain JSON scalar: `true`, `1e-3`, `"conv1"`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if let flag = try? container.decode(Bool.self) {
+            self = .bool(flag)
+        } else if let number = try? container.decode(Double.self) {
+            self = .number(number)
+        } else {
+            self = .string(try container.decode(String.self))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .string(let s): try container.encode(s)
+        case .number(let d): try container.encode(d)
+        case .bool(let b): try container.encode(b)
+        }
+    }
+}
+
+/// A configuration that cannot be derived from the shapes and behaviours given.
+public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    public var family: String
+    public var problem: String
+    public var hint: String
+
+    public init(family: String, problem: String, hint: String) {
+        self.family = family
+        self.problem = problem
+        self.hint = hint
+    }
+
+    public var description: String { "\(family): \(problem) (\(hint))" }
+}
+
+/// The configuration of any of the four families, as the import step infers it and a weight
+/// file records it.
+public enum NetworkConfiguration: Codable, Sendable, Hashable {
+    case xception(XceptionConfiguration)
+    case mobileNetV2(MobileNetV2Configuration)
+    case shuffleNetV1(ShuffleNetV1Configuration)
+    case resnext(ResNeXtConfiguration)
+
+    /// The family names `infer(family:…)` accepts.
+    public static let families = ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"]
+
+    /// Builds the network, reading every parameter from `weights` under the canonical names.
+    public func build(_ weights: WeightSource, mode: ExecutionMode = .reference) throws -> any Network {
+        switch self {
+        case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)
+        case .mobileNetV2(let c): try MobileNetV2Network(c, weights: weights, mode: mode)
+        case .shuffleNetV1(let c): try ShuffleNetV1Network(c, weights: weights, mode: mode)
+        case .resnext(let c): try ResNeXtNetwork(c, weights: weights, mode: mode)
+        }
+    }
+
+    /// Derives the configuration from the canonical keys' shapes and the behaviours that shapes
+    /// cannot show.
+    public static func infer(family: String, shapes: [String: [Int]],
+                             behaviour: [String: BehaviourValue] = [:]) throws -> NetworkConfiguration {
+        switch family {
+        case "xception": .xception(try XceptionConfiguration(inferringFrom: shapes, behaviour: behaviour))
+        case "mobilenet_v2": .mobileNetV2(try MobileNetV2Configuration(inferringFrom: shapes, behaviour: behaviour))
+        case "shufflenet_v1": .shuffleNetV1(try ShuffleNetV1Configuration(inferringFrom: shapes, behaviour: behaviour))
+        case "resnext": .resnext(try ResNeXtConfiguration(inferringFrom: shapes, behaviour: behaviour))
+        default:
+            throw ConfigurationError(family: family, problem: "unknown family",
+                                     hint: "one of " + families.joined(separator: ", "))
+        }
+    }
+}
+
+/// Reading a state_dict's shapes while inferring a configuration, with errors that name the key.
+struct ShapeTable {
+    let shapes: [String: [Int]]
+    let behaviour: [String: BehaviourValue]
+    let family: String
+
+    func has(_ key: String) -> Bool { shapes[key] != nil }
+
+    /// The shape of `key`, which must have `rank` dimensions.
+    func require(_ key: String, rank: Int) throws -> [Int] {
+        guard let shape = shapes[key] else {
+            throw ConfigurationError(family: family, problem: "no '\(key)' in the weights",
+                                     hint: "the checkpoint must be renamed to the canonical \(family) keys first")
+        }
+        guard shape.count == rank, shape.allSatisfy({ $0 >= 1 }) else {
+            throw ConfigurationError(family: family, problem: "'\(key)' has shape \(shape), expected \(rank) positive dimensions",
+                                     hint: "the tensor does not belong to a \(family) layer")
+        }
+        return shape
+    }
+
+    /// The integers `i` such that some key starts with `prefix.i.`, which must be `0..<n`.
+    func indices(under prefix: String) throws -> Int {
+        let lead = prefix.isEmpty ? "" : prefix + "."
+        var found = Set<Int>()
+        for key in shapes.keys where key.hasPrefix(lead) {
+            let rest = key.dropFirst(lead.count)
+            if let dot = rest.firstIndex(of: "."), let index = Int(rest[..<dot]), index >= 0 { found.insert(index) }
+        }
+        guard found.count == (found.max().map { $0 + 1 } ?? 0) else {
+            throw ConfigurationError(family: family, problem: "the indices under '\(prefix)' are not contiguous: \(found.sorted())",
+                                     hint: "a block is missing from the weights")
+        }
+        return found.count
+    }
+
+    /// `n / d` when `d` divides `n`.
+    func divide(_ n: Int, by d: Int, _ what: String) throws -> Int {
+        guard d >= 1, n % d == 0 else {
+            throw ConfigurationError(family: family, problem: "\(what): \(n) is not a multiple of \(d)", hint: "the shapes are inconsistent")
+        }
+        return n / d
+    }
+
+    func string(_ key: String, default value: String, allowed: [String]) throws -> String {
+        guard let given = behaviour[key] else { return value }
+        guard case .string(let s) = given, allowed.contains(s) else {
+            throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(given)",
+                                     hint: "one of " + allowed.joined(separator: ", "))
+        }
+        return s
+    }
+
+    func number(_ key: String, default value: Double) throws -> Double {
+        guard let given = behaviour[key] else { return value }
+        guard case .number(let d) = given, d.isFinite else {
+            throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(given)", hint: "a number is expected")
+        }
+        return d
+    }
+
+    func flag(_ key: String, default value: Bool) throws -> Bool {
+        guard let given = behaviour[key] else { return value }
+        guard case .bool(let b) = given else {
+            throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(given)", hint: "true or false is expected")
+        }
+        return b
+    }
+
+    func activation(_ key: String, default value: Activation) throws -> Activation {
+        let name = try string(key, default: value.rawValue, allowed: ["identity", "relu", "relu6"])
+        return Activation(rawValue: name) ?? value
+    }
+}

@@ -1,0 +1,162 @@
+// ResNeXt: Xie et al., "Aggregated Residual Transformations for Deep Neural Networks" (CVPR 2017),
+// on the ResNet of He et al. (CVPR 2016). Implementations covered: torchvision `resnext50_32x4d`,
+// `resnext101_32x8d`, `resnext101_64x4d` (canonical names; stride on the 3×3) and seed 003's
+// `ResNeXtBottleNeck` (stride on the first 1×1 as in the original ResNet, biased 7×7 stem).
+import TensorEngine
+
+/// Everything that determines a ResNeXt: per-stage depth and widths, cardinality, stride placement,
+/// and the stem.
+public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
+    public struct Stage: Codable, Sendable, Hashable {
+        public var blocks: Int
+        /// Channels of the grouped 3×3 (`cardinality × width per group`).
+        public var width: Int
+        public var outputChannels: Int
+        /// Stride of the stage's first block.
+        public var stride: Int
+
+        public init(blocks: Int, width: Int, outputChannels: Int, stride: Int) {
+            self.blocks = blocks
+            self.width = width
+            self.outputChannels = outputChannels
+            self.stride = stride
+        }
+    }
+
+    /// Which convolution of a bottleneck carries the block's stride.
+    public enum StridePlacement: String, Codable, Sendable, Hashable {
+        /// The first 1×1 (the original ResNet, seed 003).
+        case conv1
+        /// The grouped 3×3 (torchvision, "ResNet v1.5").
+        case conv2
+    }
+
+    public var inputChannels: Int = 3
+    public var classes: Int
+    public var stemChannels: Int = 64
+    /// Seed 003's 7×7 stem has a bias; torchvision's has none.
+    public var stemBias: Bool = false
+    public var stages: [Stage]
+    public var cardinality: Int
+    public var stridePlacement: StridePlacement = .conv2
+    public var eps: Double = 1e-5
+    public var classifierBias: Bool = true
+
+    public init(inputChannels: Int = 3, classes: Int, stemChannels: Int = 64, stemBias: Bool = false, stages: [Stage],
+                cardinality: Int, stridePlacement: StridePlacement = .conv2, eps: Double = 1e-5, classifierBias: Bool = true) {
+        self.inputChannels = inputChannels
+        self.classes = classes
+        self.stemChannels = stemChannels
+        self.stemBias = stemBias
+        self.stages = stages
+        self.cardinality = cardinality
+        self.stridePlacement = stridePlacement
+        self.eps = eps
+        self.classifierBias = classifierBias
+    }
+
+    /// Blocks per stage for ResNet/ResNeXt depths 50, 101 and 152.
+    public static func blocks(depth: Int) -> [Int]? {
+        [50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]][depth]
+    }
+
+    /// torchvision's `ResNet(Bottleneck, layers, groups: cardinality, width_per_group:)`.
+    public static func torchvision(depth: Int = 50, cardinality: Int = 32, widthPerGroup: Int = 4,
+                                   classes: Int = 1000) -> ResNeXtConfiguration? {
+        guard let counts = blocks(depth: depth) else { return nil }
+        let stages = counts.enumerated().map { index, count in
+            let planes = 64 << index
+            return Stage(blocks: count, width: planes * widthPerGroup / 64 * cardinality, outputChannels: planes * 4,
+                         stride: index == 0 ? 1 : 2)
+        }
+        return ResNeXtConfiguration(classes: classes, stages: stages, cardinality: cardinality)
+    }
+
+    /// Reads depth per stage from `layerL.i` indices, widths from `conv2`/`conv3`, and cardinality
+    /// from the grouped 3×3's `[width, width/cardinality, 3, 3]`.
+    /// Behaviours: `stridePlacement` (`conv1`|`conv2`, default `conv2`), `eps`.
+    public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
+        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "resnext")
+        let stem = try table.require("conv1.weight", rank: 4)
+        var stages: [Stage] = []
+        var cardinality: Int?
+        for layer in 1...4 {
+            let count = try table.indices(under: "layer\(layer)")
+            guard count >= 1 else {
+                throw ConfigurationError(family: "resnext", problem: "no blocks under 'layer\(layer)'",
+                                         hint: "a ResNeXt has four stages, layer1 to layer4")
+            }
+            let conv2 = try table.require("layer\(layer).0.conv2.weight", rank: 4)
+            let conv3 = try table.require("layer\(layer).0.conv3.weight", rank: 4)
+            let groups = try table.divide(conv2[0], by: conv2[1], "layer\(layer).0.conv2 cardinality")
+            if let known = cardinality, known != groups {
+                throw ConfigurationError(family: "resnext", problem: "cardinality \(groups) in layer\(layer) differs from \(known)",
+                                         hint: "every stage of a ResNeXt has the same cardinality")
+            }
+            cardinality = groups
+            stages.append(Stage(blocks: count, width: conv2[0], outputChannels: conv3[0], stride: layer == 1 ? 1 : 2))
+        }
+        let fc = try table.require("fc.weight", rank: 2)
+        let placement = try table.string("stridePlacement", default: "conv2", allowed: ["conv1", "conv2"])
+        self.init(inputChannels: stem[1], classes: fc[0], stemChannels: stem[0], stemBias: table.has("conv1.bias"),
+                  stages: stages, cardinality: cardinality ?? 1,
+                  stridePlacement: StridePlacement(rawValue: placement) ?? .conv2,
+                  eps: try table.number("eps", default: 1e-5), classifierBias: table.has("fc.bias"))
+    }
+}
+
+/// ResNeXt under torchvision's names: `conv1`/`bn1` stem, `layerL.i` bottlenecks with
+/// `conv1..3`/`bn1..3` and `downsample.0/1`, `fc`.
+public struct ResNeXtNetwork: Network {
+    public let configuration: ResNeXtConfiguration
+    public let network: GraphNetwork
+
+    public init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+        self.configuration = configuration
+        let c = configuration
+        var g = GraphBuilder()
+
+        func convBN(_ x: ValueID, _ w: WeightSource, conv: String, bn: String, in cin: Int, out cout: Int, kernel: Int,
+                    stride: Int, padding: Int, groups: Int = 1, bias: Bool = false, activation: Activation,
+                    residual: ValueID? = nil) throws -> ValueID {
+            let layer = try w.pp(conv).convolution(in: cin, out: cout, kernel: kernel, stride: stride, padding: padding,
+                                                   groups: groups, bias: bias)
+            let norm = try w.pp(bn).batchNorm(channels: cout, eps: c.eps)
+            return g.add(.convolution(x, layer, batchNorm: norm, residual: residual, activation: activation),
+                         name: w.pp(conv).modulePath)
+        }
+
+        var x = try convBN(g.input, weights, conv: "conv1", bn: "bn1", in: c.inputChannels, out: c.stemChannels, kernel: 7,
+                           stride: 2, padding: 3, bias: c.stemBias, activation: .relu)
+        x = g.add(.maxPool(x, PoolParameters(kernel: Size2(3), stride: Size2(2), padding: Size2(1))), name: "maxpool")
+        var channels = c.stemChannels
+        for (index, stage) in c.stages.enumerated() {
+            let layer = weights.pp("layer\(index + 1)")
+            for b in 0..<stage.blocks {
+                let w = layer.pp(b)
+                let stride = b == 0 ? stage.stride : 1
+                let (stride1, stride2) = c.stridePlacement == .conv1 ? (stride, 1) : (1, stride)
+                let shortcut: ValueID
+                if stride != 1 || channels != stage.outputChannels {
+                    shortcut = try convBN(x, w.pp("downsample"), conv: "0", bn: "1", in: channels, out: stage.outputChannels,
+                                          kernel: 1, stride: stride, padding: 0, activation: .identity)
+                } else {
+                    try w.pp("downsample").pp("0").requireAbsent("weight")
+                    shortcut = x
+                }
+                var h = try convBN(x, w, conv: "conv1", bn: "bn1", in: channels, out: stage.width, kernel: 1, stride: stride1,
+                                   padding: 0, activation: .relu)
+                h = try convBN(h, w, conv: "conv2", bn: "bn2", in: stage.width, out: stage.width, kernel: 3, stride: stride2,
+                               padding: 1, groups: c.cardinality, activation: .relu)
+                x = try convBN(h, w, conv: "conv3", bn: "bn3", in: stage.width, out: stage.outputChannels, kernel: 1, stride: 1,
+                               padding: 0, activation: .relu, residual: shortcut)
+                channels = stage.outputChannels
+            }
+        }
+        x = g.add(.globalAvgPool(x), name: "avgpool")
+        x = g.add(.linear(x, try weights.pp("fc").linear(in: channels, out: c.classes, bias: c.classifierBias)), name: "fc")
+        network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
+    }
+
+    public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
+}

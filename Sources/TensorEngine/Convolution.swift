@@ -1,0 +1,484 @@
+/// How a 2-D convolution slides: PyTorch's `stride`, `padding` (zeros, symmetric), `dilation`
+/// and `groups`.
+public struct Conv2dParameters: Sendable, Hashable, Codable {
+    public var stride: Size2
+    public var padding: Size2
+    public var dilation: Size2
+    /// Input and output channels are split into this many independent groups; `groups == inputChannels`
+    /// is a depthwise convolution.
+    public var groups: Int
+
+    public init(stride: Size2 = Size2(1), padding: Size2 = Size2(0), dilation: Size2 = Size2(1), groups: Int = 1) {
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.groups = groups
+    }
+}
+
+/// A convolution's parameters as stored: the weight and the optional bias.
+public struct ConvolutionLayer: Sendable {
+    public var weight: Tensor // [out, in/groups, kH, kW]
+    public var bias: [Float]? // [out]
+    public var parameters: Conv2dParameters
+
+    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws {
+        guard weight.rank == 4, parameters.groups >= 1, weight.shape[0] % parameters.groups == 0 else {
+            throw TensorError(operation: "conv2d", problem: "weight shape \(weight.shape) does not fit groups=\(parameters.groups)",
+                              hint: "a convolution weight is [out, in/groups, kH, kW] with out divisible by groups")
+        }
+        if let bias, bias.count != weight.shape[0] {
+            throw TensorError(operation: "conv2d", problem: "bias has \(bias.count) values for \(weight.shape[0]) output channels",
+                              hint: "the bias belongs to another layer")
+        }
+        guard parameters.stride.h >= 1, parameters.stride.w >= 1, parameters.dilation.h >= 1, parameters.dilation.w >= 1,
+              parameters.padding.h >= 0, parameters.padding.w >= 0 else {
+            throw TensorError(operation: "conv2d", problem: "stride and dilation must be positive, padding non-negative",
+                              hint: "check the configuration")
+        }
+        self.weight = weight
+        self.bias = bias
+        self.parameters = parameters
+    }
+
+    public var outputChannels: Int { weight.shape[0] }
+    public var inputChannels: Int { weight.shape[1] * parameters.groups }
+    public var kernel: Size2 { Size2(weight.shape[2], weight.shape[3]) }
+
+    /// The output shape for `input` (`[N, C, H, W]`), or an error when the channels differ or the
+    /// image is smaller than the kernel's reach.
+    public func outputShape(for input: [Int]) throws -> [Int] {
+        guard input.count == 4 else {
+            throw TensorError(operation: "conv2d", problem: "expected an NCHW input, got shape \(input)",
+                              hint: "feature maps are [batch, channels, height, width]")
+        }
+        guard input[1] == inputChannels else {
+            throw TensorError(operation: "conv2d", problem: "input has \(input[1]) channels, the layer expects \(inputChannels)",
+                              hint: "the input does not match this network")
+        }
+        let p = parameters
+        guard let oh = slidingOutputSize(input: input[2], kernel: kernel.h, stride: p.stride.h, padding: p.padding.h, dilation: p.dilation.h),
+              let ow = slidingOutputSize(input: input[3], kernel: kernel.w, stride: p.stride.w, padding: p.padding.w, dilation: p.dilation.w) else {
+            throw TensorError(operation: "conv2d", problem: "a \(input[2])x\(input[3]) input is smaller than the \(kernel.h)x\(kernel.w) kernel's reach",
+                              hint: "use a larger input image")
+        }
+        return [input[0], outputChannels, oh, ow]
+    }
+}
+
+/// `floor((input + 2·padding − dilation·(kernel − 1) − 1) / stride) + 1`, or `nil` when not positive.
+func slidingOutputSize(input: Int, kernel: Int, stride: Int, padding: Int, dilation: Int) -> Int? {
+    let reach = dilation * (kernel - 1) + 1
+    let span = input + 2 * padding - reach
+    guard span >= 0 else { return nil }
+    return span / stride + 1
+}
+
+/// The reference operators: plain loops in the order of their mathematical definition, kept
+/// obviously correct so that the fast path can be tested against them.
+public enum Reference {}
+
+extension Reference {
+    /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
+    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
+        let outShape = try layer.outputShape(for: x.shape)
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])
+        let g = layer.parameters.groups
+        let icg = c / g, ocg = oc / g
+        let (kh, kw) = (layer.kernel.h, layer.kernel.w)
+        let p = layer.parameters
+        var out = [Float](repeating: 0, count: n * oc * oh * ow)
+        x.storage.withUnsafeBufferPointer { src in
+            layer.weight.storage.withUnsafeBufferPointer { wt in
+                for b in 0..<n {
+                    for o in 0..<oc {
+                        let group = o / ocg
+                        let initial = layer.bias?[o] ?? 0
+                        for y in 0..<oh {
+                            for xo in 0..<ow {
+                                var sum = initial
+                                for i in 0..<icg {
+                                    let ci = group * icg + i
+                                    for ky in 0..<kh {
+                                        let iy = y * p.stride.h - p.padding.h + ky * p.dilation.h
+                                        if iy < 0 || iy >= h { continue }
+                                        for kx in 0..<kw {
+                                            let ix = xo * p.stride.w - p.padding.w + kx * p.dilation.w
+                                            if ix < 0 || ix >= w { continue }
+                                            sum += src[((b * c + ci) * h + iy) * w + ix] * wt[((o * icg + i) * kh + ky) * kw + kx]
+                                        }
+                                    }
+                                }
+                                out[((b * oc + o) * oh + y) * ow + xo] = sum
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return Tensor(uncheckedShape: outShape, storage: out)
+    }
+}
+
+// MARK: - Fast path
+
+import CBLAS
+
+/// A convolution ready for the fast path: batch norm folded into the weight and bias, the
+/// activation (and an optional residual addition) fused into the epilogue, and the algorithm
+/// chosen once from the layer's geometry.
+struct PreparedConvolution: Sendable {
+    enum Algorithm: Sendable {
+        /// 1×1, stride 1, no padding: the input planes already are the GEMM's right-hand matrix.
+        case pointwise
+        /// Any other dense or grouped convolution: im2col into a scratch matrix, then GEMM.
+        case im2col
+        /// One filter per channel: direct loops over a zero-padded copy of each plane.
+        case depthwise
+    }
+
+    let algorithm: Algorithm
+    let weight: [Float] // [out, in/groups · kH · kW], batch norm folded in
+    let bias: [Float] // [out], batch norm folded in
+    let parameters: Conv2dParameters
+    let inputChannels: Int
+    let outputChannels: Int
+    let kernel: Size2
+    var activation: Activation
+    /// An activation applied to the input as it is read (Xception's ReLU before a separable
+    /// convolution whose input also feeds the skip path).
+    var inputActivation: Activation = .identity
+
+    init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
+        let out = layer.outputChannels
+        let perOutput = layer.weight.count / max(out, 1)
+        var weight = layer.weight.storage
+        var bias = layer.bias ?? [Float](repeating: 0, count: out)
+        if let batchNorm {
+            // bn(conv(x) + b) = conv(x)·scale + (b·scale + shift), channel by channel.
+            let (scale, shift) = batchNorm.affine
+            for o in 0..<out {
+                for i in 0..<perOutput { weight[o * perOutput + i] *= scale[o] }
+                bias[o] = bias[o] * scale[o] + shift[o]
+            }
+        }
+        self.weight = weight
+        self.bias = bias
+        self.parameters = layer.parameters
+        self.inputChannels = layer.inputChannels
+        self.outputChannels = out
+        self.kernel = layer.kernel
+        self.activation = activation
+        let p = layer.parameters
+        if p.groups == layer.inputChannels && p.groups == out {
+            algorithm = .depthwise
+        } else if layer.kernel == Size2(1), p.stride == Size2(1), p.padding == Size2(0) {
+            algorithm = .pointwise
+        } else {
+            algorithm = .im2col
+        }
+    }
+
+    /// Floats of per-worker scratch the layer needs for an input of `shape` when split `workers` ways.
+    func scratchFloats(input shape: [Int], output: [Int]) -> Int {
+        switch algorithm {
+        case .pointwise: 0
+        case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w * output[2] * output[3]
+        // The 3×3 stride-2 kernel's vector loads may read a few floats past the last padded row.
+        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w) + 32
+        }
+    }
+
+    /// Runs the layer: `output = act(conv(input) + bias + residual)`.
+    func run(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
+             residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
+        switch algorithm {
+        case .pointwise, .im2col:
+            runGEMM(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
+                    scratch: scratch, workers: workers)
+        case .depthwise:
+            runDepthwise(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
+                         scratch: scratch, workers: workers)
+        }
+    }
+
+    /// One GEMM per (image, group, block of rows or columns): `C[ocg, N] = W[ocg, K] · B[K, N]`.
+    private func runGEMM(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
+                         residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
+        let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
+        let (oh, ow) = (outputShape[2], outputShape[3])
+        let g = parameters.groups
+        let icg = inputChannels / g, ocg = outputChannels / g
+        let k = icg * kernel.h * kernel.w
+        let columns = oh * ow
+        // Work items: whole (image, group) GEMMs when there are enough to go round, otherwise
+        // each split by columns (wide maps) or by rows (deep, narrow maps).
+        struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int> }
+        var items: [Item] = []
+        let whole = n * g
+        let pieces: Int
+        let byColumns: Bool
+        if workers.count == 1 || whole >= 2 * workers.count {
+            pieces = 1
+            byColumns = true
+        } else if columns >= 64 * workers.count {
+            pieces = workers.count
+            byColumns = true
+        } else if ocg >= 16 * workers.count {
+            pieces = workers.count
+            byColumns = false
+        } else {
+            pieces = 1
+            byColumns = true
+        }
+        for image in 0..<n {
+            for group in 0..<g {
+                for piece in 0..<pieces {
+                    if byColumns {
+                        // Column blocks are kept multiples of 16 so each GEMM stays vector-aligned.
+                        let step = (columns / pieces + 15) / 16 * 16
+                        let start = min(piece * step, columns), end = piece == pieces - 1 ? columns : min((piece + 1) * step, columns)
+                        if start < end { items.append(Item(image: image, group: group, rows: 0..<ocg, columns: start..<end)) }
+                    } else {
+                        items.append(Item(image: image, group: group, rows: (ocg * piece / pieces)..<(ocg * (piece + 1) / pieces),
+                                          columns: 0..<columns))
+                    }
+                }
+            }
+        }
+        let plan = items
+        let cin = inputChannels, cout = outputChannels
+        weight.withUnsafeBufferPointer { weightBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
+                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
+                workers.run { worker in
+                    var index = worker
+                    while index < plan.count {
+                        let item = plan[index]
+                        index += workers.count
+                        let width = item.columns.count
+                        let source = input[(item.image * cin + item.group * icg) * h * w]
+                        let b: UnsafePointer<Float>
+                        let ldb: Int
+                        if algorithm == .pointwise {
+                            b = UnsafePointer(source + item.columns.lowerBound)
+                            ldb = columns
+                        } else {
+                            im2col(source: source, height: h, width: w, channels: icg, outputWidth: ow,
+                                   columns: item.columns, into: scratch[worker].base)
+                            b = UnsafePointer(scratch[worker].base)
+                            ldb = width
+                        }
+                        let firstRow = item.group * ocg + item.rows.lowerBound
+                        let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(item.rows.count), Int32(width), Int32(k),
+                                    1, weights[firstRow * k], Int32(k), b, Int32(ldb), 0, c, Int32(columns))
+                        for r in 0..<item.rows.count {
+                            let row = c + r * columns
+                            let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound]) }
+                            epilogue(row, count: width, bias: biases.base[firstRow + r], residual: extra, activation: activation)
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Unfolds the receptive fields of output positions `columns` into `[icg·kH·kW, columns.count]`.
+    private func im2col(source: UnsafeMutablePointer<Float>, height h: Int, width w: Int, channels: Int, outputWidth ow: Int,
+                        columns: Range<Int>, into matrix: UnsafeMutablePointer<Float>) {
+        let p = parameters
+        let width = columns.count
+        var row = 0
+        for ci in 0..<channels {
+            let plane = source + ci * h * w
+            for ky in 0..<kernel.h {
+                for kx in 0..<kernel.w {
+                    let destination = matrix + row * width
+                    var column = columns.lowerBound
+                    while column < columns.upperBound {
+                        let oy = column / ow
+                        let ox0 = column - oy * ow
+                        let span = min(ow - ox0, columns.upperBound - column)
+                        let iy = oy * p.stride.h - p.padding.h + ky * p.dilation.h
+                        let out = destination + (column - columns.lowerBound)
+                        if iy < 0 || iy >= h {
+                            out.update(repeating: 0, count: span)
+                        } else {
+                            let inRow = plane + iy * w
+                            let offset = kx * p.dilation.w - p.padding.w
+                            for j in 0..<span {
+                                let ix = (ox0 + j) * p.stride.w + offset
+                                out[j] = ix >= 0 && ix < w ? inRow[ix] : 0
+                            }
+                        }
+                        column += span
+                    }
+                    row += 1
+                }
+            }
+        }
+    }
+
+    /// Each plane through its own k×k filter, reading a zero-padded copy so the inner loops have no
+    /// bounds checks.
+    private func runDepthwise(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
+                              residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
+        let (n, c, h, w) = (inputShape[0], inputShape[1], inputShape[2], inputShape[3])
+        let (oh, ow) = (outputShape[2], outputShape[3])
+        let p = parameters
+        let (ph, pw) = (h + 2 * p.padding.h, w + 2 * p.padding.w)
+        let (kh, kw) = (kernel.h, kernel.w)
+        let taps = kh * kw
+        let inputActivation = self.inputActivation, activation = self.activation
+        weight.withUnsafeBufferPointer { weightBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
+                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
+                workers.forEachChunk(n * c) { worker, planes in
+                    let padded = scratch[worker].base
+                    padded.update(repeating: 0, count: ph * pw)
+                    for plane in planes {
+                        let channel = plane % c
+                        let source = input[plane * h * w]
+                        for y in 0..<h {
+                            let from = source + y * w
+                            let to = padded + (y + p.padding.h) * pw + p.padding.w
+                            switch inputActivation {
+                            case .identity: to.update(from: from, count: w)
+                            case .relu, .relu6: for x in 0..<w { to[x] = inputActivation.apply(from[x]) }
+                            }
+                        }
+                        let filter = weights[channel * taps]
+                        let destination = output[plane * oh * ow]
+                        let b = biases.base[channel]
+                        if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
+                            depthwise3x3Plane(padded: padded, paddedWidth: pw, filter: filter, bias: b, output: destination,
+                                              outputHeight: oh, outputWidth: ow,
+                                              residual: residual.map { UnsafePointer($0[plane * oh * ow]) })
+                            continue
+                        }
+                        for oy in 0..<oh {
+                            let out = destination + oy * ow
+                            out.update(repeating: b, count: ow)
+                            for ky in 0..<kh {
+                                let inRow = padded + (oy * p.stride.h + ky * p.dilation.h) * pw
+                                for kx in 0..<kw {
+                                    let tap = filter[ky * kw + kx]
+                                    let start = inRow + kx * p.dilation.w
+                                    if p.stride.w == 1 {
+                                        for ox in 0..<ow { out[ox] += tap * start[ox] }
+                                    } else {
+                                        let s = p.stride.w
+                                        for ox in 0..<ow { out[ox] += tap * start[ox * s] }
+                                    }
+                                }
+                            }
+                            let extra = residual.map { UnsafePointer($0[(plane * oh + oy) * ow]) }
+                            if extra != nil || activation != .identity {
+                                epilogue(out, count: ow, bias: 0, residual: extra, activation: activation)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+extension PreparedConvolution {
+    /// The 3×3 depthwise case (every depthwise layer of the four families): all nine taps of eight
+    /// neighbouring outputs accumulated in vector registers, one store per output. Stride 2 loads
+    /// sixteen inputs and keeps the even lanes.
+    @inline(__always)
+    func depthwise3x3Plane(padded: UnsafeMutablePointer<Float>, paddedWidth pw: Int, filter: UnsafeMutablePointer<Float>,
+                           bias: Float, output: UnsafeMutablePointer<Float>, outputHeight oh: Int, outputWidth ow: Int,
+                           residual: UnsafePointer<Float>?) {
+        let stride = parameters.stride
+        let w = (0..<9).map { filter[$0] }
+        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
+        let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        for oy in 0..<oh {
+            let r0 = UnsafeRawPointer(padded + oy * stride.h * pw)
+            let r1 = r0 + pw * 4, r2 = r1 + pw * 4
+            let out = output + oy * ow
+            let extra = residual.map { $0 + oy * ow }
+            var ox = 0
+            while ox + 8 <= ow {
+                var acc = SIMD8<Float>(repeating: bias)
+                if stride.w == 1 {
+                    let o = ox * 4
+                    acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w1 * r0.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w2 * r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                    acc += w3 * r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w4 * r1.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w5 * r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                    acc += w6 * r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                    acc += w7 * r2.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
+                    acc += w8 * r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
+                } else {
+                    let o = ox * 8
+                    // Inputs 2·ox … 2·ox+16: even lanes are tap 0, odd lanes tap 1, even lanes from +1 tap 2.
+                    let a0 = r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c0 = r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    let a1 = r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c1 = r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    let a2 = r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
+                    let c2 = r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
+                    acc += w0 * a0.evenHalf
+                    acc += w1 * a0.oddHalf
+                    acc += w2 * c0.evenHalf
+                    acc += w3 * a1.evenHalf
+                    acc += w4 * a1.oddHalf
+                    acc += w5 * c1.evenHalf
+                    acc += w6 * a2.evenHalf
+                    acc += w7 * a2.oddHalf
+                    acc += w8 * c2.evenHalf
+                }
+                if let extra { acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self) }
+                switch activation {
+                case .identity: break
+                case .relu: acc.replace(with: zero, where: acc .< zero)
+                case .relu6:
+                    acc.replace(with: zero, where: acc .< zero)
+                    acc.replace(with: six, where: acc .> six)
+                }
+                UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                ox += 8
+            }
+            while ox < ow {
+                let i0 = ox * stride.w
+                let p0 = padded + oy * stride.h * pw + i0, p1 = p0 + pw, p2 = p1 + pw
+                var sum = bias
+                sum += w0 * p0[0] + w1 * p0[1] + w2 * p0[2]
+                sum += w3 * p1[0] + w4 * p1[1] + w5 * p1[2]
+                sum += w6 * p2[0] + w7 * p2[1] + w8 * p2[2]
+                if let extra { sum += extra[ox] }
+                out[ox] = activation.apply(sum)
+                ox += 1
+            }
+        }
+    }
+}
+
+/// `row[i] = act(row[i] + bias + residual[i])`, the fused tail of every fast convolution.
+@inline(__always)
+func epilogue(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float, residual: UnsafePointer<Float>?,
+              activation: Activation) {
+    if let residual {
+        switch activation {
+        case .identity: for i in 0..<count { row[i] = row[i] + bias + residual[i] }
+        case .relu: for i in 0..<count { row[i] = max(row[i] + bias + residual[i], 0) }
+        case .relu6: for i in 0..<count { row[i] = min(max(row[i] + bias + residual[i], 0), 6) }
+        }
+    } else {
+        switch activation {
+        case .identity: for i in 0..<count { row[i] = row[i] + bias }
+        case .relu: for i in 0..<count { row[i] = max(row[i] + bias, 0) }
+        case .relu6: for i in 0..<count { row[i] = min(max(row[i] + bias, 0), 6) }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+extension Reference {
+    public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+        guard a.shape == b.shape else {
+            throw TensorError(operation: "add", problem: "shapes \(a.shape) and \(b.shape) differ",
+                              hint: "a residual connection needs equal shapes")
+        }
+        return Tensor(uncheckedShape: a.shape, storage: zip(a.storage, b.storage).map { $0 + $1 })
+    }
+
+    /// `torch.cat(parts, dim=1)`.
+    public static func concatChannels(_ parts: [Tensor]) throws -> Tensor {
+        guard let first = parts.first else {
+            throw TensorError(operation: "cat", problem: "nothing to concatenate", hint: "pass at least one tensor")
+        }
+        let (n, _, h, w) = try first.nchw("cat")
+        var channels = 0
+        for part in parts {
+            let s = try part.nchw("cat")
+            guard s.n == n, s.h == h, s.w == w else {
+                throw TensorError(operation: "cat", problem: "shapes \(first.shape) and \(part.shape) differ outside dim 1",
+                                  hint: "the branches of a unit must produce the same spatial size")
+            }
+            channels += s.c
+        }
+        var out = [Float]()
+        out.reserveCapacity(n * channels * h * w)
+        for b in 0..<n {
+            for part in parts {
+                let size = part.shape[1] * h * w
+                out.append(contentsOf: part.storage[(b * size)..<((b + 1) * size)])
+            }
+        }
+        return Tensor(uncheckedShape: [n, channels, h, w], storage: out)
+    }
+
+    /// `torch.softmax(x, dim=1)` on `[N, C]`, max-subtracted as PyTorch does.
+    public static func softmax(_ x: Tensor) throws -> Tensor {
+        guard x.rank == 2 else {
+            throw TensorError(operation: "softmax", problem: "expected [batch, classes], got \(x.shape)", hint: "flatten first")
+        }
+        let (n, c) = (x.shape[0], x.shape[1])
+        var out = x.storage
+        for b in 0..<n {
+            let row = (b * c)..<((b + 1) * c)
+            let peak = x.storage[row].max() ?? 0
+            var total: Float = 0
+            for i in row { out[i] = _exp(out[i] - peak); total += out[i] }
+            for i in row { out[i] /= total }
+        }
+        return Tensor(uncheckedShape: x.shape, storage: out)
+    }
+
+    /// `torch.flatten(x, 1)`.
+    public static func flatten(_ x: Tensor) throws -> Tensor {
+        guard x.rank >= 2 else {
+            throw TensorError(operation: "flatten", problem: "cannot flatten shape \(x.shape) from dim 1", hint: "needs a batch dimension")
+        }
+        return Tensor(uncheckedShape: [x.shape[0], x.shape.dropFirst().reduce(1, *)], storage: x.storage)
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+@inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
+#elseif canImport(Darwin)
+import Darwin
+@inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
+#endif
+
+// MARK: - Fast path
+
+enum FastElementwise {
+    static func activation(_ input: SharedPointer, _ output: SharedPointer, count: Int, _ kind: Activation, workers: Workers) {
+        workers.forEachChunk(count) { _, range in
+            for i in range { output.base[i] = kind.apply(input.base[i]) }
+        }
+    }
+
+    static func add(_ a: SharedPointer, _ b: SharedPointer, _ output: SharedPointer, count: Int, _ kind: Activation, workers: Workers) {
+        workers.forEachChunk(count) { _, range in
+            for i in range { output.base[i] = kind.apply(a.base[i] + b.base[i]) }
+        }
+    }
+
+    /// Channel concatenation: per image, each part's block copied in order, then the activation.
+    static func concat(_ parts: [(SharedPointer, [Int])], _ output: SharedPointer, _ outShape: [Int], _ kind: Activation) {
+        let n = outShape[0]
+        let imageSize = outShape[1] * outShape[2] * outShape[3]
+        for b in 0..<n {
+            var offset = b * imageSize
+            for (pointer, shape) in parts {
+                let size = shape[1] * shape[2] * shape[3]
+                let destination = output[offset]
+                destination.update(from: pointer[b * size], count: size)
+                if kind != .identity { for i in 0..<size { destination[i] = kind.apply(destination[i]) } }
+                offset += size
+            }
+        }
+    }
+
+    static func softmax(_ input: SharedPointer, _ output: SharedPointer, rows: Int, columns: Int) {
+        for r in 0..<rows {
+            let x = input[r * columns], y = output[r * columns]
+            var peak = -Float.infinity
+            for i in 0..<columns where x[i] > peak { peak = x[i] }
+            var total: Float = 0
+            for i in 0..<columns { y[i] = _exp(x[i] - peak); total += y[i] }
+            for i in 0..<columns { y[i] /= total }
+        }
+    }
+}

@@ -1,0 +1,264 @@
+import CBLAS
+import Foundation
+
+/// Runs a ``Graph`` on the fast path. At construction, batch norms are folded into their
+/// convolutions, standalone activations are fused into their producer (or, for Xception's
+/// pre-activation, into the depthwise convolution that reads them), and each convolution picks
+/// its algorithm. For each new input shape a plan assigns every value a buffer, reusing buffers
+/// whose values are dead, so a forward pass allocates nothing but its result.
+///
+/// GEMMs call OpenBLAS single-threaded from this executor's own workers (so the two levels of
+/// threading never compete); the process-wide OpenBLAS thread count is set to 1.
+public final class FastExecutor: @unchecked Sendable {
+    private enum Step {
+        case convolution(input: Int, output: Int, residual: Int?, PreparedConvolution)
+        case activation(input: Int, output: Int, Activation)
+        case maxPool(input: Int, output: Int, PoolParameters)
+        case avgPool(input: Int, output: Int, PoolParameters)
+        case globalAvgPool(input: Int, output: Int)
+        case linear(input: Int, output: Int, LinearLayer)
+        case add(Int, Int, output: Int, Activation)
+        case concat([Int], output: Int, Activation)
+        case shuffle(input: Int, output: Int, groups: Int, ShufflePermutation)
+        case softmax(input: Int, output: Int)
+
+        var reads: [Int] {
+            switch self {
+            case let .convolution(input, _, residual, _): residual.map { [input, $0] } ?? [input]
+            case let .activation(input, _, _), let .maxPool(input, _, _), let .avgPool(input, _, _),
+                 let .globalAvgPool(input, _), let .linear(input, _, _), let .shuffle(input, _, _, _), let .softmax(input, _): [input]
+            case let .add(a, b, _, _): [a, b]
+            case let .concat(parts, _, _): parts
+            }
+        }
+
+        var writes: Int {
+            switch self {
+            case let .convolution(_, output, _, _), let .activation(_, output, _), let .maxPool(_, output, _),
+                 let .avgPool(_, output, _), let .globalAvgPool(_, output), let .linear(_, output, _),
+                 let .add(_, _, output, _), let .concat(_, output, _), let .shuffle(_, output, _, _), let .softmax(_, output):
+                output
+            }
+        }
+    }
+
+    /// Buffers for one input shape: value → slot, and the slots themselves.
+    private final class Plan {
+        let shapes: [[Int]]
+        let slotOfValue: [Int]
+        let slots: [UnsafeMutablePointer<Float>]
+        let scratch: [SharedPointer]
+
+        init(shapes: [[Int]], slotOfValue: [Int], slotSizes: [Int], scratchFloats: Int, workers: Int) {
+            self.shapes = shapes
+            self.slotOfValue = slotOfValue
+            slots = slotSizes.map { size in
+                let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(size, 1))
+                pointer.initialize(repeating: 0, count: max(size, 1))
+                return pointer
+            }
+            scratch = (0..<workers).map { _ in
+                let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchFloats, 1))
+                pointer.initialize(repeating: 0, count: max(scratchFloats, 1))
+                return SharedPointer(pointer)
+            }
+        }
+
+        deinit {
+            for slot in slots { slot.deallocate() }
+            for s in scratch { s.base.deallocate() }
+        }
+
+        func pointer(_ value: Int) -> SharedPointer { SharedPointer(slots[slotOfValue[value]]) }
+    }
+
+    public let graph: Graph
+    public let threads: Int
+    private let steps: [Step]
+    private let output: Int
+    private let workers: Workers
+    private let lock = NSLock()
+    private var plans: [[Int]: Plan] = [:]
+
+    public init(graph: Graph, threads: Int) throws {
+        guard threads >= 1 else {
+            throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
+        }
+        self.graph = graph
+        self.threads = threads
+        workers = Workers(threads)
+        openblas_set_num_threads(1)
+        (steps, output) = FastExecutor.compile(graph)
+    }
+
+    /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
+    /// fused-away activation's value is replaced by the value it aliases.
+    private static func compile(_ graph: Graph) -> ([Step], Int) {
+        let nodes = graph.nodes
+        var consumers = [Int](repeating: 0, count: nodes.count)
+        for node in nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
+        consumers[graph.output.index] += 1
+        var alias = Array(0..<nodes.count)
+        var steps: [Step] = []
+        var stepOfValue = [Int: Int]()
+        /// Activations to apply as a depthwise convolution reads its input, keyed by the activation's value.
+        var readActivation = [Int: (source: Int, Activation)]()
+
+        for (index, node) in nodes.enumerated() {
+            let operation = node.operation
+            func r(_ v: ValueID) -> Int { alias[v.index] }
+            switch operation {
+            case .input:
+                continue
+            case let .convolution(x, layer, bn, residual, activation):
+                var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
+                var input = r(x)
+                if prepared.algorithm == .depthwise, let fused = readActivation[input] {
+                    prepared.inputActivation = fused.1
+                    input = fused.source
+                }
+                steps.append(.convolution(input: input, output: index, residual: residual.map(r), prepared))
+            case let .activation(x, kind):
+                let source = r(x)
+                // Into the producer, when it has no other reader and no activation of its own.
+                if consumers[x.index] == 1, let producer = stepOfValue[source] {
+                    switch steps[producer] {
+                    case let .convolution(i, o, res, prepared) where prepared.activation == .identity:
+                        steps[producer] = .convolution(input: i, output: o, residual: res,
+                                                       PreparedConvolution(prepared, activation: kind))
+                        alias[index] = source
+                        continue
+                    case let .add(a, b, o, .identity):
+                        steps[producer] = .add(a, b, output: o, kind)
+                        alias[index] = source
+                        continue
+                    case let .concat(parts, o, .identity):
+                        steps[producer] = .concat(parts, output: o, kind)
+                        alias[index] = source
+                        continue
+                    default:
+                        break
+                    }
+                }
+                // Into the depthwise convolutions that are its only readers.
+                let readers = nodes.indices.filter { nodes[$0].operation.inputs.contains(ValueID(index: index)) }
+                let allDepthwise = !readers.isEmpty && index != graph.output.index && readers.allSatisfy { reader in
+                    if case let .convolution(input, layer, _, residual, _) = nodes[reader].operation,
+                       input.index == index, residual?.index != index,
+                       layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels {
+                        return true
+                    }
+                    return false
+                }
+                if allDepthwise {
+                    readActivation[index] = (source, kind)
+                    alias[index] = index
+                    continue
+                }
+                steps.append(.activation(input: source, output: index, kind))
+            case let .maxPool(x, p): steps.append(.maxPool(input: r(x), output: index, p))
+            case let .avgPool(x, p): steps.append(.avgPool(input: r(x), output: index, p))
+            case let .globalAvgPool(x): steps.append(.globalAvgPool(input: r(x), output: index))
+            case let .linear(x, layer): steps.append(.linear(input: r(x), output: index, layer))
+            case let .add(a, b, kind): steps.append(.add(r(a), r(b), output: index, kind))
+            case let .concat(parts, kind): steps.append(.concat(parts.map(r), output: index, kind))
+            case let .shuffle(x, groups, permutation):
+                steps.append(.shuffle(input: r(x), output: index, groups: groups, permutation))
+            case let .softmax(x): steps.append(.softmax(input: r(x), output: index))
+            }
+            stepOfValue[index] = steps.count - 1
+        }
+        return (steps, alias[graph.output.index])
+    }
+
+    /// Runs the network on `input`; concurrent callers are served one at a time.
+    public func run(_ input: Tensor) throws -> Tensor {
+        lock.lock()
+        defer { lock.unlock() }
+        let plan: Plan
+        if let known = plans[input.shape] {
+            plan = known
+        } else {
+            plan = try makePlan(for: input.shape)
+            plans[input.shape] = plan
+        }
+        input.storage.withUnsafeBufferPointer { source in
+            plan.pointer(0).base.update(from: source.baseAddress!, count: source.count)
+        }
+        for step in steps { execute(step, plan) }
+        let shape = plan.shapes[output]
+        let count = shape.reduce(1, *)
+        let result = [Float](UnsafeBufferPointer(start: plan.pointer(output).base, count: count))
+        return Tensor(uncheckedShape: shape, storage: result)
+    }
+
+    private func makePlan(for shape: [Int]) throws -> Plan {
+        let shapes = try graph.shapes(for: shape)
+        var lastRead = [Int](repeating: -1, count: shapes.count)
+        for (index, step) in steps.enumerated() { for v in step.reads { lastRead[v] = index } }
+        lastRead[output] = steps.count
+        var slotSizes: [Int] = []
+        var free: [Int] = []
+        var slotOfValue = [Int](repeating: -1, count: shapes.count)
+        func assign(_ value: Int) {
+            let size = shapes[value].reduce(1, *)
+            // Best fit among free slots, else grow the largest free one, else a new slot.
+            if let best = free.filter({ slotSizes[$0] >= size }).min(by: { slotSizes[$0] < slotSizes[$1] })
+                ?? free.max(by: { slotSizes[$0] < slotSizes[$1] }) {
+                free.removeAll { $0 == best }
+                slotSizes[best] = max(slotSizes[best], size)
+                slotOfValue[value] = best
+            } else {
+                slotSizes.append(size)
+                slotOfValue[value] = slotSizes.count - 1
+            }
+        }
+        assign(0)
+        var scratch = 0
+        for (index, step) in steps.enumerated() {
+            assign(step.writes)
+            if case let .convolution(input, output, _, prepared) = step {
+                scratch = max(scratch, prepared.scratchFloats(input: shapes[input], output: shapes[output]))
+            }
+            for v in Set(step.reads) where lastRead[v] == index { free.append(slotOfValue[v]) }
+            if index == 0, lastRead[0] < 0 { free.append(slotOfValue[0]) }
+        }
+        return Plan(shapes: shapes, slotOfValue: slotOfValue, slotSizes: slotSizes, scratchFloats: scratch, workers: threads)
+    }
+
+    private func execute(_ step: Step, _ plan: Plan) {
+        let s = plan.shapes
+        switch step {
+        case let .convolution(input, output, residual, prepared):
+            prepared.run(input: plan.pointer(input), inputShape: s[input], output: plan.pointer(output), outputShape: s[output],
+                         residual: residual.map { plan.pointer($0) }, scratch: plan.scratch, workers: workers)
+        case let .activation(input, output, kind):
+            FastElementwise.activation(plan.pointer(input), plan.pointer(output), count: s[output].reduce(1, *), kind, workers: workers)
+        case let .maxPool(input, output, p):
+            FastPooling.maxPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, workers: workers)
+        case let .avgPool(input, output, p):
+            FastPooling.avgPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, workers: workers)
+        case let .globalAvgPool(input, output):
+            FastPooling.globalAverage(plan.pointer(input), s[input], plan.pointer(output), workers: workers)
+        case let .linear(input, output, layer):
+            FastLinear.run(layer, input: plan.pointer(input), batch: s[input][0], output: plan.pointer(output))
+        case let .add(a, b, output, kind):
+            FastElementwise.add(plan.pointer(a), plan.pointer(b), plan.pointer(output), count: s[output].reduce(1, *), kind, workers: workers)
+        case let .concat(parts, output, kind):
+            FastElementwise.concat(parts.map { (plan.pointer($0), s[$0]) }, plan.pointer(output), s[output], kind)
+        case let .shuffle(input, output, groups, permutation):
+            FastShuffle.run(plan.pointer(input), s[input], plan.pointer(output),
+                            sources: permutation.sourceChannels(channels: s[input][1], groups: groups))
+        case let .softmax(input, output):
+            FastElementwise.softmax(plan.pointer(input), plan.pointer(output), rows: s[input][0], columns: s[input][1])
+        }
+    }
+}
+
+extension PreparedConvolution {
+    /// The same layer with another fused activation.
+    init(_ other: PreparedConvolution, activation: Activation) {
+        self = other
+        self.activation = activation
+    }
+}

@@ -1,1 +1,0 @@
-// TensorEngine (in progress)

@@ -1,0 +1,225 @@
+/// A max or average pooling window, with PyTorch's `ceil_mode` and `count_include_pad`.
+public struct PoolParameters: Sendable, Hashable, Codable {
+    public var kernel: Size2
+    public var stride: Size2
+    public var padding: Size2
+    /// Max pooling only; average pooling has no dilation in PyTorch.
+    public var dilation: Size2
+    public var ceilMode: Bool
+    /// Average pooling only: whether padded positions count in the divisor (PyTorch's default: yes).
+    public var countIncludePad: Bool
+
+    public init(kernel: Size2, stride: Size2, padding: Size2 = Size2(0), dilation: Size2 = Size2(1),
+                ceilMode: Bool = false, countIncludePad: Bool = true) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.dilation = dilation
+        self.ceilMode = ceilMode
+        self.countIncludePad = countIncludePad
+    }
+
+    /// The output shape for an NCHW `input`, as PyTorch's `pooling_output_shape` computes it: with
+    /// `ceil_mode` the last window may hang over the end, but it must start inside the input or the
+    /// left padding.
+    public func outputShape(for input: [Int], operation: String) throws -> [Int] {
+        guard input.count == 4 else {
+            throw TensorError(operation: operation, problem: "expected an NCHW input, got shape \(input)",
+                              hint: "feature maps are [batch, channels, height, width]")
+        }
+        guard kernel.h >= 1, kernel.w >= 1, stride.h >= 1, stride.w >= 1, dilation.h >= 1, dilation.w >= 1,
+              padding.h >= 0, padding.w >= 0,
+              padding.h <= (dilation.h * (kernel.h - 1) + 1) / 2, padding.w <= (dilation.w * (kernel.w - 1) + 1) / 2 else {
+            throw TensorError(operation: operation, problem: "kernel \(kernel.h)x\(kernel.w) with padding \(padding.h)x\(padding.w) is invalid",
+                              hint: "PyTorch requires padding of at most half the kernel")
+        }
+        func size(_ i: Int, _ k: Int, _ s: Int, _ p: Int, _ d: Int) -> Int? {
+            let numerator = i + 2 * p - d * (k - 1) - 1 + (ceilMode ? s - 1 : 0)
+            guard numerator >= 0 else { return nil }
+            var out = numerator / s + 1
+            if ceilMode && (out - 1) * s >= i + p { out -= 1 }
+            return out >= 1 ? out : nil
+        }
+        guard let oh = size(input[2], kernel.h, stride.h, padding.h, dilation.h),
+              let ow = size(input[3], kernel.w, stride.w, padding.w, dilation.w) else {
+            throw TensorError(operation: operation, problem: "a \(input[2])x\(input[3]) input is smaller than the \(kernel.h)x\(kernel.w) window",
+                              hint: "use a larger input image")
+        }
+        return [input[0], input[1], oh, ow]
+    }
+}
+
+extension Reference {
+    /// `nn.MaxPool2d`: padded positions never win; NaN propagates.
+    public static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
+        let outShape = try p.outputShape(for: x.shape, operation: "max_pool2d")
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        var out = [Float](repeating: 0, count: n * c * oh * ow)
+        for plane in 0..<(n * c) {
+            for y in 0..<oh {
+                for xo in 0..<ow {
+                    var best = -Float.infinity
+                    for ky in 0..<p.kernel.h {
+                        let iy = y * p.stride.h - p.padding.h + ky * p.dilation.h
+                        if iy < 0 || iy >= h { continue }
+                        for kx in 0..<p.kernel.w {
+                            let ix = xo * p.stride.w - p.padding.w + kx * p.dilation.w
+                            if ix < 0 || ix >= w { continue }
+                            let v = x.storage[(plane * h + iy) * w + ix]
+                            if v > best || v.isNaN { best = v }
+                        }
+                    }
+                    out[(plane * oh + y) * ow + xo] = best
+                }
+            }
+        }
+        return Tensor(uncheckedShape: outShape, storage: out)
+    }
+
+    /// `nn.AvgPool2d`: the window is clipped to input-plus-padding for the divisor when
+    /// `countIncludePad`, and to the input alone otherwise.
+    public static func avgPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
+        let outShape = try p.outputShape(for: x.shape, operation: "avg_pool2d")
+        let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
+        let (oh, ow) = (outShape[2], outShape[3])
+        var out = [Float](repeating: 0, count: n * c * oh * ow)
+        for plane in 0..<(n * c) {
+            for y in 0..<oh {
+                for xo in 0..<ow {
+                    var y0 = y * p.stride.h - p.padding.h, x0 = xo * p.stride.w - p.padding.w
+                    var y1 = min(y0 + p.kernel.h, h + p.padding.h), x1 = min(x0 + p.kernel.w, w + p.padding.w)
+                    let paddedArea = (y1 - y0) * (x1 - x0)
+                    y0 = max(y0, 0); x0 = max(x0, 0); y1 = min(y1, h); x1 = min(x1, w)
+                    var sum: Float = 0
+                    for iy in y0..<max(y1, y0) {
+                        for ix in x0..<max(x1, x0) { sum += x.storage[(plane * h + iy) * w + ix] }
+                    }
+                    let divisor = p.countIncludePad ? paddedArea : (y1 - y0) * (x1 - x0)
+                    out[(plane * oh + y) * ow + xo] = divisor > 0 ? sum / Float(divisor) : 0
+                }
+            }
+        }
+        return Tensor(uncheckedShape: outShape, storage: out)
+    }
+
+    /// `nn.AdaptiveAvgPool2d(output)`: window `i` spans `[floor(i·H/O), ceil((i+1)·H/O))`.
+    public static func adaptiveAvgPool2d(_ x: Tensor, output: Size2) throws -> Tensor {
+        let (n, c, h, w) = try x.nchw("adaptive_avg_pool2d")
+        guard output.h >= 1, output.w >= 1, h >= 1, w >= 1 else {
+            throw TensorError(operation: "adaptive_avg_pool2d", problem: "cannot pool \(h)x\(w) to \(output.h)x\(output.w)",
+                              hint: "sizes must be positive")
+        }
+        var out = [Float](repeating: 0, count: n * c * output.h * output.w)
+        for plane in 0..<(n * c) {
+            for y in 0..<output.h {
+                let y0 = y * h / output.h, y1 = ((y + 1) * h + output.h - 1) / output.h
+                for xo in 0..<output.w {
+                    let x0 = xo * w / output.w, x1 = ((xo + 1) * w + output.w - 1) / output.w
+                    var sum: Float = 0
+                    for iy in y0..<y1 { for ix in x0..<x1 { sum += x.storage[(plane * h + iy) * w + ix] } }
+                    out[(plane * output.h + y) * output.w + xo] = sum / Float((y1 - y0) * (x1 - x0))
+                }
+            }
+        }
+        return Tensor(uncheckedShape: [n, c, output.h, output.w], storage: out)
+    }
+}
+
+// MARK: - Fast path
+
+/// Pooling over raw buffers, planes split across workers. The interior windows (those that never
+/// touch padding) skip the bounds checks.
+enum FastPooling {
+    /// Max pooling as a vertical pass (the max of the window's rows, into a row padded with −∞) and
+    /// a horizontal pass over that row, both branch-free. NaN propagates as in PyTorch.
+    static func maxPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+                        _ p: PoolParameters, workers: Workers) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        // With ceil_mode the last window may reach past the right padding.
+        let rowWidth = max(w + 2 * p.padding.w, (ow - 1) * p.stride.w + (p.kernel.w - 1) * p.dilation.w + 1)
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            var rowBuffer = [Float](repeating: -.infinity, count: rowWidth)
+            rowBuffer.withUnsafeMutableBufferPointer { buffer in
+                guard let row = buffer.baseAddress else { return }
+                let inner = row + p.padding.w
+                for plane in planes {
+                    let source = input[plane * h * w], destination = output[plane * oh * ow]
+                    for y in 0..<oh {
+                        let y0 = y * p.stride.h - p.padding.h
+                        var first = true
+                        for ky in 0..<p.kernel.h {
+                            let iy = y0 + ky * p.dilation.h
+                            if iy < 0 || iy >= h { continue }
+                            let line = source + iy * w
+                            if first {
+                                inner.update(from: line, count: w)
+                                first = false
+                            } else {
+                                for x in 0..<w { inner[x] = larger(inner[x], line[x]) }
+                            }
+                        }
+                        if first { inner.update(repeating: -.infinity, count: w) }
+                        let out = destination + y * ow
+                        for x in 0..<ow {
+                            let start = row + x * p.stride.w
+                            var best = start[0]
+                            for kx in 1..<max(p.kernel.w, 1) { best = larger(best, start[kx * p.dilation.w]) }
+                            out[x] = best
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// `max(a, b)` that returns NaN if either is NaN.
+    @inline(__always)
+    static func larger(_ a: Float, _ b: Float) -> Float { (b > a || b.isNaN) ? b : a }
+
+    static func avgPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+                        _ p: PoolParameters, workers: Workers) {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for plane in planes {
+                let source = input[plane * h * w], destination = output[plane * oh * ow]
+                for y in 0..<oh {
+                    var y0 = y * p.stride.h - p.padding.h
+                    var y1 = min(y0 + p.kernel.h, h + p.padding.h)
+                    let spanY = y1 - y0
+                    y0 = max(y0, 0); y1 = min(y1, h)
+                    for x in 0..<ow {
+                        var x0 = x * p.stride.w - p.padding.w
+                        var x1 = min(x0 + p.kernel.w, w + p.padding.w)
+                        let spanX = x1 - x0
+                        x0 = max(x0, 0); x1 = min(x1, w)
+                        var sum: Float = 0
+                        var iy = y0
+                        while iy < y1 {
+                            let row = source + iy * w
+                            var ix = x0
+                            while ix < x1 { sum += row[ix]; ix += 1 }
+                            iy += 1
+                        }
+                        let divisor = p.countIncludePad ? spanY * spanX : max(y1 - y0, 0) * max(x1 - x0, 0)
+                        destination[y * ow + x] = divisor > 0 ? sum / Float(divisor) : 0
+                    }
+                }
+            }
+        }
+    }
+
+    /// Mean of every plane: `[N, C, H, W]` → `[N, C]`.
+    static func globalAverage(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, workers: Workers) {
+        let plane = inShape[2] * inShape[3]
+        let scale = 1 / Float(plane)
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for index in planes {
+                let source = input[index * plane]
+                var sum: Float = 0
+                for i in 0..<plane { sum += source[i] }
+                output.base[index] = sum * scale
+            }
+        }
+    }
+}

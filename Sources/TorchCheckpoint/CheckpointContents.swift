@@ -1,0 +1,249 @@
+import WeightconvCore
+
+/// A tensor found in a checkpoint under its dotted name.
+struct NamedTensor {
+    var name: String
+    var tensor: TensorReference
+}
+
+/// What a pickle's result becomes: tensors named by their dotted path through dicts, lists and
+/// module objects, and everything else kept as metadata.
+struct CheckpointContents {
+    var tensors: [NamedTensor]
+    var metadata: MetadataValue
+    /// The class of a whole pickled model (`torch.save(model)`), when the root is one.
+    var modelClass: String?
+
+    /// Walks the result. Recursion is bounded by `limits.maxNestingDepth` (cycles and million-level
+    /// nesting end in an error, not a stack overflow) and the number of visits by
+    /// `limits.maxVisitedValues` (shared references are counted each time they are reached).
+    static func flatten(_ root: PickleValue, limits: PickleLimits, file: String) throws(WeightconvError) -> CheckpointContents {
+        var walker = Walker(limits: limits, file: file)
+        // Size the walk before doing it: shared references can make a small pickle expand to
+        // 10^30 values, which must be refused without being built.
+        var sizer = Sizer(limits: limits, file: file)
+        _ = try sizer.size(root, depth: 0)
+        let metadata = try walker.visit(root, path: [], depth: 0) ?? .object([])
+        var modelClass: String?
+        if case .node(let node) = root, case .object(let type) = node.kind, Walker.isModule(node) { modelClass = type.description }
+        return CheckpointContents(tensors: walker.tensors, metadata: metadata, modelClass: modelClass)
+    }
+
+    /// How many values a full walk would visit, computed once per node (so shared references cost
+    /// nothing here), saturating, and bounded in depth like the walk itself.
+    private struct Sizer {
+        let limits: PickleLimits
+        let file: String
+        var sizes: [ObjectIdentifier: Int] = [:]
+
+        mutating func size(_ value: PickleValue, depth: Int) throws(WeightconvError) -> Int {
+            guard case .node(let node) = value else { return 1 }
+            if let known = sizes[ObjectIdentifier(node)] { return known }
+            guard depth <= limits.maxNestingDepth else {
+                throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
+            }
+            var total = 1
+            func add(_ n: Int) { total = n > limits.maxVisitedValues || total > limits.maxVisitedValues ? limits.maxVisitedValues + 1 : total + n }
+            for item in node.items { add(try size(item, depth: depth + 1)) }
+            for (key, item) in node.entries {
+                add(try size(key, depth: depth + 1))
+                add(try size(item, depth: depth + 1))
+            }
+            if let state = node.state { add(try size(state, depth: depth + 1)) }
+            guard total <= limits.maxVisitedValues else {
+                throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
+            }
+            sizes[ObjectIdentifier(node)] = total
+            return total
+        }
+    }
+
+    private struct Walker {
+        let limits: PickleLimits
+        let file: String
+        var tensors: [NamedTensor] = []
+        var names: Set<String> = []
+        var visits = 0
+
+        init(limits: PickleLimits, file: String) {
+            self.limits = limits
+            self.file = file
+        }
+
+        static func isModule(_ node: PickleNode) -> Bool {
+            guard case .node(let state)? = node.state, case .dict = state.kind else { return false }
+            return state.value(forKey: "_parameters") != nil && state.value(forKey: "_modules") != nil
+        }
+
+        mutating func addTensor(_ tensor: TensorReference, path: [String]) throws(WeightconvError) {
+            let name = path.isEmpty ? "tensor" : path.joined(separator: ".")
+            guard names.insert(name).inserted else {
+                throw WeightconvError(file: file, problem: "two tensors are both named '\(name)'",
+                                      hint: "the checkpoint nests keys that collide once joined with dots")
+            }
+            tensors.append(NamedTensor(name: name, tensor: tensor))
+        }
+
+        /// Returns the metadata for `value`, or `nil` when it held tensors and nothing else.
+        mutating func visit(_ value: PickleValue, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
+            visits += 1
+            guard visits <= limits.maxVisitedValues else {
+                throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
+                                      hint: "shared references multiply the content, so the file is likely hostile; " + PickleLimits.raising("maxVisitedValues"))
+            }
+            guard depth <= limits.maxNestingDepth else {
+                throw WeightconvError(file: file, problem: "the pickle nests deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
+                                      hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
+            }
+            switch value {
+            case .none: return .null
+            case .bool(let b): return .bool(b)
+            case .int(let i): return .int(i)
+            case .bigInt(let digits): return .opaque(typeName: "int", summary: digits)
+            case .float(let d): return .double(d)
+            case .string(let s): return .string(s)
+            case .bytes(let b): return .opaque(typeName: "bytes", summary: "\(b.count) bytes")
+            case .opaque(let type, let summary): return .opaque(typeName: type, summary: summary)
+            case .storage(let storage): return .opaque(typeName: "torch.storage", summary: storage.key)
+            case .tensor(let tensor):
+                try addTensor(tensor, path: path)
+                return nil
+            case .global(let global):
+                if PickleCallables.isHostile(global) {
+                    throw WeightconvError(file: file, problem: "refused global \(global) in the checkpoint's content",
+                                          hint: "the file is hostile or not a checkpoint")
+                }
+                if TorchNames.dtype(global) != nil { return .opaque(typeName: "torch.dtype", summary: global.description) }
+                return .opaque(typeName: "global", summary: global.description)
+            case .node(let node):
+                return try visit(node, path: path, depth: depth)
+            }
+        }
+
+        private mutating func visit(_ node: PickleNode, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
+            switch node.kind {
+            case .dict:
+                return try visitEntries(node.entries, path: path, depth: depth)
+            case .tuple, .list, .set:
+                var items: [MetadataValue] = []
+                var sawTensorOnly = !node.items.isEmpty
+                for (index, item) in node.items.enumerated() {
+                    if let meta = try visit(item, path: path + [String(index)], depth: depth + 1) {
+                        items.append(meta)
+                        sawTensorOnly = false
+                    } else {
+                        // Keep positions: a tensor's slot says where it went.
+                        items.append(.opaque(typeName: "tensor", summary: (path + [String(index)]).joined(separator: ".")))
+                    }
+                }
+                return sawTensorOnly ? nil : .array(items)
+            case .object(let type):
+                if Self.isModule(node) {
+                    try visitModule(node, path: path, depth: depth)
+                    return .opaque(typeName: type.description, summary: "torch.nn.Module")
+                }
+                return try visitObject(node, type: type, path: path, depth: depth)
+            }
+        }
+
+        private mutating func visitEntries(_ entries: [(key: PickleValue, value: PickleValue)], path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
+            var kept: [(key: String, value: MetadataValue)] = []
+            for (key, value) in entries {
+                let name = Self.keyName(key)
+                if let meta = try visit(value, path: path + [name], depth: depth + 1) { kept.append((name, meta)) }
+            }
+            return kept.isEmpty && !entries.isEmpty ? nil : .object(kept)
+        }
+
+        /// A whole pickled `nn.Module`: the state_dict is its `_parameters`, its persistent
+        /// `_buffers`, then each of its `_modules`, in that order (as `Module.state_dict` walks it).
+        private mutating func visitModule(_ module: PickleNode, path: [String], depth: Int) throws(WeightconvError) {
+            guard depth <= limits.maxNestingDepth else {
+                throw WeightconvError(file: file, problem: "modules nest deeper than \(limits.maxNestingDepth) levels (maxNestingDepth limit)",
+                                      hint: PickleLimits.raising("maxNestingDepth"))
+            }
+            guard case .node(let state)? = module.state else { return }
+            func dict(_ key: String) -> PickleNode? {
+                if case .node(let node)? = state.value(forKey: key), case .dict = node.kind { return node }
+                return nil
+            }
+            var nonPersistent: Set<String> = []
+            if case .node(let set)? = state.value(forKey: "_non_persistent_buffers_set") {
+                for case .string(let name) in set.items { nonPersistent.insert(name) }
+            }
+            for group in ["_parameters", "_buffers"] {
+                for (key, value) in dict(group)?.entries ?? [] {
+                    let name = Self.keyName(key)
+                    if group == "_buffers" && nonPersistent.contains(name) { continue }
+                    switch value {
+                    case .tensor(let tensor): try addTensor(tensor, path: path + [name])
+                    case .none: continue
+                    default:
+                        throw WeightconvError(file: file, problem: "module entry '\((path + [name]).joined(separator: "."))' in \(group) is \(value.kindName), not a tensor")
+                    }
+                }
+            }
+            for (key, value) in dict("_modules")?.entries ?? [] {
+                guard case .node(let child) = value, Self.isModule(child) else { continue }
+                visits += 1
+                guard visits <= limits.maxVisitedValues else {
+                    throw WeightconvError(file: file, problem: "the pickle reaches more than \(limits.maxVisitedValues) values (maxVisitedValues limit)",
+                                          hint: PickleLimits.raising("maxVisitedValues"))
+                }
+                try visitModule(child, path: path + [Self.keyName(key)], depth: depth + 1)
+            }
+        }
+
+        /// An inert object (argparse.Namespace, an unknown class): its attributes may hold tensors
+        /// (named by attribute); the rest is summarised as an opaque value.
+        private mutating func visitObject(_ node: PickleNode, type: GlobalName, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
+            if type.description == "numpy.ndarray" { return .opaque(typeName: "numpy.ndarray", summary: Self.ndarraySummary(node)) }
+            if type.description == "numpy.dtype" {
+                if case .string(let descr)? = node.items.first { return .opaque(typeName: "numpy.dtype", summary: descr) }
+                return .opaque(typeName: "numpy.dtype", summary: "?")
+            }
+            var parts: [String] = []
+            if case .node(let state)? = node.state, case .dict = state.kind {
+                for (key, value) in state.entries {
+                    let name = Self.keyName(key)
+                    if let meta = try visit(value, path: path + [name], depth: depth + 1) {
+                        parts.append("\(name)=\(Self.brief(meta))")
+                    }
+                }
+            }
+            var summary = parts.joined(separator: ", ")
+            if summary.count > 2000 { summary = String(summary.prefix(1997)) + "..." }
+            return .opaque(typeName: type.description, summary: summary)
+        }
+
+        static func keyName(_ key: PickleValue) -> String {
+            switch key {
+            case .string(let s): s
+            case .int(let i): String(i)
+            case .bool(let b): b ? "True" : "False"
+            default: PickleCallables.shortSummary(key)
+            }
+        }
+
+        static func brief(_ value: MetadataValue) -> String {
+            let text: String
+            switch value {
+            case .string(let s): text = "'\(s)'"
+            case .opaque(let type, let summary): text = "\(type)(\(summary))"
+            default: text = value.jsonText
+            }
+            return text.count > 200 ? String(text.prefix(197)) + "..." : text
+        }
+
+        static func ndarraySummary(_ node: PickleNode) -> String {
+            // BUILD state: (version, shape, dtype, is_fortran, raw data)
+            guard case .node(let state)? = node.state, state.items.count >= 3, case .node(let shape) = state.items[1] else { return "?" }
+            let dims = shape.items.map { if case .int(let i) = $0 { String(i) } else { "?" } }
+            var dtype = "?"
+            if case .node(let d) = state.items[2], case .string(let descr)? = d.items.first { dtype = descr }
+            return "shape (\(dims.joined(separator: ", "))) dtype \(dtype)"
+        }
+    }
+}

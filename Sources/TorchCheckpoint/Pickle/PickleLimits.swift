@@ -1,0 +1,58 @@
+/// Bounds on what one pickle may make the machine hold. Each is checked before the memory it
+/// guards is allocated, and an error names the limit that was hit.
+public struct PickleLimits: Sendable, Equatable {
+    /// Largest pickle stream read (a checkpoint's `data.pkl` is usually kilobytes to a few megabytes).
+    public var maxPickleBytes: Int
+    public var maxMemoEntries: Int
+    public var maxStackDepth: Int
+    /// Open MARKs at once.
+    public var maxMarkDepth: Int
+    /// Members of one list, tuple, set or dict.
+    public var maxContainerItems: Int
+    /// Lists, tuples, dicts, sets and objects made by one file (each costs memory whether or not it
+    /// is reachable from the result).
+    public var maxContainers: Int
+    /// Bytes of one LONG1/LONG4 integer.
+    public var maxIntegerBytes: Int
+    /// How deep the result may nest when it is turned into names and metadata.
+    public var maxNestingDepth: Int
+    /// Values visited while turning the result into names and metadata (shared references count
+    /// each time they are reached, which bounds "billion laughs" pickles).
+    public var maxVisitedValues: Int
+
+    public init(maxPickleBytes: Int = 256 << 20, maxMemoEntries: Int = 1 << 22, maxStackDepth: Int = 1 << 20,
+                maxMarkDepth: Int = 1 << 16, maxContainerItems: Int = 1 << 26, maxContainers: Int = 2_000_000,
+                maxIntegerBytes: Int = 4096,
+                maxNestingDepth: Int = 200, maxVisitedValues: Int = 10_000_000) {
+        self.maxPickleBytes = maxPickleBytes
+        self.maxMemoEntries = maxMemoEntries
+        self.maxStackDepth = maxStackDepth
+        self.maxMarkDepth = maxMarkDepth
+        self.maxContainerItems = maxContainerItems
+        self.maxContainers = maxContainers
+        self.maxIntegerBytes = maxIntegerBytes
+        self.maxNestingDepth = maxNestingDepth
+        self.maxVisitedValues = maxVisitedValues
+    }
+
+    public static let standard = PickleLimits()
+
+    /// The hint of a limit refusal: which field raises it. Legitimate only for a file the user trusts.
+    static func raising(_ field: String) -> String {
+        "if you trust the file, raise PickleLimits.\(field) (Checkpoint.open(path:limits:))"
+    }
+}
+
+/// A failure inside the pickle machine, with the byte offset of the opcode that caused it.
+/// Converted to a one-line `WeightconvError` at the checkpoint boundary.
+public struct PickleError: Error, Sendable, Equatable {
+    public var offset: Int
+    public var problem: String
+    public var hint: String?
+
+    public init(offset: Int, _ problem: String, hint: String? = nil) {
+        self.offset = offset
+        self.problem = problem
+        self.hint = hint
+    }
+}

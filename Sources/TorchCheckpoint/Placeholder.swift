@@ -1,2 +1,0 @@
-// The checkpoint reader lands here (issue 2).
-import WeightconvCore

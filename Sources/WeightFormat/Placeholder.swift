@@ -1,1 +1,0 @@
-// WeightFormat (in progress)

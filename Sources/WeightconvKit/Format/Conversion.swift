@@ -1,0 +1,115 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import WeightFormat
+import WeightconvCore
+
+/// The program and version recorded in every file weightconv writes.
+public enum ConverterIdentity {
+    public static let version = "0.1.0"
+    public static let name = "weightconv \(version)"
+}
+
+/// What a conversion wrote, for the CLI to print.
+public struct ConversionReport: Sendable, Equatable {
+    public var output: String
+    public var tensorCount: Int
+    public var fileSize: Int
+    /// Tensors whose dtype changed.
+    public var convertedCount: Int
+}
+
+/// The name, size and SHA-256 of a source file, for provenance.
+public struct SourceIdentity: Sendable, Equatable {
+    public var name: String
+    public var size: Int
+    public var sha256: String
+
+    /// Hashes the file in 1 MiB reads into one reused buffer, so the pass over a large checkpoint
+    /// costs a megabyte of memory, not the file's size in resident pages.
+    public init(path: String) throws {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            throw WeightconvError(file: path, problem: "cannot be opened to compute its SHA-256: \(String(cString: strerror(errno)))")
+        }
+        defer { close(descriptor) }
+        var hasher = SHA256Hex.Hasher()
+        var buffer = [UInt8](repeating: 0, count: 1 << 20)
+        var total = 0
+        while true {
+            let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw WeightconvError(file: path, problem: "read failed while computing its SHA-256: \(String(cString: strerror(errno)))")
+            }
+            if count == 0 { break }
+            buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
+            total += count
+        }
+        name = path.split(separator: "/").last.map(String.init) ?? path
+        size = total
+        sha256 = hasher.finalize()
+    }
+}
+
+/// The architecture-free conversion: every tensor of any checkpoint stored under its own name, so
+/// the format serves checkpoints of any network, and `inspect` lists the same tensors with the
+/// same SHA-256 on both sides (unless a dtype change was asked for).
+public enum GenericConversion {
+    /// The tensors of `source`, with floating-point ones stored as `dtype` when given.
+    public static func pendingTensors(of source: any TensorStore, dtype: DType?) throws -> (tensors: [PendingTensor], converted: Int) {
+        var converted = 0
+        let tensors = try source.tensors.map { descriptor -> PendingTensor in
+            let target = descriptor.dtype.isFloatingPoint ? dtype : nil
+            if let target, target != descriptor.dtype { converted += 1 }
+            return try PendingTensor.from(source, name: descriptor.name, dtype: target)
+        }
+        return (tensors, converted)
+    }
+
+    /// Writes `source` (read from `sourcePath`) to `output` as `.wcv`, or as safetensors when
+    /// `output` ends in `.safetensors`. Refuses to overwrite `sourcePath`.
+    public static func convert(_ source: any TensorStore, sourcePath: String, to output: String, dtype: DType? = nil,
+                               temporaryFiles: TemporaryFileRegistry? = nil) throws -> ConversionReport {
+        if let dtype, !dtype.isFloatingPoint || dtype == .f64 {
+            throw WeightconvError(file: output, problem: "cannot store weights as \(dtype.rawValue)", hint: "use --dtype f32, f16 or bf16")
+        }
+        let (tensors, converted) = try pendingTensors(of: source, dtype: dtype)
+        if output.hasSuffix(".safetensors") {
+            let size = try SafetensorsWriter(protectedPaths: [sourcePath], temporaryFiles: temporaryFiles)
+                .write(tensors, metadata: exportMetadata(of: source), to: output)
+            return ConversionReport(output: output, tensorCount: tensors.count, fileSize: size, convertedCount: converted)
+        }
+        let identity = try SourceIdentity(path: sourcePath)
+        var transforms = ["generic import: every tensor stored under its own name"]
+        if let dtype, converted > 0 { transforms.append("floating-point tensors stored as \(dtype.rawValue)") }
+        let metadata: MetadataValue
+        if case .object = source.metadata { metadata = source.metadata } else { metadata = .object([("source", source.metadata)]) }
+        let document = WeightFileDocument(
+            originalKeys: Dictionary(source.tensors.map { ($0.name, $0.name) }, uniquingKeysWith: { first, _ in first }),
+            provenance: .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
+                              converter: ConverterIdentity.name, transforms: transforms),
+            metadata: metadata)
+        let summary = try WeightFileWriter(protectedPaths: [sourcePath], temporaryFiles: temporaryFiles)
+            .write(tensors, document: document, to: output)
+        return ConversionReport(output: output, tensorCount: tensors.count, fileSize: summary.fileSize, convertedCount: converted)
+    }
+
+    /// `__metadata__` for a safetensors export: `format: pt` (what loaders expect), the user
+    /// metadata (strings as they are, other values as JSON), and a `.wcv` source's whole document.
+    static func exportMetadata(of source: any TensorStore) -> [(key: String, value: String)] {
+        var entries: [(key: String, value: String)] = [("format", "pt")]
+        if case .object(let fields) = source.metadata {
+            for (key, value) in fields where key != "format" {
+                if case .string(let text) = value { entries.append((key, text)) } else { entries.append((key, value.jsonText)) }
+            }
+        }
+        if let file = source as? WeightFile {
+            entries.append(("weightconv.document",
+                            String(decoding: file.document.canonicalJSON(tableOrder: file.tensors.map(\.name)), as: UTF8.self)))
+        }
+        return entries
+    }
+}

@@ -1,0 +1,102 @@
+import Foundation
+import WeightconvCore
+import WeightFormat
+
+/// A checkpoint's model tensors under the canonical names the Swift networks ask for.
+///
+/// Built from a recognised layout: each file key is renamed by the layout's rules, the layout's
+/// repairs fix the shapes old files stored, and reading a tensor by its canonical name reads the
+/// original one. It records which names the network asked for, so that a tensor nobody asked for
+/// (a sign of a wrong layout) is reported instead of silently dropped.
+public final class CanonicalWeights: @unchecked Sendable {
+    /// One canonical tensor and where it comes from.
+    public struct Entry: Sendable, Hashable {
+        /// The key in the file, wrapper prefix included (`state_dict.module.features.0.0.weight`).
+        public var source: String
+        public var dtype: DType
+        /// The shape the network sees, after repairs.
+        public var shape: [Int]
+        /// The shape in the file, when a repair changed it.
+        public var storedShape: [Int]?
+    }
+
+    /// Buffers the networks do not need: their absence or presence changes nothing.
+    static func isIgnorable(_ canonical: String) -> Bool {
+        canonical.hasSuffix(".num_batches_tracked") || canonical == "num_batches_tracked"
+    }
+
+    // `TensorStore` readers only read an immutable mapping after opening, so concurrent reads are safe;
+    // the protocol itself does not promise `Sendable`.
+    public let store: any TensorStore
+    public let layout: RecognizedLayout
+    /// Canonical name → entry, and the canonical names in file order.
+    public let entries: [String: Entry]
+    public let order: [String]
+    /// The dtype floating-point tensors will be stored as, when it differs from the source's: values
+    /// are read as they will be stored, so a network built from these weights computes what the
+    /// written file will compute.
+    public let storedType: DType?
+    // NSLock rather than Synchronization.Mutex, which needs macOS 15.
+    private let lock = NSLock()
+    private var requested: Set<String> = []
+
+    /// Maps `store`'s keys through `layout`.
+    ///
+    /// Throws when two file keys become one canonical name or a repair does not fit a tensor's rank.
+    public init(store: any TensorStore, layout: RecognizedLayout, storedType: DType? = nil) throws {
+        self.store = store
+        self.layout = layout
+        self.storedType = storedType
+        var byName: [String: TensorDescriptor] = [:]
+        for descriptor in store.tensors { byName[descriptor.name] = descriptor }
+        var entries: [String: Entry] = [:]
+        var order: [String] = []
+        for (source, canonical) in layout.keys {
+            // Non-tensor values (an epoch number under the same prefix) are not weights.
+            guard let descriptor = byName[source] else { continue }
+            if let previous = entries[canonical] {
+                throw WeightconvError(
+                    file: store.path,
+                    problem: "'\(previous.source)' and '\(source)' both map to '\(canonical)' under layout \(layout.profile.name)",
+                    hint: "the file holds two copies of the model; pass --layout or re-save one state_dict")
+            }
+            // Repairs add unit dimensions only, so the stored bytes serve the repaired shape as they are.
+            let shape = layout.profile.repairedShape(canonicalKey: canonical, shape: descriptor.shape)
+            entries[canonical] = Entry(source: source, dtype: descriptor.dtype, shape: shape,
+                                       storedShape: shape == descriptor.shape ? nil : descriptor.shape)
+            order.append(canonical)
+        }
+        self.entries = entries
+        self.order = order
+    }
+
+    /// Canonical name → shape, what configuration inference reads.
+    public var shapes: [String: [Int]] { entries.mapValues(\.shape) }
+
+    /// The shape of a canonical tensor, or `nil`; asking counts as using it.
+    public func shape(of canonical: String) -> [Int]? {
+        guard let entry = entries[canonical] else { return nil }
+        lock.withLock { _ = requested.insert(canonical) }
+        return entry.shape
+    }
+
+    /// The tensor's values widened to `Float`, in the layout of `shape(of:)`.
+    public func floats(of canonical: String) throws -> [Float] {
+        guard let entry = entries[canonical] else {
+            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(canonical)'",
+                                  hint: "the layout \(layout.profile.name) does not provide it")
+        }
+        lock.withLock { _ = requested.insert(canonical) }
+        let values = try store.floats(of: entry.source)
+        guard let storedType, entry.dtype.isFloatingPoint, storedType != entry.dtype else { return values }
+        // Round exactly as the writer will (same encoder), then widen as a reader of the file will.
+        let stored = DTypeConversion.encode(values, as: storedType)
+        return try stored.withUnsafeBytes { try FloatConversion.floats(from: $0, dtype: storedType, file: store.path) }
+    }
+
+    /// Canonical names the network never asked for, in file order, without ignorable buffers.
+    public var unused: [String] {
+        let asked = lock.withLock { requested }
+        return order.filter { !asked.contains($0) && !Self.isIgnorable($0) }
+    }
+}

@@ -1,0 +1,183 @@
+import Foundation
+import Networks
+import TensorEngine
+import WeightconvCore
+import WeightFormat
+
+/// What `weightconv import` is asked to do.
+public struct ImportRequest: Sendable {
+    /// The checkpoint (`.pth`, `.pt`, `.bin`, `.safetensors`).
+    public var input: String
+    /// The `.wcv` file to write.
+    public var output: String
+    /// The family the user named, or `nil` for `--arch auto`.
+    public var family: NetworkFamily?
+    /// A layout forced with `--layout`, or `nil` to recognise it.
+    public var layout: String?
+    /// An `.npz` holding `input` [N, 3, H, W] and `logits` [N, classes] that PyTorch produced with these
+    /// weights (`tools/make_reference.py`); when given, the Swift network must reproduce the logits
+    /// before anything is written, and the file carries them as its verification record.
+    public var reference: String?
+    /// The dtype floating-point tensors are stored as, or `nil` to keep the source's.
+    public var dtype: DType?
+    public var tolerance: Tolerance
+    /// Threads for the verification forward pass.
+    public var threads: Int
+
+    public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
+                reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2) {
+        self.input = input
+        self.output = output
+        self.family = family
+        self.layout = layout
+        self.reference = reference
+        self.dtype = dtype
+        self.tolerance = tolerance
+        self.threads = threads
+    }
+}
+
+/// What an import did, for the command line to print.
+public struct ImportReport: Sendable {
+    public var layout: LayoutProfile
+    /// The wrapper prefix stripped from the model's keys (`state_dict.module.`), empty if none.
+    public var prefix: String
+    public var configuration: NetworkConfiguration
+    public var tensorCount: Int
+    /// Checkpoint entries outside the model (optimizer state, a second copy under another prefix).
+    public var outside: [String]
+    /// Buffers the network does not use (`num_batches_tracked`), by their keys in the file.
+    public var dropped: [String]
+    public var transforms: [String]
+    public var comparison: LogitComparison?
+    public var fileSize: Int
+}
+
+/// `weightconv import`: checkpoint in, checked native weight file out.
+public enum Importer {
+    /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
+    /// network, optionally reproduces the reference logits, and writes the file atomically.
+    public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
+        let store = try openTensorStore(path: request.input, streaming: true)
+        let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
+        let weights = mapping.weights
+        let configuration = mapping.configuration
+
+        // Building the network asks for every parameter with the shape it needs, so a wrong layout or
+        // configuration fails here, at the layer that is wrong, before anything is written. Without a
+        // reference to reproduce, the network is never run, so it is built from shapes alone and the
+        // import stays near one tensor of memory.
+        let network: (any Network)?
+        do {
+            if request.reference != nil {
+                network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            } else {
+                _ = try configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
+                network = nil
+            }
+        } catch {
+            throw WeightconvError(file: request.input, problem: "\(error)",
+                                  hint: "check the layout with `weightconv layouts -v`, or force one with --layout")
+        }
+        let unused = weights.unused
+        guard unused.isEmpty else {
+            let sample = unused.prefix(3).map { "'\(weights.entries[$0]?.source ?? $0)'" }.joined(separator: ", ")
+            throw WeightconvError(
+                file: request.input,
+                problem: "\(unused.count) tensor(s) match no parameter of the \(mapping.layout.profile.family.rawValue) network (\(sample)…)",
+                hint: "the file is probably a variant weightconv does not model, or needs another --layout")
+        }
+
+        var extra: [PendingTensor] = []
+        var verification: WeightFileDocument.VerificationRecord?
+        var comparison: LogitComparison?
+        if let referencePath = request.reference {
+            let reference = try ReferenceRecord(path: referencePath)
+            guard let network else { throw WeightconvError(file: request.input, problem: "no network was built") }
+            let actual = try network(reference.input)
+            let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
+                                             classes: reference.classes, tolerance: request.tolerance)
+            comparison = result
+            guard result.passed else {
+                throw WeightconvError(file: request.input,
+                                      problem: "the Swift network does not reproduce \(referencePath): \(result.summary)",
+                                      hint: request.dtype.map { $0 == .f32 ? nil : $0 }.flatMap { $0 }.map {
+                                          "stored as \($0.rawValue) the weights are rounded; make the reference from the rounded weights with tools/make_reference.py --dtype \($0.rawValue), or accept the loss with --tolerance"
+                                      } ?? "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference")
+            }
+            extra = [
+                try PendingTensor.floats(WCVLayout.verifyInputName, shape: reference.input.shape, reference.input.storage),
+                try PendingTensor.floats(WCVLayout.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
+            ]
+            verification = .init(atol: Double(request.tolerance.atol), rtol: Double(request.tolerance.rtol),
+                                 topK: request.tolerance.requireTopK ? 5 : 0)
+        }
+
+        var transforms: [String] = []
+        if !mapping.layout.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.layout.prefix)'") }
+        if !mapping.layout.profile.renames.isEmpty { transforms.append("renamed by layout \(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)") }
+        for name in weights.order {
+            if let entry = weights.entries[name], let stored = entry.storedShape {
+                transforms.append("reshaped '\(entry.source)' from \(stored) to \(entry.shape)")
+            }
+        }
+        let kept = weights.order.filter { !CanonicalWeights.isIgnorable($0) }
+        let dropped = weights.order.filter(CanonicalWeights.isIgnorable)
+        if !dropped.isEmpty { transforms.append("dropped \(dropped.count) num_batches_tracked buffer(s)") }
+        if let dtype = request.dtype { transforms.append("stored floating-point tensors as \(dtype.rawValue)") }
+
+        let tensors = try kept.map { name in
+            let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
+            return try PendingTensor.from(weights, name: name, dtype: dtype)
+        } + extra
+        let document = WeightFileDocument(
+            architecture: .init(family: mapping.layout.profile.family.rawValue,
+                                config: try ConfigurationCoding.metadata(configuration)),
+            preprocessing: mapping.layout.profile.preprocessing.document,
+            layout: "\(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)",
+            originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
+            provenance: try provenance(of: request.input, transforms: transforms),
+            verification: verification)
+        let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
+        let summary = try writer.write(tensors, document: document, to: request.output)
+        return ImportReport(layout: mapping.layout.profile, prefix: mapping.layout.prefix, configuration: configuration,
+                            tensorCount: summary.tensorCount, outside: mapping.layout.outside,
+                            dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
+                            comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    static func provenance(of path: String, transforms: [String]) throws -> WeightFileDocument.Provenance {
+        let identity = try SourceIdentity(path: path)
+        return .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
+                     converter: ConverterIdentity.name, transforms: transforms)
+    }
+
+    /// A checkpoint's layout, canonical weights and configuration: everything but the network.
+    public struct Mapping {
+        public var layout: RecognizedLayout
+        public var weights: CanonicalWeights
+        public var configuration: NetworkConfiguration
+    }
+
+    public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
+                           storedType: DType? = nil) throws -> Mapping {
+        let recognized: RecognizedLayout
+        do {
+            recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout)
+        } catch {
+            throw WeightconvError(file: store.path, problem: error.description,
+                                  hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
+        }
+        let weights = try CanonicalWeights(store: store, layout: recognized, storedType: storedType)
+        let configuration: NetworkConfiguration
+        do {
+            configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
+                                                           shapes: weights.shapes,
+                                                           behaviour: recognized.profile.configurationBehaviour())
+        } catch {
+            throw WeightconvError(file: store.path, problem: "\(error)",
+                                  hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")
+        }
+        return Mapping(layout: recognized, weights: weights, configuration: configuration)
+    }
+}

@@ -1,1 +1,0 @@
-// WeightconvKit (in progress)

@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import WeightconvKit
+
+/// `weightconv bench`: time one forward pass of a converted network.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time a forward pass of a .wcv network on random input of its native size.")
+
+    @Argument(help: "A .wcv file with an architecture.")
+    var file: String
+
+    @Option(help: "Images per forward pass.")
+    var batch = 1
+
+    @Option(help: "Threads.")
+    var threads = 2
+
+    @Option(help: "Timed forward passes (after warm-up).")
+    var iterations = 20
+
+    @Option(help: "Untimed forward passes first.")
+    var warmup = 3
+
+    @Option(help: "Input height and width (default: the size the weights were trained at).")
+    var size: Int?
+
+    @Flag(help: "Use the reference operators instead of the fast path.")
+    var referenceOperators = false
+
+    @Flag(help: "Print {\"median_ms\", \"p90_ms\", \"batch\", \"threads\", …} as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard batch >= 1, threads >= 1, iterations >= 1, warmup >= 0 else {
+            throw ValidationError("--batch, --threads and --iterations must be at least 1, --warmup at least 0")
+        }
+    }
+
+    func run() throws {
+        try reportingErrors {
+            let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
+                                                  warmup: warmup, size: size, referenceOperators: referenceOperators)
+            if json {
+                print(result.jsonText)
+            } else {
+                print(String(format: "%@: median %.2f ms, p90 %.2f ms, min %.2f ms, max %.2f ms (batch %d, %d threads, %d iterations)",
+                             file, result.medianMs, result.p90Ms, result.minMs, result.maxMs, batch, threads, iterations))
+            }
+        }
+    }
+}

@@ -1,0 +1,92 @@
+import ArgumentParser
+import WeightconvCore
+import WeightconvKit
+
+/// `weightconv import`: a checkpoint in, a native weight file out.
+struct ImportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import",
+        abstract: "Convert a PyTorch checkpoint (or safetensors file) into a native .wcv weight file.",
+        discussion: """
+            With --arch, the tensor names are mapped onto the Swift network (recognised from the names, or \
+            forced with --layout), every shape is checked by building the network, and with --reference the \
+            Swift logits must match PyTorch's before anything is written. Without --arch, every tensor is \
+            stored under its own name (a generic conversion for any network).
+            """)
+
+    @Argument(help: "The checkpoint: .pth/.pt/.bin (zip or legacy torch.save) or .safetensors.")
+    var input: String
+
+    @Option(name: .shortAndLong, help: "The weight file to write (.wcv; without --arch also .safetensors).")
+    var output: String
+
+    @Option(name: .customLong("arch"), help: "xception, mobilenet_v2, shufflenet_v1, resnext, or auto.")
+    var architecture: String?
+
+    @Option(help: "Force a name layout (see `weightconv layouts`).")
+    var layout: String?
+
+    @Option(help: "An .npz with 'input' and 'logits' from PyTorch (tools/make_reference.py) to verify against and store.")
+    var reference: String?
+
+    @Option(help: "Store floating-point tensors as f32, f16 or bf16 (default: as in the source).")
+    var dtype: String?
+
+    @Option(help: ArgumentHelp("Accept |swift - torch| <= T + T·|torch| instead of 1e-4 (e.g. 1e-2 for f16 weights checked against a float32 reference).",
+                               valueName: "T"))
+    var tolerance: Float?
+
+    @Option(help: "Threads for the verification forward pass.")
+    var threads = 2
+
+    func run() throws {
+        Interruption.install()
+        try reportingErrors {
+            let storedType = try dtype.map(CommandParsing.floatingType)
+            guard let architecture else {
+                let report = try GenericConversion.convert(openTensorStore(path: input, streaming: true), sourcePath: input, to: output,
+                                                           dtype: storedType, temporaryFiles: Interruption.registry)
+                let converted = report.convertedCount > 0 ? ", \(report.convertedCount) stored as \(storedType?.rawValue ?? "")" : ""
+                print("wrote \(output): \(report.tensorCount) tensors under their own names\(converted), \(report.fileSize) bytes")
+                return
+            }
+            let family = try CommandParsing.family(architecture)
+            let tolerance = self.tolerance.map { Tolerance(atol: $0, rtol: $0) } ?? .float32
+            let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
+                                                        reference: reference, dtype: storedType, tolerance: tolerance,
+                                                        threads: threads),
+                                          temporaryFiles: Interruption.registry)
+            print("recognised \(report.layout.family.rawValue)/\(report.layout.name) (\(report.layout.implementation))"
+                  + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
+            print("configuration: \(report.configuration.summary)")
+            for transform in report.transforms { print("  \(transform)") }
+            if !report.outside.isEmpty {
+                print("ignored \(report.outside.count) entries outside the model: "
+                      + report.outside.prefix(5).joined(separator: ", ") + (report.outside.count > 5 ? ", …" : ""))
+            }
+            if let comparison = report.comparison { print("verified against \(reference ?? ""): \(comparison.summary)") }
+            print("wrote \(output): \(report.tensorCount) tensors, \(report.fileSize) bytes")
+        }
+    }
+}
+
+/// Argument values shared by several commands.
+enum CommandParsing {
+    static func family(_ text: String) throws -> NetworkFamily? {
+        if text == "auto" { return nil }
+        guard let family = NetworkFamily(rawValue: text) else {
+            throw ValidationError("unknown architecture '\(text)'; one of auto, "
+                                  + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        return family
+    }
+
+    static func floatingType(_ text: String) throws -> DType {
+        switch text.lowercased() {
+        case "f32", "float32": return .f32
+        case "f16", "float16", "half": return .f16
+        case "bf16", "bfloat16": return .bf16
+        default: throw ValidationError("unknown dtype '\(text)'; one of f32, f16, bf16")
+        }
+    }
+}

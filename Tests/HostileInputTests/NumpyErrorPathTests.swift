@@ -1,0 +1,118 @@
+import Foundation
+import Testing
+import TorchCheckpoint
+import WeightconvCore
+
+/// The refusals of the two `.npy` header readers: `NumpyArray` (WeightconvCore, whole `.npy` files)
+/// and `NpyHeader` (inside `.npz` archives, through `NumpyArchive`).
+@Suite struct NumpyErrorPathTests {
+    /// A version 1.0 `.npy` file with `header` padded as NumPy pads it, then `data`.
+    static func npy(_ header: String, data: [UInt8] = [], version: UInt8 = 1) -> [UInt8] {
+        var text = Array(header.utf8)
+        let prefix = version == 1 ? 10 : 12
+        while (prefix + text.count + 1) % 64 != 0 { text.append(0x20) }
+        text.append(0x0A)
+        let length = version == 1 ? [UInt8(text.count & 0xFF), UInt8(text.count >> 8)] : Op.le(UInt32(text.count))
+        return [0x93] + Array("NUMPY".utf8) + [version, 0] + length + text + data
+    }
+
+    static let f4 = "{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"
+
+    static let npyCases: [Case] = [
+        Case("no magic", Array("NOTNUMPY!!".utf8), "missing the \\x93NUMPY magic"),
+        Case("version 4", [0x93] + Array("NUMPY".utf8) + [4, 0, 0, 0], "unsupported format version 4.0"),
+        Case("version 2 cut in the length", [0x93] + Array("NUMPY".utf8) + [2, 0, 1, 0], "truncated header length"),
+        Case("header past the end", [0x93] + Array("NUMPY".utf8) + [1, 0, 0xFF, 0x00] + Array("{}".utf8), "runs past the end of the file"),
+        Case("no descr", npy("{'fortran_order': False, 'shape': (2,), }"), "header has no 'descr'"),
+        Case("complex dtype", npy("{'descr': '<c8', 'fortran_order': False, 'shape': (2,), }"), "unsupported dtype '<c8'"),
+        Case("object dtype", npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"), "unsupported dtype '|O'"),
+        Case("no fortran_order", npy("{'descr': '<f4', 'shape': (2,), }"), "header has no 'fortran_order'"),
+        Case("Fortran order", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }"), "Fortran-ordered data"),
+        Case("no shape", npy("{'descr': '<f4', 'fortran_order': False, }"), "header has no 'shape'"),
+        Case("shape that overflows", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (4611686018427387904, 4), }"), "overflows"),
+        Case("dimension past Int.max", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }"),
+             "dimension overflows"),
+        Case("data cut short", npy(f4, data: [0, 0, 0, 0]), "needs 8 data bytes, the file has 4"),
+        Case("trailing data", npy(f4, data: Array(repeating: 0, count: 12)), "trailing bytes after the array"),
+        Case("not a dict", npy("['descr']"), "expected '{'"),
+        Case("unquoted key", npy("{descr: '<f4'}"), "expected a quoted string"),
+        Case("escape in a string", npy("{'de\\scr': '<f4'}"), "escapes are not expected"),
+        Case("unterminated string", npy("{'descr"), "unterminated string"),
+        Case("negative dimension", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }"), "expected a non-negative integer"),
+        Case("65 dimensions", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (" + String(repeating: "1, ", count: 65) + "), }"),
+             "more than 64 dimensions"),
+        Case("unknown key", npy("{'descr': '<f4', 'evil': 1, }"), "unexpected key 'evil'"),
+        Case("duplicate descr", npy("{'descr': '<f4', 'descr': '<f8', }"), "duplicate key 'descr'"),
+        Case("fortran_order of 1", npy("{'descr': '<f4', 'fortran_order': 1, 'shape': (2,), }"), "fortran_order must be True or False"),
+    ]
+
+    @Test(arguments: npyCases)
+    func npyRefusal(_ sample: Case) {
+        #expect {
+            _ = try NumpyArray(bytes: sample.bytes, file: "crafted.npy")
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains(sample.mentions) && message.contains("crafted.npy") && !message.contains("\n")
+        }
+    }
+
+    @Test func aWellFormedArrayReads() throws {
+        let array = try NumpyArray(bytes: Self.npy(Self.f4, data: Op.le(Float(1.5).bitPattern) + Op.le(Float(-2).bitPattern)), file: "ok.npy")
+        #expect(array.shape == [2])
+        #expect(try array.floats(file: "ok.npy") == [1.5, -2])
+    }
+
+    // MARK: - npz
+
+    static func npz(_ entries: [(String, [UInt8])]) -> [UInt8] {
+        var zip = ZipBuilder()
+        for (name, bytes) in entries { zip.add(name, bytes) }
+        return zip.bytes()
+    }
+
+    static let npzCases: [Case] = [
+        Case("an entry that is not .npy", npz([("a.npy", npy(f4, data: Array(repeating: 0, count: 8))), ("notes.txt", Array("hi".utf8))]),
+             "entry 'notes.txt' is not a .npy array"),
+        Case("no magic", npz([("a.npy", Array("NOTNUMPY!!".utf8))]), "a.npy does not start with the \\x93NUMPY magic"),
+        Case("version 4", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [4, 0, 0, 0])]), "a.npy has .npy format version 4, not 1 to 3"),
+        Case("version 2 cut in the length", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [2, 0, 1, 0])]), "a.npy header length is truncated"),
+        Case("header past the end", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 0xFF, 0] + Array("{}".utf8))]),
+             "a.npy header of 255 bytes does not fit"),
+        Case("header that is not UTF-8", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 2, 0, 0xFF, 0xFE])]), "a.npy header is not text"),
+        Case("header that is not a dict", npz([("a.npy", npy("['descr']"))]), "a.npy header is not the dict literal NumPy writes"),
+        Case("Fortran order", npz([("a.npy", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data: Array(repeating: 0, count: 8)))]),
+             "a.npy is stored in Fortran order"),
+        Case("object dtype", npz([("a.npy", npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"))]),
+             "a.npy has dtype '|O', which weightconv does not read (object arrays hold pickles and are refused)"),
+        Case("shape that overflows", npz([("a.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999999, 999999999999999999), }"))]),
+             "overflows"),
+        Case("data cut short", npz([("a.npy", npy(f4, data: [0, 0, 0, 0]))]), "a.npy shape [2] needs 8 bytes of data, the array has 4"),
+        // Found by FuzzNpz (fixtures/fuzz/FuzzNpz/crash-bcc36437…): the second 'a.npy' replaced the first
+        // one's bytes but not its listing, so 'a' was listed as 24 bytes and handed out as 16.
+        Case("a name that appears twice", npz([("a.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",
+                                                             data: Array(repeating: 1, count: 24))),
+                                               ("a.npy", npy(f4, data: Array(repeating: 2, count: 8)))]),
+             "entry 'a.npy' appears twice"),
+    ]
+
+    @Test(arguments: npzCases)
+    func npzRefusal(_ sample: Case) throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let path = try folder.write(sample.bytes, "crafted.npz")
+        #expect {
+            _ = try NumpyArchive(path: path)
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains(sample.mentions) && message.contains("crafted.npz") && !message.contains("\n")
+        }
+    }
+
+    @Test func aWellFormedArchiveReads() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let data = Op.le(Float(1.5).bitPattern) + Op.le(Float(-2).bitPattern)
+        let archive = try NumpyArchive(path: try folder.write(Self.npz([("a.npy", Self.npy(Self.f4, data: data))]), "ok.npz"))
+        #expect(try archive.floats(of: "a") == [1.5, -2])
+    }
+}

@@ -1,0 +1,248 @@
+import Foundation
+import TorchCheckpoint
+import WeightconvCore
+
+/// The package root: the folder above this file's `Tests/` that holds Package.swift.
+let packageRoot: String = {
+    var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while url.path != "/" {
+        if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path),
+           FileManager.default.fileExists(atPath: url.appendingPathComponent("Sources").path) {
+            return url.path
+        }
+        url.deleteLastPathComponent()
+    }
+    return FileManager.default.currentDirectoryPath
+}()
+
+/// The command-line binary `swift build --build-tests` built next to the tests.
+let weightconvBinary = packageRoot + "/.build/debug/weightconv"
+
+/// What a run of the command line left behind.
+struct CLIResult {
+    var status: Int32
+    /// Set when the child died of a signal instead of exiting.
+    var signal: Int32?
+    var stdout: String
+    var stderr: String
+
+    var stderrLines: [Substring] { stderr.split(separator: "\n", omittingEmptySubsequences: true) }
+}
+
+/// Runs `weightconv ARGS` to completion, draining its pipes while it runs.
+func runCLI(_ arguments: [String], timeout: TimeInterval = 60) throws -> CLIResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: weightconvBinary)
+    process.arguments = arguments
+    let out = Pipe(), err = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    try process.run()
+    let collected = Collected()
+    let group = DispatchGroup()
+    group.enter()
+    DispatchQueue.global().async { collected.set(out: out.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+    group.enter()
+    DispatchQueue.global().async { collected.set(err: err.fileHandleForReading.readDataToEndOfFile()); group.leave() }
+    let deadline = Date().addingTimeInterval(timeout)
+    while process.isRunning && Date() < deadline { usleep(2_000) }
+    if process.isRunning {
+        process.terminate()
+        process.waitUntilExit()
+        throw TimedOut(arguments: arguments)
+    }
+    process.waitUntilExit()
+    group.wait()
+    let signalled = process.terminationReason == .uncaughtSignal
+    return CLIResult(status: process.terminationStatus, signal: signalled ? process.terminationStatus : nil,
+                     stdout: String(decoding: collected.out, as: UTF8.self), stderr: String(decoding: collected.err, as: UTF8.self))
+}
+
+/// The two pipes' contents, filled from the reading threads.
+private final class Collected: @unchecked Sendable {
+    private let lock = NSLock()
+    private(set) var out = Data()
+    private(set) var err = Data()
+
+    func set(out data: Data) { lock.withLock { out = data } }
+    func set(err data: Data) { lock.withLock { err = data } }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    var arguments: [String]
+    var description: String { "weightconv \(arguments.joined(separator: " ")) did not finish" }
+}
+
+/// A fresh folder under the system temporary folder.
+struct ScratchFolder {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let target = file(name)
+        try Data(bytes).write(to: URL(fileURLWithPath: target))
+        return target
+    }
+
+    func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
+
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
+
+/// The one-line error a `Checkpoint.open` of `bytes` fails with, or `nil` when it opens and every
+/// tensor reads.
+func checkpointError(_ bytes: [UInt8], name: String = "crafted.pt", limits: PickleLimits = .standard) throws -> WeightconvError? {
+    let folder = try ScratchFolder()
+    defer { folder.remove() }
+    let path = try folder.write(bytes, name)
+    do {
+        let checkpoint = try Checkpoint.open(path: path, limits: limits)
+        for descriptor in checkpoint.tensors { _ = try checkpoint.sha256(of: descriptor.name) }
+        return nil
+    } catch let error as WeightconvError {
+        return error
+    }
+}
+
+// MARK: - A pickle assembler
+
+/// Opcodes by name, so a crafted pickle reads like `pickletools.dis` output.
+enum Op {
+    static func proto(_ version: UInt8 = 2) -> [UInt8] { [0x80, version] }
+    static let stop: [UInt8] = [0x2E]
+    static let mark: [UInt8] = [0x28]
+    static let pop: [UInt8] = [0x30]
+    static let popMark: [UInt8] = [0x31]
+    static let dup: [UInt8] = [0x32]
+    static let none: [UInt8] = [0x4E]
+    static let newTrue: [UInt8] = [0x88]
+    static let newFalse: [UInt8] = [0x89]
+    static let emptyTuple: [UInt8] = [0x29]
+    static let emptyList: [UInt8] = [0x5D]
+    static let emptyDict: [UInt8] = [0x7D]
+    static let tuple: [UInt8] = [0x74]
+    static let tuple1: [UInt8] = [0x85]
+    static let tuple2: [UInt8] = [0x86]
+    static let list: [UInt8] = [0x6C]
+    static let dict: [UInt8] = [0x64]
+    static let append: [UInt8] = [0x61]
+    static let appends: [UInt8] = [0x65]
+    static let setItem: [UInt8] = [0x73]
+    static let setItems: [UInt8] = [0x75]
+    static let reduce: [UInt8] = [0x52]
+    static let build: [UInt8] = [0x62]
+    static let newObj: [UInt8] = [0x81]
+    static let obj: [UInt8] = [0x6F]
+    static let binPersId: [UInt8] = [0x51]
+    static let memoize: [UInt8] = [0x94]
+    static let stackGlobal: [UInt8] = [0x93]
+
+    static func int(_ value: Int32) -> [UInt8] { [0x4A] + le(UInt32(bitPattern: value)) }
+    static func string(_ text: String) -> [UInt8] { [0x58] + le(UInt32(text.utf8.count)) + Array(text.utf8) }
+    static func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
+    static func binPut(_ index: UInt8) -> [UInt8] { [0x71, index] }
+    static func binGet(_ index: UInt8) -> [UInt8] { [0x68, index] }
+    static func longBinGet(_ index: UInt32) -> [UInt8] { [0x6A] + le(index) }
+    static func long4(count: Int32) -> [UInt8] { [0x8B] + le(UInt32(bitPattern: count)) }
+    /// An 8-byte LONG1: any Int64.
+    static func long1(_ value: Int64) -> [UInt8] { [0x8A, 8] + le64(UInt64(bitPattern: value)) }
+    static func text(_ opcode: Character, _ argument: String) -> [UInt8] { Array(String(opcode).utf8) + Array("\(argument)\n".utf8) }
+
+    static func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+    static func le64(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
+
+    /// `(values…)` as MARK … TUPLE.
+    static func tupleOf(_ items: [UInt8]...) -> [UInt8] { mark + items.joined() + tuple }
+
+    /// `('storage', torch.<type>, key, 'cpu', numel)` loaded through BINPERSID.
+    static func storage(_ type: String = "FloatStorage", key: String = "0", numel: Int32) -> [UInt8] {
+        tupleOf(string("storage"), global("torch", type), string(key), string("cpu"), int(numel)) + binPersId
+    }
+
+    /// `torch._utils._rebuild_tensor_v2(storage, offset, size, stride, False, OrderedDict())`.
+    static func tensor(storage: [UInt8], offset: Int32 = 0, shape: [Int32], strides: [Int32]) -> [UInt8] {
+        global("torch._utils", "_rebuild_tensor_v2")
+            + mark + storage + int(offset) + mark + shape.flatMap(int) + tuple + mark + strides.flatMap(int) + tuple
+            + newFalse + global("collections", "OrderedDict") + emptyTuple + reduce + tuple + reduce
+    }
+
+    /// `{name: tensor, …}` as a protocol 2 pickle.
+    static func stateDict(_ entries: [(String, [UInt8])]) -> [UInt8] {
+        proto() + emptyDict + mark + entries.flatMap { string($0.0) + $0.1 } + setItems + stop
+    }
+}
+
+// MARK: - Zip archives
+
+/// A zip archive of stored entries, as `torch.save` writes them, with hooks to lie in its headers.
+struct ZipBuilder {
+    struct Entry {
+        var name: String
+        var data: [UInt8]
+        /// What the headers claim, when they should lie.
+        var claimedSize: UInt32?
+        var claimedCompressedSize: UInt32?
+        var method: UInt16 = 0
+        var flags: UInt16 = 0
+    }
+
+    var entries: [Entry] = []
+
+    mutating func add(_ name: String, _ data: [UInt8], method: UInt16 = 0, flags: UInt16 = 0,
+                      claimedSize: UInt32? = nil, claimedCompressedSize: UInt32? = nil) {
+        entries.append(Entry(name: name, data: data, claimedSize: claimedSize, claimedCompressedSize: claimedCompressedSize,
+                             method: method, flags: flags))
+    }
+
+    func bytes() -> [UInt8] {
+        var out: [UInt8] = []
+        var central: [UInt8] = []
+        for entry in entries {
+            let name = Array(entry.name.utf8)
+            let crc = crc32(entry.data)
+            let offset = UInt32(out.count)
+            let compressed = entry.claimedCompressedSize ?? UInt32(entry.data.count)
+            let size = entry.claimedSize ?? UInt32(entry.data.count)
+            out += Op.le(0x0403_4B50) + le16(20) + le16(entry.flags) + le16(entry.method) + le16(0) + le16(0x21)
+                + Op.le(crc) + Op.le(compressed) + Op.le(size) + le16(UInt16(name.count)) + le16(0) + name + entry.data
+            central += Op.le(0x0201_4B50) + le16(20) + le16(20) + le16(entry.flags) + le16(entry.method) + le16(0) + le16(0x21)
+                + Op.le(crc) + Op.le(compressed) + Op.le(size) + le16(UInt16(name.count)) + le16(0) + le16(0)
+                + le16(0) + le16(0) + Op.le(0) + Op.le(offset) + name
+        }
+        return out + central + Op.le(0x0605_4B50) + le16(0) + le16(0) + le16(UInt16(entries.count))
+            + le16(UInt16(entries.count)) + Op.le(UInt32(central.count)) + Op.le(UInt32(out.count)) + le16(0)
+    }
+
+    private func le16(_ value: UInt16) -> [UInt8] { [UInt8(value & 0xFF), UInt8(value >> 8)] }
+
+    private func crc32(_ data: [UInt8]) -> UInt32 {
+        var c: UInt32 = 0xFFFF_FFFF
+        for byte in data {
+            c ^= UInt32(byte)
+            for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
+        }
+        return c ^ 0xFFFF_FFFF
+    }
+
+    /// A torch zip checkpoint: `archive/data.pkl`, `archive/byteorder`, and `archive/data/<key>` storages.
+    static func checkpoint(pickle: [UInt8], storages: [String: [UInt8]] = [:], byteorder: String? = "little") -> [UInt8] {
+        var zip = ZipBuilder()
+        zip.add("archive/data.pkl", pickle)
+        if let byteorder { zip.add("archive/byteorder", Array(byteorder.utf8)) }
+        for key in storages.keys.sorted() { zip.add("archive/data/\(key)", storages[key] ?? []) }
+        zip.add("archive/version", Array("3\n".utf8))
+        return zip.bytes()
+    }
+}
+
+/// `count` little-endian float32 values 0, 1, 2, …
+func floatStorage(_ count: Int) -> [UInt8] {
+    (0..<count).flatMap { Op.le(Float($0).bitPattern) }
+}
