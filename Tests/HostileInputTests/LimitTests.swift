@@ -85,6 +85,12 @@ import WeightFormat
                         "maxContainerItems", limits: PickleLimits(maxContainerItems: 10))
     }
 
+    @Test func maxContainers() throws {
+        // Eleven empty lists, none reachable from the result: each still costs memory.
+        try expectLimit(Op.proto() + Array(repeating: Op.emptyList + Op.pop, count: 11).joined() + Op.none + Op.stop,
+                        "maxContainers", limits: PickleLimits(maxContainers: 10))
+    }
+
     @Test func maxIntegerBytesOfLONG1() throws {
         try expectLimit(Op.proto() + [0x8A, 200] + Array(repeating: 7, count: 200) + Op.stop, "maxIntegerBytes",
                         limits: PickleLimits(maxIntegerBytes: 100))

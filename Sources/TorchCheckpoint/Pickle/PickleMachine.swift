@@ -62,7 +62,7 @@ final class PickleMachine {
             // Checked per opcode (an opcode makes at most a couple of nodes) so makeNode stays simple.
             guard arena.count <= limits.maxContainers else {
                 throw PickleError(offset: at, "more than \(limits.maxContainers) containers (maxContainers limit)",
-                                  hint: "no checkpoint's pickle builds this many lists, tuples and dicts")
+                                  hint: "no checkpoint's pickle builds this many lists, tuples and dicts; " + PickleLimits.raising("maxContainers"))
             }
             let opcode = try reader.byte(what: "an opcode")
             switch opcode {
