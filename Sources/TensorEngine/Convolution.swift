@@ -391,24 +391,29 @@ struct PreparedConvolution: Sendable {
 extension PreparedConvolution {
     /// The 3×3 depthwise case (every depthwise layer of the four families): all nine taps of eight
     /// neighbouring outputs accumulated in vector registers, one store per output. Stride 2 loads
-    /// sixteen inputs and keeps the even lanes.
+    /// sixteen inputs and keeps the even lanes. The last (partial) group of a row is computed as a
+    /// full vector too, since the small maps of the late layers (7 or 14 wide) would otherwise spend
+    /// most of their time in scalar code; its extra lanes read finite padding or the next padded
+    /// row (``scratchFloats(input:output:)`` leaves room past the last row) and are not stored.
     @inline(__always)
     func depthwise3x3Plane(padded: UnsafeMutablePointer<Float>, paddedWidth pw: Int, filter: UnsafeMutablePointer<Float>,
                            bias: Float, output: UnsafeMutablePointer<Float>, outputHeight oh: Int, outputWidth ow: Int,
                            residual: UnsafePointer<Float>?) {
         let stride = parameters.stride
-        let w = (0..<9).map { filter[$0] }
-        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
+        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (filter[0], filter[1], filter[2], filter[3], filter[4],
+                                                    filter[5], filter[6], filter[7], filter[8])
         let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        let activation = self.activation
+        let strideTwo = stride.w == 2
         for oy in 0..<oh {
             let r0 = UnsafeRawPointer(padded + oy * stride.h * pw)
             let r1 = r0 + pw * 4, r2 = r1 + pw * 4
             let out = output + oy * ow
             let extra = residual.map { $0 + oy * ow }
             var ox = 0
-            while ox + 8 <= ow {
+            while ox < ow {
                 var acc = SIMD8<Float>(repeating: bias)
-                if stride.w == 1 {
+                if !strideTwo {
                     let o = ox * 4
                     acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
                     acc += w1 * r0.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
@@ -438,7 +443,17 @@ extension PreparedConvolution {
                     acc += w7 * a2.oddHalf
                     acc += w8 * c2.evenHalf
                 }
-                if let extra { acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self) }
+                let lanes = min(8, ow - ox)
+                if let extra {
+                    if lanes == 8 {
+                        acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self)
+                    } else {
+                        // The residual buffer ends with the plane: read only the lanes that exist.
+                        var tail = zero
+                        for lane in 0..<lanes { tail[lane] = extra[ox + lane] }
+                        acc += tail
+                    }
+                }
                 switch activation {
                 case .identity: break
                 case .relu: acc.replace(with: zero, where: acc .< zero)
@@ -446,19 +461,12 @@ extension PreparedConvolution {
                     acc.replace(with: zero, where: acc .< zero)
                     acc.replace(with: six, where: acc .> six)
                 }
-                UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                if lanes == 8 {
+                    UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                } else {
+                    for lane in 0..<lanes { out[ox + lane] = acc[lane] }
+                }
                 ox += 8
-            }
-            while ox < ow {
-                let i0 = ox * stride.w
-                let p0 = padded + oy * stride.h * pw + i0, p1 = p0 + pw, p2 = p1 + pw
-                var sum = bias
-                sum += w0 * p0[0] + w1 * p0[1] + w2 * p0[2]
-                sum += w3 * p1[0] + w4 * p1[1] + w5 * p1[2]
-                sum += w6 * p2[0] + w7 * p2[1] + w8 * p2[2]
-                if let extra { sum += extra[ox] }
-                out[ox] = activation.apply(sum)
-                ox += 1
             }
         }
     }
