@@ -378,11 +378,7 @@ struct PreparedConvolution: Sendable {
                                 splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation)
                                 continue
                             }
-                            let to = row + p.padding.w
-                            switch inputActivation {
-                            case .identity: to.update(from: from, count: w)
-                            case .relu, .relu6: for x in 0..<w { to[x] = inputActivation.apply(from[x]) }
-                            }
+                            FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
                         }
                         let filter = weights[channel * taps]
                         let destination = output[plane * oh * ow]
