@@ -185,7 +185,8 @@ struct PreparedConvolution: Sendable {
         switch algorithm {
         case .pointwise: 0
         case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w * output[2] * output[3]
-        // The 3×3 stride-2 kernel's vector loads may read a few floats past the last padded row.
+        // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
+        // and the 3×3 kernel's last partial vector may read up to 16 floats past the last row.
         case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32
         }
     }
