@@ -63,6 +63,10 @@ conv_case("conv_depthwise_s1", 2, 6, 10, 7, 6, 3, 1, 1, 1, 6, True, 80)
 conv_case("conv_depthwise_s2_odd", 1, 5, 9, 11, 5, 3, 2, 1, 1, 5, False, 90)
 conv_case("conv_depthwise_s1_wide", 1, 4, 5, 21, 4, 3, 1, 1, 1, 4, True, 96)
 conv_case("conv_depthwise_s2_wide", 1, 3, 7, 37, 3, 3, 2, 1, 1, 3, True, 97)
+# Even paddings put the first input column on an even padded column, odd paddings on an odd one:
+# the fast stride-2 3x3 kernel splits rows into even and odd columns, so both parities are covered.
+conv_case("conv_depthwise_s2_p0", 1, 3, 8, 35, 3, 3, 2, 0, 1, 3, True, 98)
+conv_case("conv_depthwise_s2_p2", 1, 2, 7, 34, 2, 3, 2, 2, 1, 2, False, 99)
 conv_case("conv_depthwise_5x5_d2", 1, 3, 12, 12, 3, 5, 1, 4, 2, 3, True, 95)
 
 

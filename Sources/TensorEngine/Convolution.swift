@@ -185,8 +185,9 @@ struct PreparedConvolution: Sendable {
         switch algorithm {
         case .pointwise: 0
         case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w * output[2] * output[3]
-        // The 3×3 stride-2 kernel's vector loads may read a few floats past the last padded row.
-        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w) + 32
+        // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
+        // and the 3×3 kernel's last partial vector may read up to 16 floats past the last row.
+        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32
         }
     }
 
@@ -273,12 +274,24 @@ struct PreparedConvolution: Sendable {
                         }
                         let firstRow = item.group * ocg + item.rows.lowerBound
                         let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(item.rows.count), Int32(width), Int32(k),
-                                    1, weights[firstRow * k], Int32(k), b, Int32(ldb), 0, c, Int32(columns))
+                        // C starts as bias (+ residual) and the GEMM accumulates into it (beta = 1), which
+                        // spares OpenBLAS's zeroing pass and, for linear layers, any pass after it.
                         for r in 0..<item.rows.count {
                             let row = c + r * columns
-                            let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound]) }
-                            epilogue(row, count: width, bias: biases.base[firstRow + r], residual: extra, activation: activation)
+                            let bias = biases.base[firstRow + r]
+                            if let residual {
+                                let extra = residual[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound]
+                                for i in 0..<width { row[i] = extra[i] + bias }
+                            } else {
+                                row.update(repeating: bias, count: width)
+                            }
+                        }
+                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(item.rows.count), Int32(width), Int32(k),
+                                    1, weights[firstRow * k], Int32(k), b, Int32(ldb), 1, c, Int32(columns))
+                        if activation != .identity {
+                            for r in 0..<item.rows.count {
+                                epilogue(c + r * columns, count: width, bias: 0, residual: nil, activation: activation)
+                            }
                         }
                     }
                 }
@@ -307,12 +320,23 @@ struct PreparedConvolution: Sendable {
                         if iy < 0 || iy >= h {
                             out.update(repeating: 0, count: span)
                         } else {
+                            // Output columns whose input column `ox·sw + offset` lies inside the row are
+                            // [first, end); the rest read padding. No per-element test in the copy.
                             let inRow = plane + iy * w
                             let offset = kx * p.dilation.w - p.padding.w
-                            for j in 0..<span {
-                                let ix = (ox0 + j) * p.stride.w + offset
-                                out[j] = ix >= 0 && ix < w ? inRow[ix] : 0
+                            let sw = p.stride.w
+                            let first = min(max(ox0, offset >= 0 ? 0 : (-offset + sw - 1) / sw), ox0 + span)
+                            let end = max(min(ox0 + span, w - offset <= 0 ? 0 : (w - offset + sw - 1) / sw), first)
+                            let lead = first - ox0, inside = end - first
+                            if lead > 0 { out.update(repeating: 0, count: lead) }
+                            let from = inRow + first * sw + offset, to = out + lead
+                            if sw == 1 {
+                                to.update(from: from, count: inside)
+                            } else {
+                                for j in 0..<inside { to[j] = from[j * sw] }
                             }
+                            let trail = span - lead - inside
+                            if trail > 0 { (to + inside).update(repeating: 0, count: trail) }
                         }
                         column += span
                     }
@@ -339,24 +363,30 @@ struct PreparedConvolution: Sendable {
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
                 workers.forEachChunk(n * c) { worker, planes in
                     let padded = scratch[worker].base
-                    padded.update(repeating: 0, count: ph * pw)
+                    // The stride-2 3×3 kernel reads each padded row split into its even columns and then
+                    // its odd ones, so that every tap is a contiguous vector load.
+                    let split = kh == 3 && kw == 3 && p.dilation == Size2(1) && p.stride.w == 2
+                    let half = (pw + 1) / 2
+                    let rowStride = split ? 2 * half : pw
+                    padded.update(repeating: 0, count: ph * rowStride)
                     for plane in planes {
                         let channel = plane % c
                         let source = input[plane * h * w]
                         for y in 0..<h {
                             let from = source + y * w
-                            let to = padded + (y + p.padding.h) * pw + p.padding.w
-                            switch inputActivation {
-                            case .identity: to.update(from: from, count: w)
-                            case .relu, .relu6: for x in 0..<w { to[x] = inputActivation.apply(from[x]) }
+                            let row = padded + (y + p.padding.h) * rowStride
+                            if split {
+                                splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation)
+                                continue
                             }
+                            FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
                         }
                         let filter = weights[channel * taps]
                         let destination = output[plane * oh * ow]
                         let b = biases.base[channel]
                         if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
-                            depthwise3x3Plane(padded: padded, paddedWidth: pw, filter: filter, bias: b, output: destination,
-                                              outputHeight: oh, outputWidth: ow,
+                            depthwise3x3Plane(padded: padded, rowStride: rowStride, half: half, filter: filter, bias: b,
+                                              output: destination, outputHeight: oh, outputWidth: ow,
                                               residual: residual.map { UnsafePointer($0[plane * oh * ow]) })
                             continue
                         }
@@ -391,54 +421,54 @@ struct PreparedConvolution: Sendable {
 extension PreparedConvolution {
     /// The 3×3 depthwise case (every depthwise layer of the four families): all nine taps of eight
     /// neighbouring outputs accumulated in vector registers, one store per output. Stride 2 loads
-    /// sixteen inputs and keeps the even lanes.
+    /// sixteen inputs and keeps the even lanes. The last (partial) group of a row is computed as a
+    /// full vector too, since the small maps of the late layers (7 or 14 wide) would otherwise spend
+    /// most of their time in scalar code; its extra lanes read finite padding or the next padded
+    /// row (``scratchFloats(input:output:)`` leaves room past the last row) and are not stored.
     @inline(__always)
-    func depthwise3x3Plane(padded: UnsafeMutablePointer<Float>, paddedWidth pw: Int, filter: UnsafeMutablePointer<Float>,
+    func depthwise3x3Plane(padded: UnsafeMutablePointer<Float>, rowStride: Int, half: Int, filter: UnsafeMutablePointer<Float>,
                            bias: Float, output: UnsafeMutablePointer<Float>, outputHeight oh: Int, outputWidth ow: Int,
                            residual: UnsafePointer<Float>?) {
         let stride = parameters.stride
-        let w = (0..<9).map { filter[$0] }
-        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7], w[8])
+        let (w0, w1, w2, w3, w4, w5, w6, w7, w8) = (filter[0], filter[1], filter[2], filter[3], filter[4],
+                                                    filter[5], filter[6], filter[7], filter[8])
         let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        let activation = self.activation
+        // Stride 1: taps 0, 1, 2 are the row at +0, +1, +2 floats. Stride 2 (rows split into even
+        // then odd columns): tap 0 is even[ox], tap 1 odd[ox], tap 2 even[ox + 1].
+        let (t1, t2) = stride.w == 2 ? (half * 4, 4) : (4, 8)
         for oy in 0..<oh {
-            let r0 = UnsafeRawPointer(padded + oy * stride.h * pw)
-            let r1 = r0 + pw * 4, r2 = r1 + pw * 4
+            let r0 = UnsafeRawPointer(padded + oy * stride.h * rowStride)
+            let r1 = r0 + rowStride * 4, r2 = r1 + rowStride * 4
             let out = output + oy * ow
             let extra = residual.map { $0 + oy * ow }
+            // A partial vector may spill into the rows after it, which are written later; never past
+            // the plane, which another worker may own.
+            let room = (oh - oy) * ow
             var ox = 0
-            while ox + 8 <= ow {
+            while ox < ow {
+                let o = ox * 4
                 var acc = SIMD8<Float>(repeating: bias)
-                if stride.w == 1 {
-                    let o = ox * 4
-                    acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                    acc += w1 * r0.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
-                    acc += w2 * r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
-                    acc += w3 * r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                    acc += w4 * r1.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
-                    acc += w5 * r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
-                    acc += w6 * r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                    acc += w7 * r2.loadUnaligned(fromByteOffset: o + 4, as: SIMD8<Float>.self)
-                    acc += w8 * r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD8<Float>.self)
-                } else {
-                    let o = ox * 8
-                    // Inputs 2·ox … 2·ox+16: even lanes are tap 0, odd lanes tap 1, even lanes from +1 tap 2.
-                    let a0 = r0.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-                    let c0 = r0.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
-                    let a1 = r1.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-                    let c1 = r1.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
-                    let a2 = r2.loadUnaligned(fromByteOffset: o, as: SIMD16<Float>.self)
-                    let c2 = r2.loadUnaligned(fromByteOffset: o + 8, as: SIMD16<Float>.self)
-                    acc += w0 * a0.evenHalf
-                    acc += w1 * a0.oddHalf
-                    acc += w2 * c0.evenHalf
-                    acc += w3 * a1.evenHalf
-                    acc += w4 * a1.oddHalf
-                    acc += w5 * c1.evenHalf
-                    acc += w6 * a2.evenHalf
-                    acc += w7 * a2.oddHalf
-                    acc += w8 * c2.evenHalf
+                acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                acc += w1 * r0.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
+                acc += w2 * r0.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
+                acc += w3 * r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                acc += w4 * r1.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
+                acc += w5 * r1.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
+                acc += w6 * r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
+                acc += w7 * r2.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
+                acc += w8 * r2.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
+                let lanes = min(8, ow - ox)
+                if let extra {
+                    if lanes == 8 {
+                        acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self)
+                    } else {
+                        // The residual buffer ends with the plane: read only the lanes that exist.
+                        var tail = zero
+                        for lane in 0..<lanes { tail[lane] = extra[ox + lane] }
+                        acc += tail
+                    }
                 }
-                if let extra { acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self) }
                 switch activation {
                 case .identity: break
                 case .relu: acc.replace(with: zero, where: acc .< zero)
@@ -446,20 +476,45 @@ extension PreparedConvolution {
                     acc.replace(with: zero, where: acc .< zero)
                     acc.replace(with: six, where: acc .> six)
                 }
-                UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                if lanes == 8 || ox + 8 <= room {
+                    UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
+                } else {
+                    for lane in 0..<lanes { out[ox + lane] = acc[lane] }
+                }
                 ox += 8
             }
-            while ox < ow {
-                let i0 = ox * stride.w
-                let p0 = padded + oy * stride.h * pw + i0, p1 = p0 + pw, p2 = p1 + pw
-                var sum = bias
-                sum += w0 * p0[0] + w1 * p0[1] + w2 * p0[2]
-                sum += w3 * p1[0] + w4 * p1[1] + w5 * p1[2]
-                sum += w6 * p2[0] + w7 * p2[1] + w8 * p2[2]
-                if let extra { sum += extra[ox] }
-                out[ox] = activation.apply(sum)
-                ox += 1
+        }
+    }
+
+    /// Writes one input row into a padded row stored as its even columns (`half` floats) followed by
+    /// its odd ones; padded column `x + padding` receives input `x`.
+    @inline(__always)
+    func splitRow(_ from: UnsafeMutablePointer<Float>, count w: Int, padding: Int, into row: UnsafeMutablePointer<Float>,
+                  half: Int, _ inputActivation: Activation) {
+        // Input x lands in the even half when x + padding is even.
+        let (evenInputs, oddInputs) = padding % 2 == 0 ? (row, row + half) : (row + half, row)
+        let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        var x = 0
+        while x + 16 <= w {
+            let v = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self)
+            var a = v.evenHalf, b = v.oddHalf
+            if inputActivation != .identity {
+                a.replace(with: zero, where: a .< zero)
+                b.replace(with: zero, where: b .< zero)
+                if inputActivation == .relu6 {
+                    a.replace(with: six, where: a .> six)
+                    b.replace(with: six, where: b .> six)
+                }
             }
+            // Input x (even) sits at padded column x + padding, i.e. index (x + padding) / 2 of its half.
+            UnsafeMutableRawPointer(evenInputs + (x + padding) / 2).storeBytes(of: a, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(oddInputs + (x + 1 + padding) / 2).storeBytes(of: b, as: SIMD8<Float>.self)
+            x += 16
+        }
+        while x < w {
+            let column = x + padding
+            row[(column % 2 == 0 ? 0 : half) + column / 2] = inputActivation.apply(from[x])
+            x += 1
         }
     }
 }

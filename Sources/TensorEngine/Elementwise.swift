@@ -72,7 +72,31 @@ import Darwin
 enum FastElementwise {
     static func activation(_ input: SharedPointer, _ output: SharedPointer, count: Int, _ kind: Activation, workers: Workers) {
         workers.forEachChunk(count) { _, range in
-            for i in range { output.base[i] = kind.apply(input.base[i]) }
+            activate(input[range.lowerBound], output[range.lowerBound], count: range.count, kind)
+        }
+    }
+
+    /// `output[i] = kind.apply(input[i])`, eight at a time; NaN passes through as in PyTorch (a NaN
+    /// lane compares false, so it is never replaced).
+    @inline(__always)
+    static func activate(_ input: UnsafeMutablePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+                         _ kind: Activation) {
+        if kind == .identity {
+            if input != output { output.update(from: input, count: count) }
+            return
+        }
+        let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
+        var i = 0
+        while i + 8 <= count {
+            var v = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
+            v.replace(with: zero, where: v .< zero)
+            if kind == .relu6 { v.replace(with: six, where: v .> six) }
+            UnsafeMutableRawPointer(output + i).storeBytes(of: v, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            output[i] = kind.apply(input[i])
+            i += 1
         }
     }
 

@@ -241,7 +241,7 @@ public final class FastExecutor: @unchecked Sendable {
         case let .globalAvgPool(input, output):
             FastPooling.globalAverage(plan.pointer(input), s[input], plan.pointer(output), workers: workers)
         case let .linear(input, output, layer):
-            FastLinear.run(layer, input: plan.pointer(input), batch: s[input][0], output: plan.pointer(output))
+            FastLinear.run(layer, input: plan.pointer(input), batch: s[input][0], output: plan.pointer(output), workers: workers)
         case let .add(a, b, output, kind):
             FastElementwise.add(plan.pointer(a), plan.pointer(b), plan.pointer(output), count: s[output].reduce(1, *), kind, workers: workers)
         case let .concat(parts, output, kind):

@@ -48,16 +48,23 @@ extension Reference {
 import CBLAS
 
 enum FastLinear {
-    /// `y[N, out] = x[N, in] · Wᵀ + b` as one SGEMM.
-    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer) {
+    /// `y[N, out] = x[N, in] · Wᵀ + b`, one SGEMM per block of output features so that the workers
+    /// share the weight matrix (at batch 1 this layer only streams the weights).
+    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, workers: Workers) {
         let (k, m) = (layer.inputFeatures, layer.outputFeatures)
-        layer.weight.storage.withUnsafeBufferPointer { weight in
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(m), Int32(k), 1, input.base, Int32(k),
-                        weight.baseAddress, Int32(k), 0, output.base, Int32(m))
-        }
-        if let bias = layer.bias {
-            for b in 0..<batch {
-                for o in 0..<m { output.base[b * m + o] += bias[o] }
+        let bias = layer.bias
+        layer.weight.storage.withUnsafeBufferPointer { weightBuffer in
+            guard let base = weightBuffer.baseAddress else { return }
+            let weight = SharedPointer(UnsafeMutablePointer(mutating: base))
+            workers.forEachChunk(m) { _, features in
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(features.count), Int32(k), 1,
+                            input.base, Int32(k), weight[features.lowerBound * k], Int32(k), 0,
+                            output[features.lowerBound], Int32(m))
+                if let bias {
+                    for b in 0..<batch {
+                        for o in features { output.base[b * m + o] += bias[o] }
+                    }
+                }
             }
         }
     }

@@ -139,7 +139,7 @@ enum FastPooling {
         // With ceil_mode the last window may reach past the right padding.
         let rowWidth = max(w + 2 * p.padding.w, (ow - 1) * p.stride.w + (p.kernel.w - 1) * p.dilation.w + 1)
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
-            var rowBuffer = [Float](repeating: -.infinity, count: rowWidth)
+            var rowBuffer = [Float](repeating: -.infinity, count: rowWidth + 16)
             rowBuffer.withUnsafeMutableBufferPointer { buffer in
                 guard let row = buffer.baseAddress else { return }
                 let inner = row + p.padding.w
@@ -156,12 +156,27 @@ enum FastPooling {
                                 inner.update(from: line, count: w)
                                 first = false
                             } else {
-                                for x in 0..<w { inner[x] = larger(inner[x], line[x]) }
+                                largerInPlace(inner, line, count: w)
                             }
                         }
                         if first { inner.update(repeating: -.infinity, count: w) }
                         let out = destination + y * ow
-                        for x in 0..<ow {
+                        var x = 0
+                        if p.dilation.w == 1, p.stride.w <= 2 {
+                            // Eight outputs at a time; stride 2 loads sixteen inputs per tap and keeps the
+                            // even lanes (the row has room for the odd lanes read past its end).
+                            let raw = UnsafeRawPointer(row)
+                            while x + 8 <= ow {
+                                var best = window(raw, x: x, tap: 0, stride: p.stride.w)
+                                for kx in 1..<max(p.kernel.w, 1) {
+                                    let next = window(raw, x: x, tap: kx, stride: p.stride.w)
+                                    best.replace(with: next, where: (next .> best) .| (next .!= next))
+                                }
+                                UnsafeMutableRawPointer(out + x).storeBytes(of: best, as: SIMD8<Float>.self)
+                                x += 8
+                            }
+                        }
+                        for x in x..<ow {
                             let start = row + x * p.stride.w
                             var best = start[0]
                             for kx in 1..<max(p.kernel.w, 1) { best = larger(best, start[kx * p.dilation.w]) }
@@ -170,6 +185,30 @@ enum FastPooling {
                     }
                 }
             }
+        }
+    }
+
+    /// Inputs `x·stride + tap … (x + 7)·stride + tap` of a padded row, as a vector.
+    @inline(__always)
+    static func window(_ row: UnsafeRawPointer, x: Int, tap: Int, stride: Int) -> SIMD8<Float> {
+        if stride == 1 { return row.loadUnaligned(fromByteOffset: (x + tap) * 4, as: SIMD8<Float>.self) }
+        return row.loadUnaligned(fromByteOffset: (2 * x + tap) * 4, as: SIMD16<Float>.self).evenHalf
+    }
+
+    /// `row[i] = larger(row[i], line[i])`, eight at a time.
+    @inline(__always)
+    static func largerInPlace(_ row: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>, count: Int) {
+        var x = 0
+        while x + 8 <= count {
+            var a = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
+            a.replace(with: b, where: (b .> a) .| (b .!= b))
+            UnsafeMutableRawPointer(row + x).storeBytes(of: a, as: SIMD8<Float>.self)
+            x += 8
+        }
+        while x < count {
+            row[x] = larger(row[x], line[x])
+            x += 1
         }
     }
 
