@@ -60,19 +60,58 @@ public enum Importer {
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
         let store = try openTensorStore(path: request.input, streaming: true)
         let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
-        let weights = mapping.weights
-        let configuration = mapping.configuration
+        let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
 
-        // Building the network asks for every parameter with the shape it needs, so a wrong layout or
-        // configuration fails here, at the layer that is wrong, before anything is written. Without a
-        // reference to reproduce, the network is never run, so it is built from shapes alone and the
-        // import stays near one tensor of memory.
+        var extra: [PendingTensor] = []
+        var verification: WeightFileDocument.VerificationRecord?
+        var comparison: LogitComparison?
+        if let referencePath = request.reference, let network {
+            let reference = try ReferenceRecord(path: referencePath)
+            comparison = try reproduce(reference, from: referencePath, with: network, request: request)
+            extra = [
+                try PendingTensor.floats(WCVLayout.verifyInputName, shape: reference.input.shape, reference.input.storage),
+                try PendingTensor.floats(WCVLayout.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
+            ]
+            verification = .init(atol: Double(request.tolerance.atol), rtol: Double(request.tolerance.rtol),
+                                 topK: request.tolerance.requireTopK ? 5 : 0)
+        }
+
+        let weights = mapping.weights
+        let profile = mapping.layout.profile
+        let kept = weights.order.filter { !CanonicalWeights.isIgnorable($0) }
+        let dropped = weights.order.filter(CanonicalWeights.isIgnorable)
+        let transforms = describeTransforms(mapping, droppedCount: dropped.count, dtype: request.dtype)
+        let tensors = try kept.map { name in
+            let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
+            return try PendingTensor.from(weights, name: name, dtype: dtype)
+        } + extra
+        let document = WeightFileDocument(
+            architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
+            preprocessing: profile.preprocessing.document,
+            layout: "\(profile.family.rawValue)/\(profile.name)",
+            originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
+            provenance: try provenance(of: request.input, transforms: transforms),
+            verification: verification)
+        let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
+        let summary = try writer.write(tensors, document: document, to: request.output)
+        return ImportReport(layout: profile, prefix: mapping.layout.prefix, configuration: mapping.configuration,
+                            tensorCount: summary.tensorCount, outside: mapping.layout.outside,
+                            dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
+                            comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    /// Builds the network from the mapped weights, so that every parameter is asked for with the shape
+    /// it needs and a wrong layout or configuration fails at the layer that is wrong, then refuses
+    /// tensors no parameter asked for. Only a network that will run (`runnable`) loads its weights;
+    /// otherwise it is built from shapes alone and the import stays near one tensor of memory.
+    static func checkStructure(_ mapping: Mapping, runnable: Bool, request: ImportRequest) throws -> (any Network)? {
+        let weights = mapping.weights
         let network: (any Network)?
         do {
-            if request.reference != nil {
-                network = try configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+            if runnable {
+                network = try mapping.configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
             } else {
-                _ = try configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
+                _ = try mapping.configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
                 network = nil
             }
         } catch {
@@ -87,63 +126,43 @@ public enum Importer {
                 problem: "\(unused.count) tensor(s) match no parameter of the \(mapping.layout.profile.family.rawValue) network (\(sample)…)",
                 hint: "the file is probably a variant weightconv does not model, or needs another --layout")
         }
+        return network
+    }
 
-        var extra: [PendingTensor] = []
-        var verification: WeightFileDocument.VerificationRecord?
-        var comparison: LogitComparison?
-        if let referencePath = request.reference {
-            let reference = try ReferenceRecord(path: referencePath)
-            guard let network else { throw WeightconvError(file: request.input, problem: "no network was built") }
-            let actual = try network(reference.input)
-            let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
-                                             classes: reference.classes, tolerance: request.tolerance)
-            comparison = result
-            guard result.passed else {
-                throw WeightconvError(file: request.input,
-                                      problem: "the Swift network does not reproduce \(referencePath): \(result.summary)",
-                                      hint: request.dtype.map { $0 == .f32 ? nil : $0 }.flatMap { $0 }.map {
-                                          "stored as \($0.rawValue) the weights are rounded; make the reference from the rounded weights with tools/make_reference.py --dtype \($0.rawValue), or accept the loss with --tolerance"
-                                      } ?? "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference")
+    /// Runs the network on the reference input; refuses (nothing is written) unless it reproduces the logits.
+    static func reproduce(_ reference: ReferenceRecord, from path: String, with network: any Network,
+                          request: ImportRequest) throws -> LogitComparison {
+        let actual = try network(reference.input)
+        let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
+                                         classes: reference.classes, tolerance: request.tolerance)
+        guard result.passed else {
+            let hint: String
+            if let dtype = request.dtype, dtype != .f32 {
+                hint = "stored as \(dtype.rawValue) the weights are rounded; make the reference from the rounded weights "
+                    + "with tools/make_reference.py --dtype \(dtype.rawValue), or accept the loss with --tolerance"
+            } else {
+                hint = "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference"
             }
-            extra = [
-                try PendingTensor.floats(WCVLayout.verifyInputName, shape: reference.input.shape, reference.input.storage),
-                try PendingTensor.floats(WCVLayout.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
-            ]
-            verification = .init(atol: Double(request.tolerance.atol), rtol: Double(request.tolerance.rtol),
-                                 topK: request.tolerance.requireTopK ? 5 : 0)
+            throw WeightconvError(file: request.input, problem: "the Swift network does not reproduce \(path): \(result.summary)",
+                                  hint: hint)
         }
+        return result
+    }
 
+    /// What the conversion did to the checkpoint, for the file's provenance and the command's output.
+    static func describeTransforms(_ mapping: Mapping, droppedCount: Int, dtype: DType?) -> [String] {
         var transforms: [String] = []
+        let profile = mapping.layout.profile
         if !mapping.layout.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.layout.prefix)'") }
-        if !mapping.layout.profile.renames.isEmpty { transforms.append("renamed by layout \(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)") }
-        for name in weights.order {
-            if let entry = weights.entries[name], let stored = entry.storedShape {
+        if !profile.renames.isEmpty { transforms.append("renamed by layout \(profile.family.rawValue)/\(profile.name)") }
+        for name in mapping.weights.order {
+            if let entry = mapping.weights.entries[name], let stored = entry.storedShape {
                 transforms.append("reshaped '\(entry.source)' from \(stored) to \(entry.shape)")
             }
         }
-        let kept = weights.order.filter { !CanonicalWeights.isIgnorable($0) }
-        let dropped = weights.order.filter(CanonicalWeights.isIgnorable)
-        if !dropped.isEmpty { transforms.append("dropped \(dropped.count) num_batches_tracked buffer(s)") }
-        if let dtype = request.dtype { transforms.append("stored floating-point tensors as \(dtype.rawValue)") }
-
-        let tensors = try kept.map { name in
-            let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
-            return try PendingTensor.from(weights, name: name, dtype: dtype)
-        } + extra
-        let document = WeightFileDocument(
-            architecture: .init(family: mapping.layout.profile.family.rawValue,
-                                config: try ConfigurationCoding.metadata(configuration)),
-            preprocessing: mapping.layout.profile.preprocessing.document,
-            layout: "\(mapping.layout.profile.family.rawValue)/\(mapping.layout.profile.name)",
-            originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            provenance: try provenance(of: request.input, transforms: transforms),
-            verification: verification)
-        let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
-        let summary = try writer.write(tensors, document: document, to: request.output)
-        return ImportReport(layout: mapping.layout.profile, prefix: mapping.layout.prefix, configuration: configuration,
-                            tensorCount: summary.tensorCount, outside: mapping.layout.outside,
-                            dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
-                            comparison: comparison, fileSize: summary.fileSize)
+        if droppedCount > 0 { transforms.append("dropped \(droppedCount) num_batches_tracked buffer(s)") }
+        if let dtype { transforms.append("stored floating-point tensors as \(dtype.rawValue)") }
+        return transforms
     }
 
     static func provenance(of path: String, transforms: [String]) throws -> WeightFileDocument.Provenance {
