@@ -34,15 +34,25 @@ targets=$(sed -n 's/.*fuzzTarget("\(Fuzz[A-Za-z]*\)").*/\1/p' fuzz/Package.swift
 [ -n "$only" ] && targets="$only"
 count=$(echo $targets | wc -w)
 
+# One combined -sanitize=fuzzer,address: swiftc keeps only the last of several -sanitize= flags, and
+# `swift build --sanitize fuzzer --sanitize address` passes two (in no fixed order), so the Swift code
+# ended up either without coverage counters or without AddressSanitizer. The --sanitize options stay
+# for what SwiftPM does with them (C flags, linking libFuzzer's main); the -Xswiftc flag comes last.
+build=(swift build -c "$config" --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address)
 echo "fuzz.sh: building $count targets ($config, -sanitize=fuzzer,address)" >&2
 build_log=$(mktemp)
-if ! (cd fuzz && swift build -c "$config" --sanitize fuzzer --sanitize address) >"$build_log" 2>&1; then
+if ! (cd fuzz && "${build[@]}") >"$build_log" 2>&1; then
   grep -E "error:" "$build_log" >&2 || tail -20 "$build_log" >&2
   rm -f "$build_log"
   exit 1
 fi
 rm -f "$build_log"
-bindir=$(cd fuzz && swift build -c "$config" --show-bin-path)
+bindir=$(cd fuzz && "${build[@]}" --show-bin-path)
+# A build without coverage counters fuzzes blind ("no interesting inputs"): refuse to run it.
+if ! nm "$bindir/FuzzSupport.build/FuzzSupport.swift.o" 2>/dev/null | grep -q __sanitizer_cov; then
+  echo "fuzz.sh: the Swift code was built without coverage instrumentation" >&2
+  exit 1
+fi
 
 # CI: the whole run (seeds plus mutation) stays under a minute.
 per_target=$(( ci ? 40 / count : 0 ))
