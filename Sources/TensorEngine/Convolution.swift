@@ -436,7 +436,8 @@ extension PreparedConvolution {
         let activation = self.activation
         // Stride 1: taps 0, 1, 2 are the row at +0, +1, +2 floats. Stride 2 (rows split into even
         // then odd columns): tap 0 is even[ox], tap 1 odd[ox], tap 2 even[ox + 1].
-        let (t1, t2) = stride.w == 2 ? (half * 4, 4) : (4, 8)
+        // Byte offsets of taps 1 and 2; stride 1 passes literals so the loads fold their offsets.
+        @inline(__always) func rows(_ t1: Int, _ t2: Int) {
         for oy in 0..<oh {
             let r0 = UnsafeRawPointer(padded + oy * stride.h * rowStride)
             let r1 = r0 + rowStride * 4, r2 = r1 + rowStride * 4
@@ -484,6 +485,8 @@ extension PreparedConvolution {
                 ox += 8
             }
         }
+        }
+        if stride.w == 2 { rows(half * 4, 4) } else { rows(4, 8) }
     }
 
     /// Writes one input row into a padded row stored as its even columns (`half` floats) followed by
