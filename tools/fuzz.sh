@@ -49,7 +49,7 @@ fi
 rm -f "$build_log"
 bindir=$(cd fuzz && "${build[@]}" --show-bin-path)
 # A build without coverage counters fuzzes blind ("no interesting inputs"): refuse to run it.
-if ! nm "$bindir/FuzzSupport.build/FuzzSupport.swift.o" 2>/dev/null | grep -q __sanitizer_cov; then
+if ! nm "$bindir/FuzzSupport.build/FuzzSupport.swift.o" 2>/dev/null | grep __sanitizer_cov >/dev/null; then
   echo "fuzz.sh: the Swift code was built without coverage instrumentation" >&2
   exit 1
 fi

@@ -51,6 +51,17 @@ import WeightFormat
         try expectLimit(bytes, "maxVisitedValues", limits: limits)
     }
 
+    @Test func sharedReferencesUnderTheOldVisitLimitAreRefused() throws {
+        // Found by FuzzLegacy and FuzzTorchZip (fixtures/fuzz/*/timeout-*): six levels of ten shared
+        // references, 1.1 million values from ~140 bytes, passed the old 10,000,000 default and
+        // then cost seconds and hundreds of megabytes as metadata.
+        var bytes = Op.proto() + Op.emptyList + Op.binPut(0)
+        for level in 1...6 {
+            bytes += Op.mark + Array(repeating: Op.binGet(UInt8(level - 1)), count: 10).joined() + Op.list + Op.binPut(UInt8(level))
+        }
+        try expectLimit(bytes + Op.stop, "maxVisitedValues")
+    }
+
     // MARK: PickleLimits lowered, so the inputs stay small
 
     @Test func maxPickleBytes() throws {
