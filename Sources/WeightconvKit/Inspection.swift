@@ -108,8 +108,10 @@ public struct Inspection: Sendable {
             let text: String
             switch value {
             case .opaque(let type, let summary): text = "\(type)(\(summary))"
-            case .object(let entries): text = "{" + entries.map(\.key).joined(separator: ", ") + "}"
-            default: text = value.jsonText
+            case .object(let entries): text = "{" + entries.prefix(40).map(\.key).joined(separator: ", ") + "}"
+            default:
+                var budget = 101
+                text = jsonPrefix(value, budget: &budget)
             }
             return text.count > 100 ? String(text.prefix(97)) + "..." : text
         }
@@ -118,5 +120,36 @@ public struct Inspection: Sendable {
         case .object(let entries): return ["metadata:"] + entries.map { TerminalText.escaped("  \($0.key): \(brief($0.value))") }
         default: return [TerminalText.escaped("metadata: \(brief(metadata))")]
         }
+    }
+
+    /// The value's JSON, stopped once about `budget` characters are written: a summary line must not
+    /// render a hostile file's million shared values only to show the first hundred characters.
+    static func jsonPrefix(_ value: MetadataValue, budget: inout Int) -> String {
+        var out: String
+        switch value {
+        case .array(let items):
+            out = "["
+            for (index, item) in items.enumerated() {
+                guard out.count < budget else { break }
+                if index > 0 { out += "," }
+                var inner = budget - out.count
+                out += jsonPrefix(item, budget: &inner)
+            }
+            out += "]"
+        case .object(let entries):
+            out = "{"
+            for (index, entry) in entries.enumerated() {
+                guard out.count < budget else { break }
+                if index > 0 { out += "," }
+                out += JSONText.quote(entry.key) + ":"
+                var inner = budget - out.count
+                out += jsonPrefix(entry.value, budget: &inner)
+            }
+            out += "}"
+        default:
+            out = value.jsonText
+        }
+        budget -= out.count
+        return out
     }
 }
