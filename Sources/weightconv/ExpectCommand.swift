@@ -35,10 +35,7 @@ struct ExpectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        guard let family = NetworkFamily(rawValue: architecture) else {
-            throw ValidationError("unknown architecture '\(architecture)'; one of "
-                                  + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
-        }
+        let family = try CommandParsing.knownFamily(architecture)
         try reportingErrors {
             let configuration = try StandardConfiguration.make(family: family, classes: classes, depth: depth,
                                                                cardinality: cardinality, width: width, groups: groups,

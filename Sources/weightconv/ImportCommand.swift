@@ -72,11 +72,16 @@ struct ImportCommand: ParsableCommand {
 
 /// Argument values shared by several commands.
 enum CommandParsing {
+    /// `auto` (recognise the family) or one of the families.
     static func family(_ text: String) throws -> NetworkFamily? {
-        if text == "auto" { return nil }
+        text == "auto" ? nil : try knownFamily(text, alsoAccepted: ["auto"])
+    }
+
+    /// One of the families, by its command-line name.
+    static func knownFamily(_ text: String, alsoAccepted: [String] = []) throws -> NetworkFamily {
         guard let family = NetworkFamily(rawValue: text) else {
-            throw ValidationError("unknown architecture '\(text)'; one of auto, "
-                                  + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
+            throw ValidationError("unknown architecture '\(text)'; one of "
+                                  + (alsoAccepted + NetworkFamily.allCases.map(\.rawValue)).joined(separator: ", "))
         }
         return family
     }

@@ -14,14 +14,7 @@ struct LayoutsCommand: ParsableCommand {
     var verbose = false
 
     func run() throws {
-        var family: NetworkFamily?
-        if let architecture {
-            guard let parsed = NetworkFamily(rawValue: architecture) else {
-                throw ValidationError("unknown architecture '\(architecture)'; known: "
-                                      + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
-            }
-            family = parsed
-        }
+        let family = try architecture.map { try CommandParsing.knownFamily($0) }
         for profile in LayoutProfile.all where family == nil || profile.family == family {
             print(verbose ? profile.listing + "\n" : "\(profile.family.rawValue)/\(profile.name)\t\(profile.implementation)")
         }
