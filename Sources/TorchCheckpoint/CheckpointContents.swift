@@ -66,6 +66,9 @@ struct CheckpointContents {
         var tensors: [NamedTensor] = []
         var names: Set<String> = []
         var visits = 0
+        /// Globals already found harmless: a shared global can be reached a million times, and
+        /// the module-prefix check is string work.
+        var harmlessGlobals: Set<GlobalName> = []
 
         init(limits: PickleLimits, file: String) {
             self.limits = limits
@@ -111,9 +114,12 @@ struct CheckpointContents {
                 try addTensor(tensor, path: path)
                 return nil
             case .global(let global):
-                if PickleCallables.isHostile(global) {
-                    throw WeightconvError(file: file, problem: "refused global \(global) in the checkpoint's content",
-                                          hint: "the file is hostile or not a checkpoint")
+                if !harmlessGlobals.contains(global) {
+                    if PickleCallables.isHostile(global) {
+                        throw WeightconvError(file: file, problem: "refused global \(global) in the checkpoint's content",
+                                              hint: "the file is hostile or not a checkpoint")
+                    }
+                    harmlessGlobals.insert(global)
                 }
                 if TorchNames.dtype(global) != nil { return .opaque(typeName: "torch.dtype", summary: global.description) }
                 return .opaque(typeName: "global", summary: global.description)

@@ -127,6 +127,13 @@ struct Case: CustomTestStringConvertible, Sendable {
              "torch._utils._rebuild_parameter with arguments weightconv does not recognise"),
         Case("os.system kept as a value", Op.proto() + Op.global("os", "system") + Op.stop,
              "refused global os.system in the checkpoint's content"),
+        // The walk remembers globals it found harmless (a shared one can be reached a million
+        // times); a hostile one after them must still be refused.
+        Case("os.system after a shared harmless global", Op.proto() + Op.mark + Op.global("collections", "OrderedDict") + Op.binPut(0)
+             + Array(repeating: Op.binGet(0), count: 50).joined() + Op.global("os", "system") + Op.list + Op.stop,
+             "refused global os.system in the checkpoint's content"),
+        Case("posix.system after a harmless global of the same name", Op.proto() + Op.mark + Op.global("collections", "system")
+             + Op.global("posix", "system") + Op.list + Op.stop, "refused global posix.system in the checkpoint's content"),
     ]
 
     @Test(arguments: machine)
