@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies point one way:
 //   CZip ← TorchCheckpoint ─┐
 //   WeightconvCore ─────────┼→ WeightFormat ─┐
-//   CBLAS ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
+//   CDNNL ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
 let package = Package(
     name: "weightconv",
     platforms: [.macOS(.v14)],
@@ -22,8 +22,8 @@ let package = Package(
         // C libraries, one system-library target each.
         .systemLibrary(name: "CZip", pkgConfig: "libzip",
                        providers: [.apt(["libzip-dev"]), .brew(["libzip"])]),
-        .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
-                       providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+        // oneDNN ships no pkg-config file; its headers and library are in the default paths.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
 
         // Shared vocabulary: dtypes, tensor descriptors, metadata values, hashing, checked arithmetic.
         .target(name: "WeightconvCore",
@@ -33,7 +33,7 @@ let package = Package(
         // The native .wcv weight file: specification in docs/wcv-format.md.
         .target(name: "WeightFormat", dependencies: ["WeightconvCore"]),
         // NCHW float32 inference operators, one file per operator family.
-        .target(name: "TensorEngine", dependencies: ["CBLAS"],
+        .target(name: "TensorEngine", dependencies: ["CDNNL"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The four network families, built from a scoped weight source.
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),

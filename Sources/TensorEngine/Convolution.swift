@@ -123,7 +123,6 @@ extension Reference {
 
 // MARK: - Fast path
 
-import CBLAS
 
 /// A convolution ready for the fast path: batch norm folded into the weight and bias, the
 /// activation (and an optional residual addition) fused into the epilogue, and the algorithm
@@ -275,7 +274,7 @@ struct PreparedConvolution: Sendable {
                         let firstRow = item.group * ocg + item.rows.lowerBound
                         let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
                         // C starts as bias (+ residual) and the GEMM accumulates into it (beta = 1), which
-                        // spares OpenBLAS's zeroing pass and, for linear layers, any pass after it.
+                        // spares the GEMM's zeroing pass and, for linear layers, any pass after it.
                         for r in 0..<item.rows.count {
                             let row = c + r * columns
                             let bias = biases.base[firstRow + r]
@@ -286,8 +285,8 @@ struct PreparedConvolution: Sendable {
                                 row.update(repeating: bias, count: width)
                             }
                         }
-                        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(item.rows.count), Int32(width), Int32(k),
-                                    1, weights[firstRow * k], Int32(k), b, Int32(ldb), 1, c, Int32(columns))
+                        multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
+                                         b: b, ldb: ldb, beta: 1, c: c, ldc: columns)
                         if activation != .identity {
                             for r in 0..<item.rows.count {
                                 epilogue(c + r * columns, count: width, bias: 0, residual: nil, activation: activation)

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Runs a ``Graph`` on the fast path. At construction, batch norms are folded into their
@@ -7,8 +6,8 @@ import Foundation
 /// its algorithm. For each new input shape a plan assigns every value a buffer, reusing buffers
 /// whose values are dead, so a forward pass allocates nothing but its result.
 ///
-/// GEMMs call OpenBLAS single-threaded from this executor's own workers (so the two levels of
-/// threading never compete); the process-wide OpenBLAS thread count is set to 1.
+/// GEMMs run single-threaded on this executor's own workers (see ``multiplyMatrices``), so the
+/// two levels of threading never compete.
 public final class FastExecutor: @unchecked Sendable {
     private enum Step {
         case convolution(input: Int, output: Int, residual: Int?, PreparedConvolution)
@@ -87,7 +86,6 @@ public final class FastExecutor: @unchecked Sendable {
         self.graph = graph
         self.threads = threads
         workers = Workers(threads)
-        openblas_set_num_threads(1)
         (steps, output) = FastExecutor.compile(graph)
     }
 

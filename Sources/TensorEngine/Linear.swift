@@ -45,8 +45,6 @@ extension Reference {
 
 // MARK: - Fast path
 
-import CBLAS
-
 enum FastLinear {
     /// `y[N, out] = x[N, in] · Wᵀ + b`, one SGEMM per block of output features so that the workers
     /// share the weight matrix (at batch 1 this layer only streams the weights).
@@ -57,9 +55,9 @@ enum FastLinear {
             guard let base = weightBuffer.baseAddress else { return }
             let weight = SharedPointer(UnsafeMutablePointer(mutating: base))
             workers.forEachChunk(m) { _, features in
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(batch), Int32(features.count), Int32(k), 1,
-                            input.base, Int32(k), weight[features.lowerBound * k], Int32(k), 0,
-                            output[features.lowerBound], Int32(m))
+                multiplyMatrices(m: batch, n: features.count, k: k, a: input.base, lda: k,
+                                 b: weight[features.lowerBound * k], ldb: k, transposeB: true, beta: 0,
+                                 c: output[features.lowerBound], ldc: m)
                 if let bias {
                     for b in 0..<batch {
                         for o in features { output.base[b * m + o] += bias[o] }

@@ -69,6 +69,8 @@ struct CheckpointContents {
         /// Globals already found harmless: a shared global can be reached a million times, and
         /// the module-prefix check is string work.
         var harmlessGlobals: Set<GlobalName> = []
+        /// Approximate bytes of JSON the metadata kept so far would print as.
+        var metadataBytes = 0
 
         init(limits: PickleLimits, file: String) {
             self.limits = limits
@@ -101,15 +103,15 @@ struct CheckpointContents {
                                       hint: "no checkpoint nests this deep, so the file is likely hostile or self-referencing; " + PickleLimits.raising("maxNestingDepth"))
             }
             switch value {
-            case .none: return .null
-            case .bool(let b): return .bool(b)
-            case .int(let i): return .int(i)
-            case .bigInt(let digits): return .opaque(typeName: "int", summary: digits)
-            case .float(let d): return .double(d)
-            case .string(let s): return .string(s)
-            case .bytes(let b): return .opaque(typeName: "bytes", summary: "\(b.count) bytes")
-            case .opaque(let type, let summary): return .opaque(typeName: type, summary: summary)
-            case .storage(let storage): return .opaque(typeName: "torch.storage", summary: storage.key)
+            case .none: return keep(.null, bytes: 5)
+            case .bool(let b): return keep(.bool(b), bytes: 6)
+            case .int(let i): return keep(.int(i), bytes: 21)
+            case .bigInt(let digits): return keep(.opaque(typeName: "int", summary: digits), bytes: 40 + digits.utf8.count)
+            case .float(let d): return keep(.double(d), bytes: 25)
+            case .string(let s): return keep(.string(s), bytes: 3 + s.utf8.count)
+            case .bytes(let b): return keep(.opaque(typeName: "bytes", summary: "\(b.count) bytes"), bytes: 60)
+            case .opaque(let type, let summary): return keep(.opaque(typeName: type, summary: summary), bytes: 40 + type.utf8.count + summary.utf8.count)
+            case .storage(let storage): return keep(.opaque(typeName: "torch.storage", summary: storage.key), bytes: 60 + storage.key.utf8.count)
             case .tensor(let tensor):
                 try addTensor(tensor, path: path)
                 return nil
@@ -121,14 +123,23 @@ struct CheckpointContents {
                     }
                     harmlessGlobals.insert(global)
                 }
-                if TorchNames.dtype(global) != nil { return .opaque(typeName: "torch.dtype", summary: global.description) }
-                return .opaque(typeName: "global", summary: global.description)
+                let type = TorchNames.dtype(global) != nil ? "torch.dtype" : "global"
+                let summary = global.description
+                return keep(.opaque(typeName: type, summary: summary), bytes: 50 + summary.utf8.count)
             case .node(let node):
                 return try visit(node, path: path, depth: depth)
             }
         }
 
         private mutating func visit(_ node: PickleNode, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
+            // Containers cost their brackets: a million shared empty lists are a million `[]`.
+            let overBefore = metadataBytes > limits.maxMetadataBytes
+            metadataBytes += 3
+            guard let result = try visitContent(node, path: path, depth: depth) else { return nil }
+            return overBefore ? Self.leftOut : result
+        }
+
+        private mutating func visitContent(_ node: PickleNode, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
             switch node.kind {
             case .dict:
                 return try visitEntries(node.entries, path: path, depth: depth)
@@ -137,18 +148,20 @@ struct CheckpointContents {
                 var sawTensorOnly = !node.items.isEmpty
                 for (index, item) in node.items.enumerated() {
                     if let meta = try visit(item, path: path + [String(index)], depth: depth + 1) {
-                        items.append(meta)
+                        if !Self.isLeftOut(meta) { items.append(meta) }
                         sawTensorOnly = false
                     } else {
                         // Keep positions: a tensor's slot says where it went.
-                        items.append(.opaque(typeName: "tensor", summary: (path + [String(index)]).joined(separator: ".")))
+                        let name = (path + [String(index)]).joined(separator: ".")
+                        let slot = keep(.opaque(typeName: "tensor", summary: name), bytes: 40 + name.utf8.count)
+                        if !Self.isLeftOut(slot) { items.append(slot) }
                     }
                 }
                 return sawTensorOnly ? nil : .array(items)
             case .object(let type):
                 if Self.isModule(node) {
                     try visitModule(node, path: path, depth: depth)
-                    return .opaque(typeName: type.description, summary: "torch.nn.Module")
+                    return keep(.opaque(typeName: type.description, summary: "torch.nn.Module"), bytes: 60 + type.description.utf8.count)
                 }
                 return try visitObject(node, type: type, path: path, depth: depth)
             }
@@ -158,7 +171,10 @@ struct CheckpointContents {
             var kept: [(key: String, value: MetadataValue)] = []
             for (key, value) in entries {
                 let name = Self.keyName(key)
-                if let meta = try visit(value, path: path + [name], depth: depth + 1) { kept.append((name, meta)) }
+                if let meta = try visit(value, path: path + [name], depth: depth + 1), !Self.isLeftOut(meta) {
+                    metadataBytes += 4 + name.utf8.count
+                    kept.append((name, meta))
+                }
             }
             return kept.isEmpty && !entries.isEmpty ? nil : .object(kept)
         }
@@ -205,23 +221,48 @@ struct CheckpointContents {
         /// An inert object (argparse.Namespace, an unknown class): its attributes may hold tensors
         /// (named by attribute); the rest is summarised as an opaque value.
         private mutating func visitObject(_ node: PickleNode, type: GlobalName, path: [String], depth: Int) throws(WeightconvError) -> MetadataValue? {
-            if type.description == "numpy.ndarray" { return .opaque(typeName: "numpy.ndarray", summary: Self.ndarraySummary(node)) }
+            if type.description == "numpy.ndarray" {
+                let summary = Self.ndarraySummary(node)
+                return keep(.opaque(typeName: "numpy.ndarray", summary: summary), bytes: 60 + summary.utf8.count)
+            }
             if type.description == "numpy.dtype" {
-                if case .string(let descr)? = node.items.first { return .opaque(typeName: "numpy.dtype", summary: descr) }
-                return .opaque(typeName: "numpy.dtype", summary: "?")
+                var descr = "?"
+                if case .string(let text)? = node.items.first { descr = text }
+                return keep(.opaque(typeName: "numpy.dtype", summary: descr), bytes: 60 + descr.utf8.count)
             }
             var parts: [String] = []
             if case .node(let state)? = node.state, case .dict = state.kind {
                 for (key, value) in state.entries {
                     let name = Self.keyName(key)
-                    if let meta = try visit(value, path: path + [name], depth: depth + 1) {
+                    if let meta = try visit(value, path: path + [name], depth: depth + 1), !Self.isLeftOut(meta) {
                         parts.append("\(name)=\(Self.brief(meta))")
                     }
                 }
             }
             var summary = parts.joined(separator: ", ")
             if summary.count > 2000 { summary = String(summary.prefix(1997)) + "..." }
-            return .opaque(typeName: type.description, summary: summary)
+            return keep(.opaque(typeName: type.description, summary: summary), bytes: 40 + type.description.utf8.count + summary.utf8.count)
+        }
+
+        /// What a value past the metadata budget becomes: containers drop it.
+        static let leftOut = MetadataValue.opaque(typeName: "", summary: "")
+
+        static func isLeftOut(_ value: MetadataValue) -> Bool {
+            if case .opaque(let type, _) = value { return type.isEmpty }
+            return false
+        }
+
+        /// `value`, while the metadata stays within `limits.maxMetadataBytes` of JSON. The first
+        /// value past it becomes a marker naming the limit; later ones are left out (the walk goes
+        /// on, for the tensors).
+        mutating func keep(_ value: MetadataValue, bytes: Int) -> MetadataValue {
+            guard metadataBytes <= limits.maxMetadataBytes else { return Self.leftOut }
+            // Each cost is bounded by the pickle's size, itself bounded by maxPickleBytes.
+            metadataBytes += bytes
+            if metadataBytes <= limits.maxMetadataBytes { return value }
+            return .opaque(typeName: "weightconv.omitted",
+                           summary: "the rest of the metadata: it passes \(limits.maxMetadataBytes) bytes of JSON (maxMetadataBytes limit); "
+                               + PickleLimits.raising("maxMetadataBytes"))
         }
 
         static func keyName(_ key: PickleValue) -> String {

@@ -45,20 +45,43 @@ public indirect enum MetadataValue: Sendable, Hashable {
 extension MetadataValue {
     /// Canonical compact JSON (keys in stored order, opaque values as `{"$opaque": type, "summary": …}`).
     public var jsonText: String {
+        var text = ""
+        write(to: &text)
+        return text
+    }
+
+    /// Appends ``jsonText`` to `text`: one buffer for the whole tree, so the cost is linear in the
+    /// output however deep the nesting.
+    public func write(to text: inout String) {
         switch self {
-        case .null: return "null"
-        case .bool(let v): return v ? "true" : "false"
-        case .int(let v): return String(v)
+        case .null: text += "null"
+        case .bool(let v): text += v ? "true" : "false"
+        case .int(let v): text += String(v)
         case .double(let v):
-            if v.isNaN { return "\"NaN\"" }
-            if v.isInfinite { return v > 0 ? "\"Infinity\"" : "\"-Infinity\"" }
-            return "\(v)"
-        case .string(let v): return JSONText.quote(v)
-        case .array(let v): return "[" + v.map(\.jsonText).joined(separator: ",") + "]"
+            if v.isNaN { text += "\"NaN\"" } else if v.isInfinite { text += v > 0 ? "\"Infinity\"" : "\"-Infinity\"" } else { text += "\(v)" }
+        case .string(let v): JSONText.quote(v, into: &text)
+        case .array(let v):
+            text += "["
+            for (index, item) in v.enumerated() {
+                if index > 0 { text += "," }
+                item.write(to: &text)
+            }
+            text += "]"
         case .object(let v):
-            return "{" + v.map { JSONText.quote($0.key) + ":" + $0.value.jsonText }.joined(separator: ",") + "}"
+            text += "{"
+            for (index, entry) in v.enumerated() {
+                if index > 0 { text += "," }
+                JSONText.quote(entry.key, into: &text)
+                text += ":"
+                entry.value.write(to: &text)
+            }
+            text += "}"
         case .opaque(let type, let summary):
-            return "{\"$opaque\":" + JSONText.quote(type) + ",\"summary\":" + JSONText.quote(summary) + "}"
+            text += "{\"$opaque\":"
+            JSONText.quote(type, into: &text)
+            text += ",\"summary\":"
+            JSONText.quote(summary, into: &text)
+            text += "}"
         }
     }
 }
@@ -66,7 +89,13 @@ extension MetadataValue {
 /// Minimal JSON string quoting shared by everything that prints JSON by hand.
 public enum JSONText {
     public static func quote(_ s: String) -> String {
-        var out = "\""
+        var out = ""
+        quote(s, into: &out)
+        return out
+    }
+
+    public static func quote(_ s: String, into out: inout String) {
+        out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {
             case "\"": out += "\\\""
@@ -80,6 +109,6 @@ public enum JSONText {
             default: out.unicodeScalars.append(scalar)
             }
         }
-        return out + "\""
+        out += "\""
     }
 }

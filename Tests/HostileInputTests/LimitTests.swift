@@ -62,6 +62,38 @@ import WeightFormat
         try expectLimit(bytes + Op.stop, "maxVisitedValues")
     }
 
+    @Test func metadataPastItsBudgetIsLeftOutAndTheTensorsAreStillRead() throws {
+        // {"w": tensor, "log": [s, s, … 2,000 times]} with s a shared 1,000-character string: 2 MB of
+        // JSON from a 1 KB pickle. Found by FuzzLegacy (fixtures/fuzz/FuzzLegacy/timeout-1fd0582d…):
+        // 585 bytes became 120 MB of `inspect --json`.
+        let log = Op.emptyList + Op.mark + Op.string(String(repeating: "x", count: 1000)) + Op.binPut(1)
+            + Array(repeating: Op.binGet(1), count: 1999).joined() + Op.appends
+        let pickle = Op.proto() + Op.emptyDict + Op.mark + Op.string("w") + Op.tensor(storage: Op.storage(numel: 4), shape: [4], strides: [1])
+            + Op.string("log") + log + Op.setItems + Op.stop
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let path = try folder.write(ZipBuilder.checkpoint(pickle: pickle, storages: ["0": floatStorage(4)]), "log.pt")
+
+        let limits = PickleLimits(maxMetadataBytes: 100_000)
+        let checkpoint = try Checkpoint.open(path: path, limits: limits)
+        #expect(checkpoint.tensors.map(\.name) == ["w"])
+        #expect(try checkpoint.sha256(of: "w").count == 64)
+        let json = checkpoint.metadata.jsonText
+        #expect(json.utf8.count <= 110_000, "\(json.utf8.count) bytes of metadata")
+        #expect(json.contains("(maxMetadataBytes limit)") && json.contains("raise PickleLimits.maxMetadataBytes"), "\(json.suffix(300))")
+        // The strings that fit come first, in order; the marker stands where the budget ran out.
+        guard case .object(let entries) = checkpoint.metadata, case .array(let items)? = entries.first(where: { $0.key == "log" })?.value else {
+            Issue.record("metadata is \(json.prefix(200))")
+            return
+        }
+        #expect(items.count > 90 && items.count < 101, "\(items.count) items kept")
+        #expect(items.dropLast().allSatisfy { $0 == .string(String(repeating: "x", count: 1000)) })
+
+        // Within the standard budget, nothing is left out.
+        let whole = try Checkpoint.open(path: path).metadata.jsonText
+        #expect(!whole.contains("maxMetadataBytes") && whole.utf8.count > 2_000_000, "\(whole.utf8.count)")
+    }
+
     // MARK: PickleLimits lowered, so the inputs stay small
 
     @Test func maxPickleBytes() throws {

@@ -20,11 +20,16 @@ public struct PickleLimits: Sendable, Equatable {
     /// each time they are reached, which bounds "billion laughs" pickles). Each becomes metadata,
     /// so this bounds what a tiny file can cost: at 10,000,000 a 116-byte file took 10 s and 500 MB.
     public var maxVisitedValues: Int
+    /// Approximate bytes of JSON the non-tensor content may become. Shared references let a small
+    /// file repeat a long string a million times (found by FuzzLegacy: 585 bytes became 120 MB of
+    /// `inspect --json`); what lies past the budget is left out of the metadata, with a marker
+    /// saying so, and the tensors are still read.
+    public var maxMetadataBytes: Int
 
     public init(maxPickleBytes: Int = 256 << 20, maxMemoEntries: Int = 1 << 22, maxStackDepth: Int = 1 << 20,
                 maxMarkDepth: Int = 1 << 16, maxContainerItems: Int = 1 << 26, maxContainers: Int = 2_000_000,
                 maxIntegerBytes: Int = 4096,
-                maxNestingDepth: Int = 200, maxVisitedValues: Int = 1_000_000) {
+                maxNestingDepth: Int = 200, maxVisitedValues: Int = 1_000_000, maxMetadataBytes: Int = 4 << 20) {
         self.maxPickleBytes = maxPickleBytes
         self.maxMemoEntries = maxMemoEntries
         self.maxStackDepth = maxStackDepth
@@ -34,6 +39,7 @@ public struct PickleLimits: Sendable, Equatable {
         self.maxIntegerBytes = maxIntegerBytes
         self.maxNestingDepth = maxNestingDepth
         self.maxVisitedValues = maxVisitedValues
+        self.maxMetadataBytes = maxMetadataBytes
     }
 
     public static let standard = PickleLimits()
