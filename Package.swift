@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies point one way:
 //   CZip ← TorchCheckpoint ─┐
 //   WeightconvCore ─────────┼→ WeightFormat ─┐
-//   CDNNL ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
+//   CDNNL, CKernels ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
 let package = Package(
     name: "weightconv",
     platforms: [.macOS(.v14)],
@@ -33,7 +33,9 @@ let package = Package(
         // The native .wcv weight file: specification in docs/wcv-format.md.
         .target(name: "WeightFormat", dependencies: ["WeightconvCore"]),
         // NCHW float32 inference operators, one file per operator family.
-        .target(name: "TensorEngine", dependencies: ["CDNNL"],
+        // AVX-512 kernels in C (Swift has no per-function target attributes), chosen at run time.
+        .target(name: "CKernels"),
+        .target(name: "TensorEngine", dependencies: ["CDNNL", "CKernels"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The four network families, built from a scoped weight source.
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),

@@ -6,10 +6,11 @@ public protocol Network: Sendable {
 }
 
 /// How a built network computes: the obviously-correct reference operators, or the fast path
-/// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads.
+/// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads, with the
+/// widest kernels the CPU runs unless `kernels` says otherwise.
 public enum ExecutionMode: Sendable, Hashable {
     case reference
-    case fast(threads: Int)
+    case fast(threads: Int, kernels: KernelSet = .best)
 }
 
 /// A network expressed as a ``Graph`` of operators, run by the executor its mode selects.
@@ -23,7 +24,7 @@ public struct GraphNetwork: Network {
         self.mode = mode
         switch mode {
         case .reference: fast = nil
-        case .fast(let threads): fast = try FastExecutor(graph: graph, threads: threads)
+        case .fast(let threads, let kernels): fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels)
         }
     }
 

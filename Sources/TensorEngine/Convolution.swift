@@ -123,6 +123,7 @@ extension Reference {
 
 // MARK: - Fast path
 
+import CKernels
 
 /// A convolution ready for the fast path: batch norm folded into the weight and bias, the
 /// activation (and an optional residual addition) fused into the epilogue, and the algorithm
@@ -148,6 +149,8 @@ struct PreparedConvolution: Sendable {
     /// An activation applied to the input as it is read (Xception's ReLU before a separable
     /// convolution whose input also feeds the skip path).
     var inputActivation: Activation = .identity
+    /// Which kernels run where both exist (set by the executor).
+    var kernels: KernelSet = .portable
 
     init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
         let out = layer.outputChannels
@@ -360,7 +363,20 @@ struct PreparedConvolution: Sendable {
             bias.withUnsafeBufferPointer { biasBuffer in
                 let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
+                let direct = kernels == .avx512 && kh == 3 && kw == 3 && p.dilation == Size2(1)
+                    && p.stride.h == p.stride.w && p.stride.w <= 2
                 workers.forEachChunk(n * c) { worker, planes in
+                    if direct {
+                        // AVX-512: masked loads stand in for the padding, so no padded copy.
+                        for plane in planes {
+                            let channel = plane % c
+                            wc_depthwise3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], oh, ow,
+                                                   p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
+                                                   residual.map { UnsafePointer($0[plane * oh * ow]) },
+                                                   inputActivation.code, activation.code)
+                        }
+                        return
+                    }
                     let padded = scratch[worker].base
                     // The stride-2 3×3 kernel reads each padded row split into its even columns and then
                     // its odd ones, so that every tap is a contiguous vector load.

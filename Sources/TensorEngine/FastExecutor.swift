@@ -73,25 +73,29 @@ public final class FastExecutor: @unchecked Sendable {
 
     public let graph: Graph
     public let threads: Int
+    public let kernels: KernelSet
     private let steps: [Step]
     private let output: Int
     private let workers: Workers
     private let lock = NSLock()
     private var plans: [[Int]: Plan] = [:]
 
-    public init(graph: Graph, threads: Int) throws {
+    /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them;
+    ///   `.portable` keeps to the Swift ones (tests compare both with the reference).
+    public init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
         self.graph = graph
         self.threads = threads
+        self.kernels = kernels
         workers = Workers(threads)
-        (steps, output) = FastExecutor.compile(graph)
+        (steps, output) = FastExecutor.compile(graph, kernels: kernels)
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
     /// fused-away activation's value is replaced by the value it aliases.
-    private static func compile(_ graph: Graph) -> ([Step], Int) {
+    private static func compile(_ graph: Graph, kernels: KernelSet) -> ([Step], Int) {
         let nodes = graph.nodes
         var consumers = [Int](repeating: 0, count: nodes.count)
         for node in nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
@@ -110,6 +114,7 @@ public final class FastExecutor: @unchecked Sendable {
                 continue
             case let .convolution(x, layer, bn, residual, activation):
                 var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
+                prepared.kernels = kernels
                 var input = r(x)
                 if prepared.algorithm == .depthwise, let fused = readActivation[input] {
                     prepared.inputActivation = fused.1

@@ -7,9 +7,9 @@ import WeightFormat
 /// `weightconv bench`'s work: load a weight file once, then time forward passes on a fixed random input.
 public enum NetworkBenchmark {
     public static func run(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, size: Int?,
-                           referenceOperators: Bool) throws -> BenchmarkResult {
+                           referenceOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
         let file = try WeightFile(path: path)
-        let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads))
+        let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernels))
         let side = size ?? loaded.preprocessing?.inputSize.last ?? loaded.configuration.defaultInputSize
         // A fixed generator, so runs time the same input.
         var generator = SplitMix64(seed: 0x5EED)

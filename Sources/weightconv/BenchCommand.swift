@@ -29,6 +29,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Use the reference operators instead of the fast path.")
     var referenceOperators = false
 
+    @Flag(help: "Only the portable Swift kernels, not the AVX-512 ones (to see what they give).")
+    var portableKernels = false
+
     @Flag(help: "Print {\"median_ms\", \"p90_ms\", \"batch\", \"threads\", …} as JSON.")
     var json = false
 
@@ -41,7 +44,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
-                                                  warmup: warmup, size: size, referenceOperators: referenceOperators)
+                                                  warmup: warmup, size: size, referenceOperators: referenceOperators,
+                                                  kernels: portableKernels ? .portable : .best)
             if json {
                 print(result.jsonText)
             } else {

@@ -16,9 +16,12 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Use the reference operators instead of the fast path.")
     var referenceOperators = false
 
+    @Flag(help: "Only the portable Swift kernels, not the AVX-512 ones.")
+    var portableKernels = false
+
     func run() throws {
         try reportingErrors {
-            let report = try Verifier.run(path: file, threads: threads, mode: referenceOperators ? .reference : nil)
+            let report = try Verifier.run(path: file, threads: threads, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: portableKernels ? .portable : .best))
             print("\(file): \(report.family), \(report.comparison.summary)")
             guard report.passed else {
                 throw WeightconvError(file: file, problem: "the Swift logits differ from the stored PyTorch logits",

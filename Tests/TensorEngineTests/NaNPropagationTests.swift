@@ -39,8 +39,8 @@ import Testing
         Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads).run(x), try ReferenceExecutor.run(graph, input: x))
     }
 
-    @Test(arguments: [1, 2])
-    func reluReadByDepthwise(threads: Int) throws {
+    @Test(arguments: [1, 2], KernelSet.available)
+    func reluReadByDepthwise(threads: Int, kernels: KernelSet) throws {
         var g = GraphBuilder()
         let activated = g.add(.activation(g.input, .relu), name: "relu")
         let weight = try Tensor(shape: [2, 1, 3, 3], storage: (0..<18).map { Float($0 % 5) * 0.2 - 0.3 })
@@ -49,6 +49,6 @@ import Testing
         let y = g.add(.convolution(activated, layer, batchNorm: nil, residual: nil, activation: .relu6), name: "dw")
         let graph = try g.build(output: y)
         let x = try Self.input()
-        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads).run(x), try ReferenceExecutor.run(graph, input: x))
+        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(x), try ReferenceExecutor.run(graph, input: x))
     }
 }

@@ -127,23 +127,23 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         #expect(Self.fastCaseNames.count == 29)
     }
 
-    @Test(arguments: fastCaseNames, [1, 2, 3])
-    func fastMatchesReferenceAndPyTorch(_ name: String, threads: Int) throws {
+    @Test(arguments: fastCaseNames, FastSetup.all)
+    func fastMatchesReferenceAndPyTorch(_ name: String, setup: FastSetup) throws {
         let c = try OperatorCase(name)
         let graph = try #require(try c.graph())
         let input = try c.tensor("input")
-        let fast = try FastExecutor(graph: graph, threads: threads).run(input)
+        let fast = try FastExecutor(graph: graph, threads: setup.threads, kernels: setup.kernels).run(input)
         let reference = try ReferenceExecutor.run(graph, input: input)
         let againstReference = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
-        #expect(againstReference.passes, "\(name) fast vs reference, \(threads) threads: \(againstReference)")
+        #expect(againstReference.passes, "\(name) fast vs reference, \(setup): \(againstReference)")
         let againstTorch = Comparison(fast, try c.tensor("expected"), atol: 2e-5, rtol: 1e-5)
-        #expect(againstTorch.passes, "\(name) fast vs PyTorch, \(threads) threads: \(againstTorch)")
+        #expect(againstTorch.passes, "\(name) fast vs PyTorch, \(setup): \(againstTorch)")
     }
 
     /// The fused fast convolution (BN folded, residual and ReLU6 in the epilogue) against the
     /// reference chain of separate operators, on the golden inputs of every convolution case.
-    @Test(arguments: operatorCaseNames.filter { $0.hasPrefix("conv_") })
-    func fusedConvolutionMatchesReferenceChain(_ name: String) throws {
+    @Test(arguments: operatorCaseNames.filter { $0.hasPrefix("conv_") }, KernelSet.available)
+    func fusedConvolutionMatchesReferenceChain(_ name: String, kernels: KernelSet) throws {
         let c = try OperatorCase(name)
         let layer = try c.convolution
         let channels = layer.outputChannels
@@ -159,10 +159,25 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         let y = g.add(.convolution(g.input, layer, batchNorm: bn, residual: side, activation: .relu6), name: "fused")
         let graph = try g.build(output: y)
         #expect(try graph.shapes(for: x.shape)[y.index] == outShape)
-        let fast = try FastExecutor(graph: graph, threads: 2).run(x)
+        let fast = try FastExecutor(graph: graph, threads: 2, kernels: kernels).run(x)
         let reference = try ReferenceExecutor.run(graph, input: x)
         let comparison = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
-        #expect(comparison.passes, "\(name): \(comparison)")
+        #expect(comparison.passes, "\(name), \(kernels) kernels: \(comparison)")
         #expect(reference.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
     }
+}
+
+extension KernelSet {
+    /// Every kernel set this machine can run: the portable one always, AVX-512 where the CPU has it
+    /// (a machine without it tests the portable kernels only, which is what it would run).
+    static let available: [KernelSet] = best == .avx512 ? [.portable, .avx512] : [.portable]
+}
+
+/// Threads × kernel set for the fast-path tests.
+struct FastSetup: Sendable, CustomStringConvertible {
+    var threads: Int
+    var kernels: KernelSet
+    var description: String { "\(threads) threads, \(kernels) kernels" }
+
+    static let all: [FastSetup] = KernelSet.available.flatMap { kernels in [1, 2, 3].map { FastSetup(threads: $0, kernels: kernels) } }
 }

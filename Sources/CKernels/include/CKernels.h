@@ -1,0 +1,25 @@
+// Vector kernels the Swift engine calls where the CPU has wider registers than the baseline x86-64
+// it is compiled for. Swift has no per-function target attributes, so these live in C, compiled for
+// AVX-512 function by function and chosen at run time; the Swift kernels remain the fallback.
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stdbool.h>
+
+/// Activation codes shared with TensorEngine.Activation.
+enum { WC_IDENTITY = 0, WC_RELU = 1, WC_RELU6 = 2 };
+
+/// Whether this CPU runs the AVX-512 (F) kernels below.
+bool wc_has_avx512(void);
+
+/// One plane of a 3×3 depthwise convolution, dilation 1, stride 1 or 2 in both directions, any
+/// padding, reading the unpadded input directly (lanes outside the plane are masked to zero):
+///   output[oy][ox] = act(bias + residual[oy][ox] + Σ filter[ky][kx] · in_act(input[s·oy − pad_top + ky][s·ox − pad_left + kx]))
+/// `residual` may be NULL. Requires AVX-512F (wc_has_avx512).
+void wc_depthwise3x3_avx512(const float *input, long height, long width,
+                            float *output, long out_height, long out_width,
+                            long stride, long pad_top, long pad_left,
+                            const float *filter, float bias, const float *residual,
+                            int input_activation, int activation);
+
+#endif
