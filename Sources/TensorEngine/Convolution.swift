@@ -186,7 +186,8 @@ struct PreparedConvolution: Sendable {
     func scratchFloats(input shape: [Int], output: [Int]) -> Int {
         switch algorithm {
         case .pointwise: 0
-        case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w * output[2] * output[3]
+        case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w
+            * Self.tileColumns(rows: outputChannels / parameters.groups, columns: output[2] * output[3])
         // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
         // and the 3×3 kernel's last partial vector may read up to 16 floats past the last row.
         case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32
@@ -206,7 +207,18 @@ struct PreparedConvolution: Sendable {
         }
     }
 
-    /// One GEMM per (image, group, block of rows or columns): `C[ocg, N] = W[ocg, K] · B[K, N]`.
+    /// Output columns per GEMM: few enough that the output tile (`rows × columns` floats, ≤ 768 KiB)
+    /// is still in the core's L2 cache when the epilogue (bias, residual, activation) passes over
+    /// it; many enough (≥ 256) that the GEMM's repacking of the weights, once per call, stays small
+    /// next to its arithmetic.
+    static func tileColumns(rows: Int, columns: Int) -> Int {
+        let budget = 192 * 1024 / max(rows, 1)
+        let tile = max(256, budget / 16 * 16)
+        return min(columns, tile)
+    }
+
+    /// One GEMM per (image, group, tile of columns, block of rows): `C[rows, tile] = W[rows, K] · B[K, tile]`,
+    /// then the epilogue over the tile while it is in cache.
     private func runGEMM(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
                          residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
         let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
@@ -215,43 +227,27 @@ struct PreparedConvolution: Sendable {
         let icg = inputChannels / g, ocg = outputChannels / g
         let k = icg * kernel.h * kernel.w
         let columns = oh * ow
-        // Work items: whole (image, group) GEMMs when there are enough to go round, otherwise
-        // each split by columns (wide maps) or by rows (deep, narrow maps).
+        let tile = Self.tileColumns(rows: ocg, columns: columns)
+        let tiles = (columns + tile - 1) / tile
+        // Work items: (image, group, column tile); a layer with too few of them to go round (the
+        // deep 7×7 layers) also splits its rows.
         struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int> }
+        let rowPieces = n * g * tiles >= 2 * workers.count || ocg < 16 * workers.count ? 1 : workers.count
         var items: [Item] = []
-        let whole = n * g
-        let pieces: Int
-        let byColumns: Bool
-        if workers.count == 1 || whole >= 2 * workers.count {
-            pieces = 1
-            byColumns = true
-        } else if columns >= 64 * workers.count {
-            pieces = workers.count
-            byColumns = true
-        } else if ocg >= 16 * workers.count {
-            pieces = workers.count
-            byColumns = false
-        } else {
-            pieces = 1
-            byColumns = true
-        }
+        items.reserveCapacity(n * g * tiles * rowPieces)
         for image in 0..<n {
             for group in 0..<g {
-                for piece in 0..<pieces {
-                    if byColumns {
-                        // Column blocks are kept multiples of 16 so each GEMM stays vector-aligned.
-                        let step = (columns / pieces + 15) / 16 * 16
-                        let start = min(piece * step, columns), end = piece == pieces - 1 ? columns : min((piece + 1) * step, columns)
-                        if start < end { items.append(Item(image: image, group: group, rows: 0..<ocg, columns: start..<end)) }
-                    } else {
-                        items.append(Item(image: image, group: group, rows: (ocg * piece / pieces)..<(ocg * (piece + 1) / pieces),
-                                          columns: 0..<columns))
+                for t in 0..<tiles {
+                    for piece in 0..<rowPieces {
+                        items.append(Item(image: image, group: group, rows: (ocg * piece / rowPieces)..<(ocg * (piece + 1) / rowPieces),
+                                          columns: (t * tile)..<min(columns, (t + 1) * tile)))
                     }
                 }
             }
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
+        let activation = self.activation
         weight.withUnsafeBufferPointer { weightBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
@@ -276,24 +272,14 @@ struct PreparedConvolution: Sendable {
                         }
                         let firstRow = item.group * ocg + item.rows.lowerBound
                         let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
-                        // C starts as bias (+ residual) and the GEMM accumulates into it (beta = 1), which
-                        // spares the GEMM's zeroing pass and, for linear layers, any pass after it.
-                        for r in 0..<item.rows.count {
-                            let row = c + r * columns
-                            let bias = biases.base[firstRow + r]
-                            if let residual {
-                                let extra = residual[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound]
-                                for i in 0..<width { row[i] = extra[i] + bias }
-                            } else {
-                                row.update(repeating: bias, count: width)
-                            }
-                        }
                         multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
-                                         b: b, ldb: ldb, beta: 1, c: c, ldc: columns)
-                        if activation != .identity {
-                            for r in 0..<item.rows.count {
-                                epilogue(c + r * columns, count: width, bias: 0, residual: nil, activation: activation)
+                                         b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
+                        for r in 0..<item.rows.count {
+                            let extra = residual.map {
+                                UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
                             }
+                            epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
+                                     activation: activation)
                         }
                     }
                 }

@@ -25,14 +25,28 @@ public struct WeightFileWriter {
     }
 
     /// Writes `tensors` (in this order, which is the table order) and `document` to `path`.
+    ///
+    /// - Parameter completing: called once the tensors are written, for the document the header
+    ///   finally holds; its JSON must be exactly as long as `document`'s, since the data was placed
+    ///   after it. It lets a value computed alongside the writes (the source's SHA-256, 64 hex
+    ///   digits in place of 64 zeros) land in the header without a second pass.
     @discardableResult
-    public func write(_ tensors: [PendingTensor], document: WeightFileDocument, to path: String) throws -> Summary {
+    public func write(_ tensors: [PendingTensor], document: WeightFileDocument, to path: String,
+                      completing: (() throws -> WeightFileDocument)? = nil) throws -> Summary {
         var plan = try Plan(tensors: tensors, document: document, file: path)
         let output = try AtomicOutputFile.create(destination: path, protecting: protectedPaths, registry: temporaryFiles)
         do {
             try output.setLength(plan.fileSize)
             for index in tensors.indices {
                 plan.table[index].sha256 = try stream(tensors[index], at: plan.dataOffset + Int(plan.table[index].offset), into: output)
+            }
+            if let completing {
+                let final = try completing().canonicalJSON(tableOrder: tensors.map(\.name))
+                guard final.count == plan.json.count else {
+                    throw WeightconvError(file: path, problem: "the completed document is \(final.count) bytes of JSON, planned as \(plan.json.count)",
+                                          hint: "this is a bug in the caller of the writer; the file was not written")
+                }
+                plan.json = final
             }
             let head = plan.headerBytes()
             try head.withUnsafeBytes { buffer in try output.write(buffer, at: 0) }

@@ -92,3 +92,47 @@ import WeightconvCore
         #expect(try WeightFile(path: folder.file("out.wcv")).tensors.isEmpty)
     }
 }
+
+/// The document completed after the tensors are written (the importer's source SHA-256, computed
+/// alongside the writes): it replaces the planned one when it is as long, and is refused, with
+/// nothing written, when it is not.
+@Suite struct CompletedDocumentTests {
+    static func planned() -> WeightFileDocument {
+        var document = sampleDocument()
+        document.provenance?.sourceSHA256 = String(repeating: "0", count: 64)
+        return document
+    }
+
+    @Test func aCompletedDocumentOfTheSameLengthIsWhatTheFileHolds() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        try WeightFileWriter().write(try sampleTensors(), document: Self.planned(), to: folder.file("m.wcv")) { sampleDocument() }
+        let file = try WeightFile(path: folder.file("m.wcv"))
+        #expect(file.document.provenance?.sourceSHA256 == String(repeating: "ab", count: 32))
+        #expect(file.verifyChecksums() == nil)
+        // Byte for byte what writing the final document directly gives.
+        try WeightFileWriter().write(try sampleTensors(), document: sampleDocument(), to: folder.file("direct.wcv"))
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder.file("m.wcv"))) == Data(contentsOf: URL(fileURLWithPath: folder.file("direct.wcv"))))
+    }
+
+    @Test func aCompletedDocumentOfAnotherLengthIsRefusedAndNothingIsWritten() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        var longer = sampleDocument()
+        longer.provenance?.sourceSize = 123_456_789
+        #expect(throws: WeightconvError.self) {
+            try WeightFileWriter().write(try sampleTensors(), document: Self.planned(), to: folder.file("m.wcv")) { longer }
+        }
+        #expect(try folder.listing().isEmpty)
+    }
+
+    @Test func anErrorFromTheCompletionLeavesNothing() throws {
+        struct Failed: Error {}
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        #expect(throws: Failed.self) {
+            try WeightFileWriter().write(try sampleTensors(), document: Self.planned(), to: folder.file("m.wcv")) { throw Failed() }
+        }
+        #expect(try folder.listing().isEmpty)
+    }
+}

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Dispatch
 import WeightFormat
 import WeightconvCore
 
@@ -19,6 +20,50 @@ public struct ConversionReport: Sendable, Equatable {
     public var fileSize: Int
     /// Tensors whose dtype changed.
     public var convertedCount: Int
+}
+
+/// The source's identity, hashed on another thread while the conversion writes its tensors (on
+/// two cores the 100 MB pass then costs no wall time). Until it is known, the provenance holds the
+/// size from `stat` and 64 zeros where the hash goes, which keeps the document's length.
+final class ConcurrentSourceIdentity: @unchecked Sendable {
+    let path: String
+    let statSize: Int
+    private let done = DispatchGroup()
+    // Written once on the hashing thread before `done.leave()`, read only after `done.wait()`.
+    private var result: Result<SourceIdentity, any Error>?
+
+    init(path: String) throws {
+        self.path = path
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw WeightconvError(file: path, problem: "cannot be examined: \(String(cString: strerror(errno)))")
+        }
+        statSize = Int(status.st_size)
+        done.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            result = Result { try SourceIdentity(path: path) }
+            done.leave()
+        }
+    }
+
+    /// Provenance with the size known now and the hash to come.
+    func placeholder(transforms: [String]) -> WeightFileDocument.Provenance {
+        .init(sourceName: SourceIdentity.name(of: path), sourceSize: statSize, sourceSHA256: String(repeating: "0", count: 64),
+              converter: ConverterIdentity.name, transforms: transforms)
+    }
+
+    /// Waits for the hash; refuses a source that changed size while it was converted.
+    func finish(transforms: [String]) throws -> WeightFileDocument.Provenance {
+        done.wait()
+        guard let result else { throw WeightconvError(file: path, problem: "its SHA-256 was not computed") }
+        let identity = try result.get()
+        guard identity.size == statSize else {
+            throw WeightconvError(file: path, problem: "changed size while it was converted (\(statSize) bytes, then \(identity.size))",
+                                  hint: "convert a file nothing else is writing")
+        }
+        return .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
+                     converter: ConverterIdentity.name, transforms: transforms)
+    }
 }
 
 /// The name, size and SHA-256 of a source file, for provenance.
@@ -48,10 +93,12 @@ public struct SourceIdentity: Sendable, Equatable {
             buffer.withUnsafeBytes { hasher.update(UnsafeRawBufferPointer(rebasing: $0[..<count])) }
             total += count
         }
-        name = path.split(separator: "/").last.map(String.init) ?? path
+        name = Self.name(of: path)
         size = total
         sha256 = hasher.finalize()
     }
+
+    static func name(of path: String) -> String { path.split(separator: "/").last.map(String.init) ?? path }
 }
 
 /// The architecture-free conversion: every tensor of any checkpoint stored under its own name, so
@@ -82,18 +129,21 @@ public enum GenericConversion {
                 .write(tensors, metadata: exportMetadata(of: source), to: output)
             return ConversionReport(output: output, tensorCount: tensors.count, fileSize: size, convertedCount: converted)
         }
-        let identity = try SourceIdentity(path: sourcePath)
+        let identity = try ConcurrentSourceIdentity(path: sourcePath)
         var transforms = ["generic import: every tensor stored under its own name"]
         if let dtype, converted > 0 { transforms.append("floating-point tensors stored as \(dtype.rawValue)") }
         let metadata: MetadataValue
         if case .object = source.metadata { metadata = source.metadata } else { metadata = .object([("source", source.metadata)]) }
-        let document = WeightFileDocument(
+        var document = WeightFileDocument(
             originalKeys: Dictionary(source.tensors.map { ($0.name, $0.name) }, uniquingKeysWith: { first, _ in first }),
-            provenance: .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
-                              converter: ConverterIdentity.name, transforms: transforms),
+            provenance: identity.placeholder(transforms: transforms),
             metadata: metadata)
+        let planned = document
         let summary = try WeightFileWriter(protectedPaths: [sourcePath], temporaryFiles: temporaryFiles)
-            .write(tensors, document: document, to: output)
+            .write(tensors, document: planned, to: output) {
+                document.provenance = try identity.finish(transforms: transforms)
+                return document
+            }
         return ConversionReport(output: output, tensorCount: tensors.count, fileSize: summary.fileSize, convertedCount: converted)
     }
 

@@ -59,6 +59,7 @@ public enum Importer {
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
         let store = try openTensorStore(path: request.input, streaming: true)
+        let identity = try ConcurrentSourceIdentity(path: request.input)
         let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
 
@@ -85,15 +86,19 @@ public enum Importer {
             let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
             return try PendingTensor.from(weights, name: name, dtype: dtype)
         } + extra
-        let document = WeightFileDocument(
+        var document = WeightFileDocument(
             architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
             preprocessing: profile.preprocessing.document,
             layout: "\(profile.family.rawValue)/\(profile.name)",
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            provenance: try provenance(of: request.input, transforms: transforms),
+            provenance: identity.placeholder(transforms: transforms),
             verification: verification)
         let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
-        let summary = try writer.write(tensors, document: document, to: request.output)
+        let planned = document
+        let summary = try writer.write(tensors, document: planned, to: request.output) {
+            document.provenance = try identity.finish(transforms: transforms)
+            return document
+        }
         return ImportReport(layout: profile, prefix: mapping.layout.prefix, configuration: mapping.configuration,
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
@@ -163,12 +168,6 @@ public enum Importer {
         if droppedCount > 0 { transforms.append("dropped \(droppedCount) num_batches_tracked buffer(s)") }
         if let dtype { transforms.append("stored floating-point tensors as \(dtype.rawValue)") }
         return transforms
-    }
-
-    static func provenance(of path: String, transforms: [String]) throws -> WeightFileDocument.Provenance {
-        let identity = try SourceIdentity(path: path)
-        return .init(sourceName: identity.name, sourceSize: identity.size, sourceSHA256: identity.sha256,
-                     converter: ConverterIdentity.name, transforms: transforms)
     }
 
     /// A checkpoint's layout, canonical weights and configuration: everything but the network.
