@@ -151,6 +151,9 @@ struct PreparedConvolution: Sendable {
     var inputActivation: Activation = .identity
     /// Which kernels run where both exist (set by the executor).
     var kernels: KernelSet = .portable
+    /// For a depthwise convolution after a channel shuffle: output channel `c` reads input channel
+    /// `inputPlanes[c]` (the shuffle folded into the read, so its copy is never made).
+    var inputPlanes: [Int]?
 
     init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
         let out = layer.outputChannels
@@ -351,12 +354,17 @@ struct PreparedConvolution: Sendable {
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
                 let direct = kernels == .avx512 && kh == 3 && kw == 3 && p.dilation == Size2(1)
                     && p.stride.h == p.stride.w && p.stride.w <= 2
+                let inputPlanes = self.inputPlanes
+                @Sendable @inline(__always) func sourcePlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
+                    guard let inputPlanes else { return input[plane * h * w] }
+                    return input[(plane - plane % c + inputPlanes[plane % c]) * h * w]
+                }
                 workers.forEachChunk(n * c) { worker, planes in
                     if direct {
                         // AVX-512: masked loads stand in for the padding, so no padded copy.
                         for plane in planes {
                             let channel = plane % c
-                            wc_depthwise3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], oh, ow,
+                            wc_depthwise3x3_avx512(sourcePlane(plane), h, w, output[plane * oh * ow], oh, ow,
                                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
                                                    inputActivation.code, activation.code)
@@ -372,7 +380,7 @@ struct PreparedConvolution: Sendable {
                     padded.update(repeating: 0, count: ph * rowStride)
                     for plane in planes {
                         let channel = plane % c
-                        let source = input[plane * h * w]
+                        let source = sourcePlane(plane)
                         for y in 0..<h {
                             let from = source + y * w
                             let row = padded + (y + p.padding.h) * rowStride

@@ -105,6 +105,17 @@ public final class FastExecutor: @unchecked Sendable {
         var stepOfValue = [Int: Int]()
         /// Activations to apply as a depthwise convolution reads its input, keyed by the activation's value.
         var readActivation = [Int: (source: Int, Activation)]()
+        /// Channel shuffles whose one reader is a depthwise convolution, which reads its planes in
+        /// shuffled order instead: source value and input channel of each output channel.
+        var readShuffle = [Int: (source: Int, planes: [Int])]()
+        func onlyReaderIsDepthwise(_ value: Int) -> ConvolutionLayer? {
+            let readers = nodes.indices.filter { nodes[$0].operation.inputs.contains(ValueID(index: value)) }
+            guard readers.count == 1, value != graph.output.index,
+                  case let .convolution(input, layer, _, residual, _) = nodes[readers[0]].operation,
+                  input.index == value, residual?.index != value,
+                  layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels else { return nil }
+            return layer
+        }
 
         for (index, node) in nodes.enumerated() {
             let operation = node.operation
@@ -118,6 +129,9 @@ public final class FastExecutor: @unchecked Sendable {
                 var input = r(x)
                 if prepared.algorithm == .depthwise, let fused = readActivation[input] {
                     prepared.inputActivation = fused.1
+                    input = fused.source
+                } else if prepared.algorithm == .depthwise, let fused = readShuffle[input] {
+                    prepared.inputPlanes = fused.planes
                     input = fused.source
                 }
                 steps.append(.convolution(input: input, output: index, residual: residual.map(r), prepared))
@@ -166,6 +180,11 @@ public final class FastExecutor: @unchecked Sendable {
             case let .add(a, b, kind): steps.append(.add(r(a), r(b), output: index, kind))
             case let .concat(parts, kind): steps.append(.concat(parts.map(r), output: index, kind))
             case let .shuffle(x, groups, permutation):
+                if let reader = onlyReaderIsDepthwise(index), reader.inputChannels % groups == 0 {
+                    readShuffle[index] = (r(x), permutation.sourceChannels(channels: reader.inputChannels, groups: groups))
+                    alias[index] = index
+                    continue
+                }
                 steps.append(.shuffle(input: r(x), output: index, groups: groups, permutation))
             case let .softmax(x): steps.append(.softmax(input: r(x), output: index))
             }

@@ -27,18 +27,21 @@ let logitTolerance: Float = 1e-4
         #expect(difference.passes, "\(name) reference vs PyTorch: \(difference)")
     }
 
-    @Test(arguments: networkCaseNames)
-    func fastMatchesPyTorchAndReference(_ name: String) throws {
+    /// With each kernel set this machine runs (the portable Swift kernels, and AVX-512 where the CPU
+    /// has it), since the executor's fusions (the shuffle folded into the depthwise read, the
+    /// activation applied as it reads) go through both.
+    @Test(arguments: networkCaseNames, KernelSet.best == .avx512 ? [KernelSet.portable, .avx512] : [.portable])
+    func fastMatchesPyTorchAndReference(_ name: String, kernels: KernelSet) throws {
         let c = try NetworkCase(name)
         let configuration = try c.configuration()
-        let fast = try configuration.build(WeightSource(c.weights), mode: .fast(threads: 2))
+        let fast = try configuration.build(WeightSource(c.weights), mode: .fast(threads: 2, kernels: kernels))
         let reference = try configuration.build(WeightSource(c.weights), mode: .reference)
         let fastLogits = try fast(c.input)
         let againstTorch = LogitDifference(fastLogits, c.logits, tolerance: logitTolerance)
         print("\(name) fast: \(againstTorch)")
-        #expect(againstTorch.passes, "\(name) fast vs PyTorch: \(againstTorch)")
+        #expect(againstTorch.passes, "\(name) fast (\(kernels)) vs PyTorch: \(againstTorch)")
         let againstReference = LogitDifference(fastLogits, try reference(c.input), tolerance: logitTolerance)
-        #expect(againstReference.passes, "\(name) fast vs reference: \(againstReference)")
+        #expect(againstReference.passes, "\(name) fast (\(kernels)) vs reference: \(againstReference)")
         // A second run reuses the planned buffers and must give the same answer bit for bit.
         #expect(try fast(c.input) == fastLogits)
     }
