@@ -25,10 +25,10 @@ enum FuzzPickle {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = UnsafeRawBufferPointer(start: data, count: size)
-    if let bare = try? Checkpoint.open(path: FuzzSupport.writeScratch(bytes)) {
+    if let bare = try? Checkpoint.open(path: FuzzSupport.writeScratch(bytes), limits: FuzzSupport.pickleLimits) {
         FuzzSupport.touchEverything(bare)
     }
-    if let checkpoint = try? Checkpoint.open(path: FuzzSupport.writeScratch(FuzzPickle.wrapped(bytes))) {
+    if let checkpoint = try? Checkpoint.open(path: FuzzSupport.writeScratch(FuzzPickle.wrapped(bytes)), limits: FuzzSupport.pickleLimits) {
         FuzzSupport.touchEverything(checkpoint)
         _ = checkpoint.sharedStorageGroups
     }
