@@ -27,13 +27,19 @@ static inline AVX512 __m512 activate(__m512 v, int kind) {
     return v;
 }
 
-/// Sixteen floats from `row + first`, zero where the column is outside [0, width). Masked-off lanes
-/// are not read, so the address may point before or past the row.
-static inline AVX512 __m512 load(const float *row, long first, long width, __mmask16 also) {
-    __mmask16 m = inside(first, width) & also;
-    return _mm512_maskz_loadu_ps(m, (const void *)((intptr_t)row + first * (intptr_t)sizeof(float)));
+/// Sixteen floats from `row + first` under a precomputed mask (see `inside`).
+static inline AVX512 __m512 load_masked(const float *row, long first, __mmask16 m, int kind) {
+    return activate(_mm512_maskz_loadu_ps(m, (const void *)((intptr_t)row + first * (intptr_t)sizeof(float))), kind);
 }
 
+static inline AVX512 void finish(float *out, const float *extra, __mmask16 store, __m512 acc, int activation) {
+    if (extra) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(store, extra));
+    _mm512_mask_storeu_ps(out, store, activate(acc, activation));
+}
+
+// Column blocks of sixteen outputs, the outer loop, so that the masks (which depend only on the
+// columns) are computed once per block and not per load. Stride 1 computes two output rows at a
+// time from the four input rows they share: 12 loads per 32 outputs instead of 18.
 void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                                    float *output, long out_height, long out_width,
                                    long stride, long pad_top, long pad_left,
@@ -41,44 +47,72 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                                    int input_activation, int activation) {
     __m512 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(filter[i]);
+    const __m512 b = _mm512_set1_ps(bias);
     const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
     const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const __mmask16 all = 0xFFFF;
+    const int in_act = input_activation;
 
-    for (long oy = 0; oy < out_height; oy++) {
-        float *out = output + oy * out_width;
-        const float *extra = residual ? residual + oy * out_width : 0;
-        for (long ox = 0; ox < out_width; ox += 16) {
-            __mmask16 store = inside(ox, out_width);
-            __m512 acc = _mm512_set1_ps(bias);
-            for (int ky = 0; ky < 3; ky++) {
-                long iy = oy * stride - pad_top + ky;
-                if (iy < 0 || iy >= height) continue;
-                const float *row = input + iy * width;
-                if (stride == 1) {
-                    long x = ox - pad_left;
-                    __m512 a = activate(load(row, x, width, all), input_activation);
-                    __m512 b = activate(load(row, x + 1, width, all), input_activation);
-                    __m512 c = activate(load(row, x + 2, width, all), input_activation);
-                    acc = _mm512_fmadd_ps(a, w[3 * ky], acc);
-                    acc = _mm512_fmadd_ps(b, w[3 * ky + 1], acc);
-                    acc = _mm512_fmadd_ps(c, w[3 * ky + 2], acc);
-                } else {
-                    // Outputs ox…ox+15 read columns x, x+2, … (tap 0), x+1, x+3, … (tap 1) and
-                    // x+2, x+4, … (tap 2): even and odd lanes of 32 columns from x, and even lanes
-                    // of 32 columns from x + 2.
-                    long x = ox * 2 - pad_left;
-                    __m512 lo = activate(load(row, x, width, all), input_activation);
-                    __m512 hi = activate(load(row, x + 16, width, all), input_activation);
-                    __m512 lo2 = activate(load(row, x + 2, width, all), input_activation);
-                    __m512 hi2 = activate(load(row, x + 18, width, all), input_activation);
+    for (long ox = 0; ox < out_width; ox += 16) {
+        const __mmask16 store = inside(ox, out_width);
+        if (stride == 1) {
+            const long x = ox - pad_left;
+            const __mmask16 m0 = inside(x, width), m1 = inside(x + 1, width), m2 = inside(x + 2, width);
+            long oy = 0;
+            for (; oy + 1 < out_height; oy += 2) {
+                __m512 acc0 = b, acc1 = b;
+                for (int r = 0; r < 4; r++) {
+                    const long iy = oy - pad_top + r;
+                    if (iy < 0 || iy >= height) continue;
+                    const float *row = input + iy * width;
+                    const __m512 t0 = load_masked(row, x, m0, in_act);
+                    const __m512 t1 = load_masked(row, x + 1, m1, in_act);
+                    const __m512 t2 = load_masked(row, x + 2, m2, in_act);
+                    if (r <= 2) {
+                        acc0 = _mm512_fmadd_ps(t0, w[3 * r], acc0);
+                        acc0 = _mm512_fmadd_ps(t1, w[3 * r + 1], acc0);
+                        acc0 = _mm512_fmadd_ps(t2, w[3 * r + 2], acc0);
+                    }
+                    if (r >= 1) {
+                        acc1 = _mm512_fmadd_ps(t0, w[3 * (r - 1)], acc1);
+                        acc1 = _mm512_fmadd_ps(t1, w[3 * (r - 1) + 1], acc1);
+                        acc1 = _mm512_fmadd_ps(t2, w[3 * (r - 1) + 2], acc1);
+                    }
+                }
+                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc0, activation);
+                finish(output + (oy + 1) * out_width + ox, residual ? residual + (oy + 1) * out_width + ox : 0, store, acc1, activation);
+            }
+            for (; oy < out_height; oy++) {
+                __m512 acc = b;
+                for (int ky = 0; ky < 3; ky++) {
+                    const long iy = oy - pad_top + ky;
+                    if (iy < 0 || iy >= height) continue;
+                    const float *row = input + iy * width;
+                    acc = _mm512_fmadd_ps(load_masked(row, x, m0, in_act), w[3 * ky], acc);
+                    acc = _mm512_fmadd_ps(load_masked(row, x + 1, m1, in_act), w[3 * ky + 1], acc);
+                    acc = _mm512_fmadd_ps(load_masked(row, x + 2, m2, in_act), w[3 * ky + 2], acc);
+                }
+                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
+            }
+        } else {
+            // Outputs ox…ox+15 read columns x, x+2, … (tap 0), x+1, x+3, … (tap 1) and x+2, x+4, …
+            // (tap 2): even and odd lanes of the 32 columns from x, and even lanes of those from x + 2.
+            const long x = ox * 2 - pad_left;
+            const __mmask16 mlo = inside(x, width), mhi = inside(x + 16, width);
+            const __mmask16 mlo2 = inside(x + 2, width), mhi2 = inside(x + 18, width);
+            for (long oy = 0; oy < out_height; oy++) {
+                __m512 acc = b;
+                for (int ky = 0; ky < 3; ky++) {
+                    const long iy = oy * 2 - pad_top + ky;
+                    if (iy < 0 || iy >= height) continue;
+                    const float *row = input + iy * width;
+                    const __m512 lo = load_masked(row, x, mlo, in_act), hi = load_masked(row, x + 16, mhi, in_act);
+                    const __m512 lo2 = load_masked(row, x + 2, mlo2, in_act), hi2 = load_masked(row, x + 18, mhi2, in_act);
                     acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo, even, hi), w[3 * ky], acc);
                     acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo, odd, hi), w[3 * ky + 1], acc);
                     acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo2, even, hi2), w[3 * ky + 2], acc);
                 }
+                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
             }
-            if (extra) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(store, extra + ox));
-            _mm512_mask_storeu_ps(out + ox, store, activate(acc, activation));
         }
     }
 }
