@@ -19,10 +19,11 @@ public enum FuzzSupport {
         return "\(folder)/weightconv-fuzz-\(getpid()).bin"
     }()
 
-    /// The limits the pickle targets open files with: a tenth of the standard visit and metadata
-    /// limits. The code paths are the same, but an input that fans out to a million shared values
-    /// (FuzzLegacy and FuzzPickle each found one) costs ~0.1 s under ASan instead of 1–2 s, which
-    /// kept the million-execution runs at 90–500 executions a second. The standard limits' cost is
+    /// The limits the checkpoint targets (FuzzPickle, FuzzTorchZip, FuzzLegacy) open files with: a
+    /// tenth of the standard visit and metadata limits. The code paths are the same, but an input
+    /// that fans out to a million shared values (FuzzLegacy and FuzzPickle each found one) costs
+    /// ~0.1 s under ASan instead of 1–2 s; with the standard limits the corpus filled with such
+    /// inputs and FuzzLegacy fell to 90 executions a second. The standard limits' cost is
     /// covered by those reproducers in fixtures/fuzz, which the tests run through the CLI.
     public static let pickleLimits = PickleLimits(maxVisitedValues: 100_000, maxMetadataBytes: 400 << 10)
 

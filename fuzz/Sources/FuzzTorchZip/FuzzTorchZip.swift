@@ -7,7 +7,7 @@ import TorchCheckpoint
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let path = FuzzSupport.writeScratch(UnsafeRawBufferPointer(start: data, count: size))
     _ = try? Checkpoint.detectKind(path: path)
-    if let checkpoint = try? Checkpoint.open(path: path) {
+    if let checkpoint = try? Checkpoint.open(path: path, limits: FuzzSupport.pickleLimits) {
         FuzzSupport.touchEverything(checkpoint)
         _ = checkpoint.sharedStorageGroups
     }
