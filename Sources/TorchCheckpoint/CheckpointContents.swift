@@ -239,9 +239,7 @@ struct CheckpointContents {
                     }
                 }
             }
-            var summary = parts.joined(separator: ", ")
-            // utf8.count is O(1); count (characters) walks the string.
-            if summary.utf8.count > 2000, summary.count > 2000 { summary = String(summary.prefix(1997)) + "..." }
+            let summary = PickleCallables.bounded(parts.joined(separator: ", "), 2000)
             return keep(.opaque(typeName: type.description, summary: summary), bytes: 40 + type.description.utf8.count + summary.utf8.count)
         }
 
@@ -284,7 +282,7 @@ struct CheckpointContents {
             case .opaque(let type, let summary): text = "\(type)(\(summary))"
             default: text = value.jsonText
             }
-            return text.utf8.count > 200 && text.count > 200 ? String(text.prefix(197)) + "..." : text
+            return PickleCallables.bounded(text, 200)
         }
 
         static func ndarraySummary(_ node: PickleNode) -> String {

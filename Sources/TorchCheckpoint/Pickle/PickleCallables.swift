@@ -259,7 +259,18 @@ struct PickleCallables {
         case .opaque(let type, let summary): text = "\(type)(\(summary))"
         default: text = value.kindName
         }
-        return text.count > 120 ? String(text.prefix(117)) + "..." : text
+        return bounded(text, 120)
+    }
+
+    /// `text`, or its first `limit − 3` scalars and "..." when it is longer. Reads at most `limit`
+    /// scalars: a key or summary can be a megabyte that shared references reach a million times,
+    /// and `String.count` walks all of it (FuzzLegacy spent its time there).
+    static func bounded(_ text: String, _ limit: Int) -> String {
+        let head = text.unicodeScalars.prefix(limit + 1)
+        guard head.count > limit else { return text }
+        var cut = String.UnicodeScalarView()
+        cut.append(contentsOf: head.prefix(limit - 3))
+        return String(cut) + "..."
     }
 }
 
