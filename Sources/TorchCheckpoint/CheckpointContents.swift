@@ -36,7 +36,14 @@ struct CheckpointContents {
         let file: String
         var sizes: [ObjectIdentifier: Int] = [:]
 
+        /// Also refuses a hostile global anywhere in the content. Here, not in the walk: each node is
+        /// sized once, while the walk reaches a shared global as often as it is referenced (a
+        /// million times in a FuzzLegacy input, each a string hash of its name).
         mutating func size(_ value: PickleValue, depth: Int) throws(WeightconvError) -> Int {
+            if case .global(let global) = value, PickleCallables.isHostile(global) {
+                throw WeightconvError(file: file, problem: "refused global \(global) in the checkpoint's content",
+                                      hint: "the file is hostile or not a checkpoint")
+            }
             guard case .node(let node) = value else { return 1 }
             if let known = sizes[ObjectIdentifier(node)] { return known }
             guard depth <= limits.maxNestingDepth else {
@@ -66,9 +73,6 @@ struct CheckpointContents {
         var tensors: [NamedTensor] = []
         var names: Set<String> = []
         var visits = 0
-        /// Globals already found harmless: a shared global can be reached a million times, and
-        /// the module-prefix check is string work.
-        var harmlessGlobals: Set<GlobalName> = []
         /// Approximate bytes of JSON the metadata kept so far would print as.
         var metadataBytes = 0
 
@@ -116,13 +120,7 @@ struct CheckpointContents {
                 try addTensor(tensor, path: path)
                 return nil
             case .global(let global):
-                if !harmlessGlobals.contains(global) {
-                    if PickleCallables.isHostile(global) {
-                        throw WeightconvError(file: file, problem: "refused global \(global) in the checkpoint's content",
-                                              hint: "the file is hostile or not a checkpoint")
-                    }
-                    harmlessGlobals.insert(global)
-                }
+                // Hostile globals were refused when the content was sized.
                 let type = TorchNames.dtype(global) != nil ? "torch.dtype" : "global"
                 let summary = global.description
                 return keep(.opaque(typeName: type, summary: summary), bytes: 50 + summary.utf8.count)

@@ -84,8 +84,8 @@ import Testing
     /// Findings whose file is a checkpoint weightconv reads (the fix made it readable, not refused).
     static let readableFindings: Set<String> = [
         // 585 bytes whose pickle reaches a million shared values under maxVisitedValues (a harmless
-        // global among them): 5.3 s / 380 MB before inspect rendered only what it prints and the walk
-        // remembered globals it had checked; 0.34 s / 86 MB after (release).
+        // global among them): 5.3 s / 380 MB before inspect rendered only what it prints and globals
+        // were checked once per node instead of at every visit; 0.34 s / 86 MB after (release).
         "FuzzLegacy/timeout-eaddd3874bebe50dd0a255190174538ec1db62d4",
         // One byte changed from the above; `inspect --json` printed 120 MB of metadata (5 s, 380 MB)
         // before PickleLimits.maxMetadataBytes: now 15 MB (0.9 s, 61 MB).

@@ -127,8 +127,8 @@ struct Case: CustomTestStringConvertible, Sendable {
              "torch._utils._rebuild_parameter with arguments weightconv does not recognise"),
         Case("os.system kept as a value", Op.proto() + Op.global("os", "system") + Op.stop,
              "refused global os.system in the checkpoint's content"),
-        // The walk remembers globals it found harmless (a shared one can be reached a million
-        // times); a hostile one after them must still be refused.
+        // Globals are checked once per node, not at every visit (a shared one can be reached a
+        // million times); a hostile one among shared harmless ones must still be refused.
         Case("os.system after a shared harmless global", Op.proto() + Op.mark + Op.global("collections", "OrderedDict") + Op.binPut(0)
              + Array(repeating: Op.binGet(0), count: 50).joined() + Op.global("os", "system") + Op.list + Op.stop,
              "refused global os.system in the checkpoint's content"),

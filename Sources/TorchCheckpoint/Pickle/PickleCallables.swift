@@ -266,6 +266,8 @@ struct PickleCallables {
     /// scalars: a key or summary can be a megabyte that shared references reach a million times,
     /// and `String.count` walks all of it (FuzzLegacy spent its time there).
     static func bounded(_ text: String, _ limit: Int) -> String {
+        // No more UTF-8 bytes than the limit means no more scalars either (O(1) for native strings).
+        if text.utf8.count <= limit { return text }
         let head = text.unicodeScalars.prefix(limit + 1)
         guard head.count > limit else { return text }
         var cut = String.UnicodeScalarView()
