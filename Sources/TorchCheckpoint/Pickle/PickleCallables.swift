@@ -267,12 +267,19 @@ struct PickleCallables {
     /// and `String.count` walks all of it (FuzzLegacy spent its time there).
     static func bounded(_ text: String, _ limit: Int) -> String {
         // No more UTF-8 bytes than the limit means no more scalars either (O(1) for native strings).
-        if text.utf8.count <= limit { return text }
-        let head = text.unicodeScalars.prefix(limit + 1)
-        guard head.count > limit else { return text }
-        var cut = String.UnicodeScalarView()
-        cut.append(contentsOf: head.prefix(limit - 3))
-        return String(cut) + "..."
+        let bytes = text.utf8
+        if bytes.count <= limit { return text }
+        // Count scalar starts (bytes that are not 10xxxxxx continuations) up to limit + 1.
+        var scalars = 0
+        var cut = bytes.startIndex
+        for index in bytes.indices {
+            if bytes[index] & 0xC0 != 0x80 {
+                if scalars == limit - 3 { cut = index }
+                scalars += 1
+                if scalars > limit { return String(decoding: bytes[..<cut], as: UTF8.self) + "..." }
+            }
+        }
+        return text
     }
 }
 
