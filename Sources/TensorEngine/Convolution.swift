@@ -281,8 +281,12 @@ struct PreparedConvolution: Sendable {
                             let extra = residual.map {
                                 UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
                             }
-                            epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
-                                     activation: activation)
+                            if kernels == .avx512 {
+                                wc_epilogue_avx512(c + r * columns, width, biases.base[firstRow + r], extra, activation.code)
+                            } else {
+                                epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
+                                         activation: activation)
+                            }
                         }
                     }
                 }

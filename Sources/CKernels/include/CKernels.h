@@ -22,4 +22,8 @@ void wc_depthwise3x3_avx512(const float *input, long height, long width,
                             const float *filter, float bias, const float *residual,
                             int input_activation, int activation);
 
+/// `row[i] = act(row[i] + bias + residual[i])` for i < count (`residual` may be NULL): the
+/// epilogue of a GEMM tile. Requires AVX-512F.
+void wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation);
+
 #endif

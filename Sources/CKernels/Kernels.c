@@ -1,5 +1,7 @@
 #include "CKernels.h"
 
+// One file: the helpers (masks, activation) are shared by the kernels and must stay inline.
+
 #include <immintrin.h>
 #include <stdint.h>
 
@@ -114,5 +116,15 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                 finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
             }
         }
+    }
+}
+
+void AVX512 wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation) {
+    const __m512 b = _mm512_set1_ps(bias);
+    for (long i = 0; i < count; i += 16) {
+        const __mmask16 m = inside(i, count);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, row + i), b);
+        if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i));
+        _mm512_mask_storeu_ps(row + i, m, activate(v, activation));
     }
 }
