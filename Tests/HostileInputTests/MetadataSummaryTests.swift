@@ -2,7 +2,7 @@ import Testing
 @testable import WeightconvKit
 
 /// `inspect`'s metadata line for a file whose metadata is huge (found by FuzzLegacy:
-/// fuzz/pending/FuzzLegacy/timeout-eaddd387…, 585 bytes, a million shared values): the line is the
+/// fixtures/fuzz/FuzzLegacy/timeout-eaddd387…, 585 bytes, a million shared values): the line is the
 /// start of the JSON, rendered only as far as it is shown.
 @Suite struct MetadataSummaryTests {
     static let huge = MetadataValue.array(Array(repeating: .array(Array(repeating: .object([("list", .array([]))]), count: 1000)), count: 1000))
