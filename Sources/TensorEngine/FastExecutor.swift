@@ -108,13 +108,18 @@ public final class FastExecutor: @unchecked Sendable {
         /// Channel shuffles whose one reader is a depthwise convolution, which reads its planes in
         /// shuffled order instead: source value and input channel of each output channel.
         var readShuffle = [Int: (source: Int, planes: [Int])]()
-        func onlyReaderIsDepthwise(_ value: Int) -> ConvolutionLayer? {
-            let readers = nodes.indices.filter { nodes[$0].operation.inputs.contains(ValueID(index: value)) }
-            guard readers.count == 1, value != graph.output.index,
-                  case let .convolution(input, layer, _, residual, _) = nodes[readers[0]].operation,
-                  input.index == value, residual?.index != value,
-                  layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels else { return nil }
-            return layer
+        /// The layers of the readers of `value` when every one is a depthwise convolution taking it
+        /// as its input (not as a residual) and `value` is not the network's output; else nil.
+        func depthwiseReaders(of value: Int) -> [ConvolutionLayer]? {
+            guard value != graph.output.index else { return nil }
+            var layers: [ConvolutionLayer] = []
+            for node in nodes where node.operation.inputs.contains(ValueID(index: value)) {
+                guard case let .convolution(input, layer, _, residual, _) = node.operation,
+                      input.index == value, residual?.index != value,
+                      layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels else { return nil }
+                layers.append(layer)
+            }
+            return layers
         }
 
         for (index, node) in nodes.enumerated() {
@@ -158,16 +163,7 @@ public final class FastExecutor: @unchecked Sendable {
                     }
                 }
                 // Into the depthwise convolutions that are its only readers.
-                let readers = nodes.indices.filter { nodes[$0].operation.inputs.contains(ValueID(index: index)) }
-                let allDepthwise = !readers.isEmpty && index != graph.output.index && readers.allSatisfy { reader in
-                    if case let .convolution(input, layer, _, residual, _) = nodes[reader].operation,
-                       input.index == index, residual?.index != index,
-                       layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels {
-                        return true
-                    }
-                    return false
-                }
-                if allDepthwise {
+                if let readers = depthwiseReaders(of: index), !readers.isEmpty {
                     readActivation[index] = (source, kind)
                     alias[index] = index
                     continue
@@ -180,7 +176,8 @@ public final class FastExecutor: @unchecked Sendable {
             case let .add(a, b, kind): steps.append(.add(r(a), r(b), output: index, kind))
             case let .concat(parts, kind): steps.append(.concat(parts.map(r), output: index, kind))
             case let .shuffle(x, groups, permutation):
-                if let reader = onlyReaderIsDepthwise(index), reader.inputChannels % groups == 0 {
+                if let readers = depthwiseReaders(of: index), readers.count == 1, let reader = readers.first,
+                   reader.inputChannels % groups == 0 {
                     readShuffle[index] = (r(x), permutation.sourceChannels(channels: reader.inputChannels, groups: groups))
                     alias[index] = index
                     continue
