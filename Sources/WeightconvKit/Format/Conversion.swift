@@ -22,9 +22,26 @@ public struct ConversionReport: Sendable, Equatable {
     public var convertedCount: Int
 }
 
-/// The source's identity, hashed on another thread while the conversion writes its tensors (on
-/// two cores the 100 MB pass then costs no wall time). Until it is known, the provenance holds the
-/// size from `stat` and 64 zeros where the hash goes, which keeps the document's length.
+extension WeightFileWriter {
+    /// Writes `document` with the provenance of `source` (its name, size and SHA-256, and
+    /// `transforms`). The source is hashed on another thread while the tensors are written (on two
+    /// cores the 100 MB pass then costs no wall time), starting only now, so a conversion refused
+    /// earlier never reads it; the header receives the hash once both are done.
+    func write(_ tensors: [PendingTensor], document: WeightFileDocument, provenanceOf source: String, transforms: [String],
+               to path: String) throws -> Summary {
+        let identity = try ConcurrentSourceIdentity(path: source)
+        var document = document
+        document.provenance = identity.placeholder(transforms: transforms)
+        return try write(tensors, document: document, to: path) {
+            document.provenance = try identity.finish(transforms: transforms)
+            return document
+        }
+    }
+}
+
+/// The source's identity, hashed on another thread from the moment it is made. Until it is known,
+/// the provenance holds the size from `stat` and 64 zeros where the hash goes, which keeps the
+/// document's length.
 final class ConcurrentSourceIdentity: @unchecked Sendable {
     let path: String
     let statSize: Int
@@ -129,21 +146,15 @@ public enum GenericConversion {
                 .write(tensors, metadata: exportMetadata(of: source), to: output)
             return ConversionReport(output: output, tensorCount: tensors.count, fileSize: size, convertedCount: converted)
         }
-        let identity = try ConcurrentSourceIdentity(path: sourcePath)
         var transforms = ["generic import: every tensor stored under its own name"]
         if let dtype, converted > 0 { transforms.append("floating-point tensors stored as \(dtype.rawValue)") }
         let metadata: MetadataValue
         if case .object = source.metadata { metadata = source.metadata } else { metadata = .object([("source", source.metadata)]) }
-        var document = WeightFileDocument(
+        let document = WeightFileDocument(
             originalKeys: Dictionary(source.tensors.map { ($0.name, $0.name) }, uniquingKeysWith: { first, _ in first }),
-            provenance: identity.placeholder(transforms: transforms),
             metadata: metadata)
-        let planned = document
         let summary = try WeightFileWriter(protectedPaths: [sourcePath], temporaryFiles: temporaryFiles)
-            .write(tensors, document: planned, to: output) {
-                document.provenance = try identity.finish(transforms: transforms)
-                return document
-            }
+            .write(tensors, document: document, provenanceOf: sourcePath, transforms: transforms, to: output)
         return ConversionReport(output: output, tensorCount: tensors.count, fileSize: summary.fileSize, convertedCount: converted)
     }
 

@@ -59,7 +59,6 @@ public enum Importer {
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
         let store = try openTensorStore(path: request.input, streaming: true)
-        let identity = try ConcurrentSourceIdentity(path: request.input)
         let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
 
@@ -86,19 +85,14 @@ public enum Importer {
             let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
             return try PendingTensor.from(weights, name: name, dtype: dtype)
         } + extra
-        var document = WeightFileDocument(
+        let document = WeightFileDocument(
             architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
             preprocessing: profile.preprocessing.document,
             layout: "\(profile.family.rawValue)/\(profile.name)",
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            provenance: identity.placeholder(transforms: transforms),
             verification: verification)
-        let writer = WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
-        let planned = document
-        let summary = try writer.write(tensors, document: planned, to: request.output) {
-            document.provenance = try identity.finish(transforms: transforms)
-            return document
-        }
+        let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
+            .write(tensors, document: document, provenanceOf: request.input, transforms: transforms, to: request.output)
         return ImportReport(layout: profile, prefix: mapping.layout.prefix, configuration: mapping.configuration,
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
