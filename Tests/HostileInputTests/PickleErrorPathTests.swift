@@ -147,6 +147,20 @@ struct Case: CustomTestStringConvertible, Sendable {
     }
 }
 
+/// Writes the bytes as `name` in a scratch folder, opens them with `open`, and checks the refusal:
+/// one line, naming the file and the problem.
+func expectOneLineRefusal(_ sample: Case, writtenAs name: String, _ open: (String) throws -> Void) throws {
+    let folder = try ScratchFolder()
+    defer { folder.remove() }
+    let path = try folder.write(sample.bytes, name)
+    #expect {
+        try open(path)
+    } throws: { error in
+        let message = "\(error)"
+        return message.contains(sample.mentions) && message.contains(name) && !message.contains("\n")
+    }
+}
+
 /// Opens the bytes as a checkpoint file and checks the refusal: one line, naming the file and the problem.
 func expectOneLineRefusal(_ sample: Case, name: String, limits: PickleLimits = .standard) throws {
     let error = try checkpointError(sample.bytes, name: name, limits: limits)

@@ -31,15 +31,7 @@ import WeightconvKit
 
     @Test(arguments: cases)
     func refusal(_ sample: Case) throws {
-        let folder = try ScratchFolder()
-        defer { folder.remove() }
-        let path = try folder.write(sample.bytes, "reference.npz")
-        #expect {
-            _ = try ReferenceRecord(path: path)
-        } throws: { error in
-            let message = "\(error)"
-            return message.contains(sample.mentions) && message.contains("reference.npz") && !message.contains("\n")
-        }
+        try expectOneLineRefusal(sample, writtenAs: "reference.npz") { _ = try ReferenceRecord(path: $0) }
     }
 
     @Test func aWellFormedRecordIsRead() throws {
