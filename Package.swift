@@ -4,7 +4,7 @@ import PackageDescription
 // Dependencies point one way:
 //   CZip ← TorchCheckpoint ─┐
 //   WeightconvCore ─────────┼→ WeightFormat ─┐
-//   CDNNL, CKernels ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
+//   CDNNL, CKernels, CThreadPool ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
 let package = Package(
     name: "weightconv",
     platforms: [.macOS(.v14)],
@@ -35,7 +35,9 @@ let package = Package(
         // NCHW float32 inference operators, one file per operator family.
         // AVX-512 kernels in C (Swift has no per-function target attributes), chosen at run time.
         .target(name: "CKernels"),
-        .target(name: "TensorEngine", dependencies: ["CDNNL", "CKernels"],
+        // Worker threads that spin briefly between an executor's parallel regions.
+        .target(name: "CThreadPool"),
+        .target(name: "TensorEngine", dependencies: ["CDNNL", "CKernels", "CThreadPool"],
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The four network families, built from a scoped weight source.
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),

@@ -124,6 +124,7 @@ public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
 public struct MobileNetV2Network: Network {
     public let configuration: MobileNetV2Configuration
     public let network: GraphNetwork
+    public var graph: Graph { network.graph }
 
     public init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration

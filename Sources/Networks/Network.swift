@@ -3,6 +3,8 @@ import TensorEngine
 /// A network ready to run: NCHW float32 images in, `[batch, classes]` out.
 public protocol Network: Sendable {
     func callAsFunction(_ input: Tensor) throws -> Tensor
+    /// The operators the network runs, whichever executor runs them.
+    var graph: Graph { get }
 }
 
 /// How a built network computes: the obviously-correct reference operators, or the fast path

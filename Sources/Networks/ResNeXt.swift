@@ -110,6 +110,7 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
 public struct ResNeXtNetwork: Network {
     public let configuration: ResNeXtConfiguration
     public let network: GraphNetwork
+    public var graph: Graph { network.graph }
 
     public init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration

@@ -262,6 +262,7 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
 public struct ShuffleNetV1Network: Network {
     public let configuration: ShuffleNetV1Configuration
     public let network: GraphNetwork
+    public var graph: Graph { network.graph }
 
     public init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration

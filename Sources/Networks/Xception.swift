@@ -125,6 +125,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
 public struct XceptionNetwork: Network {
     public let configuration: XceptionConfiguration
     public let network: GraphNetwork
+    public var graph: Graph { network.graph }
 
     public init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration

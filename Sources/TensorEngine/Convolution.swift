@@ -154,6 +154,9 @@ struct PreparedConvolution: Sendable {
     /// For a depthwise convolution after a channel shuffle: output channel `c` reads input channel
     /// `inputPlanes[c]` (the shuffle folded into the read, so its copy is never made).
     var inputPlanes: [Int]?
+    /// For a depthwise convolution before a channel shuffle: input channel `c`'s result is written
+    /// as output channel `outputPlanes[c]` (the shuffle folded into the write).
+    var outputPlanes: [Int]?
 
     init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
         let out = layer.outputChannels
@@ -363,12 +366,17 @@ struct PreparedConvolution: Sendable {
                     guard let inputPlanes else { return input[plane * h * w] }
                     return input[(plane - plane % c + inputPlanes[plane % c]) * h * w]
                 }
+                let outputPlanes = self.outputPlanes
+                @Sendable @inline(__always) func destinationPlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
+                    guard let outputPlanes else { return output[plane * oh * ow] }
+                    return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
+                }
                 workers.forEachChunk(n * c) { worker, planes in
                     if direct {
                         // AVX-512: masked loads stand in for the padding, so no padded copy.
                         for plane in planes {
                             let channel = plane % c
-                            wc_depthwise3x3_avx512(sourcePlane(plane), h, w, output[plane * oh * ow], oh, ow,
+                            wc_depthwise3x3_avx512(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
                                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
                                                    inputActivation.code, activation.code)
@@ -395,7 +403,7 @@ struct PreparedConvolution: Sendable {
                             FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
                         }
                         let filter = weights[channel * taps]
-                        let destination = output[plane * oh * ow]
+                        let destination = destinationPlane(plane)
                         let b = biases.base[channel]
                         if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
                             depthwise3x3Plane(padded: padded, rowStride: rowStride, half: half, filter: filter, bias: b,

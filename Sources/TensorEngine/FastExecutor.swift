@@ -176,6 +176,21 @@ public final class FastExecutor: @unchecked Sendable {
             case let .add(a, b, kind): steps.append(.add(r(a), r(b), output: index, kind))
             case let .concat(parts, kind): steps.append(.concat(parts.map(r), output: index, kind))
             case let .shuffle(x, groups, permutation):
+                // Into the depthwise convolution that produced it, when nothing else reads that
+                // (Megvii's units shuffle right after the depthwise convolution).
+                let source = r(x)
+                if consumers[x.index] == 1, x.index != graph.output.index, let producer = stepOfValue[source],
+                   case let .convolution(i, o, residual, prepared) = steps[producer], prepared.algorithm == .depthwise,
+                   prepared.outputPlanes == nil, prepared.outputChannels % groups == 0 {
+                    let reads = permutation.sourceChannels(channels: prepared.outputChannels, groups: groups)
+                    var writes = [Int](repeating: 0, count: reads.count)
+                    for (position, channel) in reads.enumerated() { writes[channel] = position }
+                    var folded = prepared
+                    folded.outputPlanes = writes
+                    steps[producer] = .convolution(input: i, output: o, residual: residual, folded)
+                    alias[index] = source
+                    continue
+                }
                 if let readers = depthwiseReaders(of: index), readers.count == 1, let reader = readers.first,
                    reader.inputChannels % groups == 0 {
                     readShuffle[index] = (r(x), permutation.sourceChannels(channels: reader.inputChannels, groups: groups))
@@ -209,6 +224,55 @@ public final class FastExecutor: @unchecked Sendable {
         let count = shape.reduce(1, *)
         let result = [Float](UnsafeBufferPointer(start: plan.pointer(output).base, count: count))
         return Tensor(uncheckedShape: shape, storage: result)
+    }
+
+    /// Where a forward pass spends its time: each step's median over `iterations` passes on
+    /// `input`, in execution order (what `weightconv bench --profile` prints).
+    public func profile(_ input: Tensor, iterations: Int) throws -> [StepTiming] {
+        lock.lock()
+        defer { lock.unlock() }
+        let plan = try plans[input.shape] ?? makePlan(for: input.shape)
+        plans[input.shape] = plan
+        var samples = [[Double]](repeating: [], count: steps.count)
+        for _ in 0..<max(iterations, 1) {
+            input.storage.withUnsafeBufferPointer { source in
+                plan.pointer(0).base.update(from: source.baseAddress!, count: source.count)
+            }
+            for (index, step) in steps.enumerated() {
+                let start = DispatchTime.now().uptimeNanoseconds
+                execute(step, plan)
+                samples[index].append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            }
+        }
+        return zip(steps, samples).map { step, times in
+            let sorted = times.sorted()
+            let (kind, detail) = describe(step, plan.shapes)
+            return StepTiming(kind: kind, detail: detail, milliseconds: sorted[sorted.count / 2])
+        }
+    }
+
+    private func describe(_ step: Step, _ shapes: [[Int]]) -> (String, String) {
+        func dims(_ v: Int) -> String { shapes[v].map(String.init).joined(separator: "×") }
+        switch step {
+        case let .convolution(input, output, residual, c):
+            let kind = switch c.algorithm {
+            case .pointwise: "conv 1×1"
+            case .im2col: c.parameters.groups == 1 ? "conv \(c.kernel.h)×\(c.kernel.w)" : "conv \(c.kernel.h)×\(c.kernel.w) grouped"
+            case .depthwise: "conv \(c.kernel.h)×\(c.kernel.w) depthwise"
+            }
+            let groups = c.parameters.groups > 1 && c.algorithm != .depthwise ? " groups \(c.parameters.groups)" : ""
+            return (kind, "\(dims(input)) → \(dims(output)) stride \(c.parameters.stride.h)\(groups)"
+                    + (residual == nil ? "" : " +residual") + (c.activation == .identity ? "" : " \(c.activation.rawValue)"))
+        case let .activation(input, _, kind): return (kind.rawValue, dims(input))
+        case let .maxPool(input, output, _): return ("max pool", "\(dims(input)) → \(dims(output))")
+        case let .avgPool(input, output, _): return ("average pool", "\(dims(input)) → \(dims(output))")
+        case let .globalAvgPool(input, _): return ("global average pool", dims(input))
+        case let .linear(input, output, _): return ("linear", "\(dims(input)) → \(dims(output))")
+        case let .add(_, _, output, kind): return ("add", dims(output) + (kind == .identity ? "" : " \(kind.rawValue)"))
+        case let .concat(_, output, _): return ("concat", dims(output))
+        case let .shuffle(input, _, groups, _): return ("channel shuffle", "\(dims(input)) groups \(groups)")
+        case let .softmax(input, _): return ("softmax", dims(input))
+        }
     }
 
     private func makePlan(for shape: [Int]) throws -> Plan {
@@ -280,4 +344,13 @@ extension PreparedConvolution {
         self = other
         self.activation = activation
     }
+}
+
+/// One step of a forward pass and its median time (see ``FastExecutor/profile(_:iterations:)``).
+public struct StepTiming: Sendable, Codable {
+    /// The operator, e.g. `conv 3×3 depthwise`.
+    public var kind: String
+    /// Shapes and fused work, e.g. `1×144×56×56 → 1×144×28×28 stride 2 relu6`.
+    public var detail: String
+    public var milliseconds: Double
 }

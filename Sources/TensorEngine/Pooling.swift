@@ -216,35 +216,81 @@ enum FastPooling {
     @inline(__always)
     static func larger(_ a: Float, _ b: Float) -> Float { (b > a || b.isNaN) ? b : a }
 
+    /// Average pooling as max pooling is done: the sum of the window's rows into a zero-padded row,
+    /// then sums of `kernel.w` neighbours along it, eight outputs at a time. The divisor factors
+    /// into a row part and a column part (PyTorch clips the window to input-plus-padding, or with
+    /// `countIncludePad == false` to the input, separately in each direction), so it is computed
+    /// once per row and column; the sum is divided, not multiplied by a reciprocal, as PyTorch does.
     static func avgPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
                         _ p: PoolParameters, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        // Window extent along one axis: positions counted in the divisor, and the input rows or columns summed.
+        func extent(_ o: Int, stride: Int, padding: Int, kernel: Int, size: Int) -> (divisor: Int, range: Range<Int>) {
+            let start = o * stride - padding
+            let end = min(start + kernel, size + padding)
+            let inside = max(start, 0)..<max(min(end, size), max(start, 0))
+            return (p.countIncludePad ? end - start : inside.count, inside)
+        }
+        let rowExtents = (0..<oh).map { extent($0, stride: p.stride.h, padding: p.padding.h, kernel: p.kernel.h, size: h) }
+        let columnDivisors = (0..<ow).map { extent($0, stride: p.stride.w, padding: p.padding.w, kernel: p.kernel.w, size: w).divisor }
+        // An empty window (possible only in ceil_mode corners) sums to zero: divide it by 1.
+        let divisors: [Float] = rowExtents.flatMap { row in columnDivisors.map { Float(max(row.divisor * $0, 1)) } } + Array(repeating: 1, count: 8)
+        let rowWidth = max(w + 2 * p.padding.w, (ow - 1) * p.stride.w + p.kernel.w)
+        let vectorized = p.stride.w <= 2
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
-            for plane in planes {
-                let source = input[plane * h * w], destination = output[plane * oh * ow]
-                for y in 0..<oh {
-                    var y0 = y * p.stride.h - p.padding.h
-                    var y1 = min(y0 + p.kernel.h, h + p.padding.h)
-                    let spanY = y1 - y0
-                    y0 = max(y0, 0); y1 = min(y1, h)
-                    for x in 0..<ow {
-                        var x0 = x * p.stride.w - p.padding.w
-                        var x1 = min(x0 + p.kernel.w, w + p.padding.w)
-                        let spanX = x1 - x0
-                        x0 = max(x0, 0); x1 = min(x1, w)
-                        var sum: Float = 0
-                        var iy = y0
-                        while iy < y1 {
-                            let row = source + iy * w
-                            var ix = x0
-                            while ix < x1 { sum += row[ix]; ix += 1 }
-                            iy += 1
+            var rowBuffer = [Float](repeating: 0, count: rowWidth + 16)
+            rowBuffer.withUnsafeMutableBufferPointer { buffer in
+                divisors.withUnsafeBufferPointer { divisorBuffer in
+                    guard let row = buffer.baseAddress, let divisorTable = divisorBuffer.baseAddress else { return }
+                    let inner = row + p.padding.w
+                    for plane in planes {
+                        let source = input[plane * h * w]
+                        for y in 0..<oh {
+                            let rows = rowExtents[y].range
+                            let out = output[plane * oh * ow] + y * ow, divisor = divisorTable + y * ow
+                            if rows.isEmpty {
+                                inner.update(repeating: 0, count: w)
+                            } else {
+                                inner.update(from: source + rows.lowerBound * w, count: w)
+                                for iy in rows.dropFirst() { addInPlace(inner, source + iy * w, count: w) }
+                            }
+                            var x = 0
+                            if vectorized {
+                                let raw = UnsafeRawPointer(row)
+                                while x + 8 <= ow {
+                                    var sum = window(raw, x: x, tap: 0, stride: p.stride.w)
+                                    for kx in 1..<max(p.kernel.w, 1) { sum += window(raw, x: x, tap: kx, stride: p.stride.w) }
+                                    let d = UnsafeRawPointer(divisor + x).loadUnaligned(as: SIMD8<Float>.self)
+                                    UnsafeMutableRawPointer(out + x).storeBytes(of: sum / d, as: SIMD8<Float>.self)
+                                    x += 8
+                                }
+                            }
+                            for x in x..<ow {
+                                let start = row + x * p.stride.w
+                                var sum = start[0]
+                                for kx in 1..<max(p.kernel.w, 1) { sum += start[kx] }
+                                out[x] = sum / divisor[x]
+                            }
                         }
-                        let divisor = p.countIncludePad ? spanY * spanX : max(y1 - y0, 0) * max(x1 - x0, 0)
-                        destination[y * ow + x] = divisor > 0 ? sum / Float(divisor) : 0
                     }
                 }
             }
+        }
+    }
+
+    /// `row[i] += line[i]`, eight at a time.
+    @inline(__always)
+    static func addInPlace(_ row: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>, count: Int) {
+        var x = 0
+        while x + 8 <= count {
+            let a = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
+            let b = UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(row + x).storeBytes(of: a + b, as: SIMD8<Float>.self)
+            x += 8
+        }
+        while x < count {
+            row[x] += line[x]
+            x += 1
         }
     }
 

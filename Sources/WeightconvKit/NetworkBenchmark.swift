@@ -11,14 +11,29 @@ public enum NetworkBenchmark {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernels))
         let side = size ?? loaded.preprocessing?.inputSize.last ?? loaded.configuration.defaultInputSize
-        // A fixed generator, so runs time the same input.
-        var generator = SplitMix64(seed: 0x5EED)
-        let count = batch * 3 * side * side
-        let input = try Tensor(shape: [batch, 3, side, side],
-                               storage: (0..<count).map { _ in Float(generator.nextUnit()) * 2 - 1 })
+        let input = try input(batch: batch, side: side)
         return try BenchmarkResult.measure(batch: batch, threads: threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
         }
+    }
+}
+
+extension NetworkBenchmark {
+    /// Per-step medians of the fast path on the same input `run` times, and the steps' total.
+    public static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
+                               kernels: KernelSet = .best) throws -> [StepTiming] {
+        let file = try WeightFile(path: path)
+        let loaded = try PretrainedNetwork(file: file, mode: .reference)
+        let executor = try FastExecutor(graph: loaded.network.graph, threads: threads, kernels: kernels)
+        let side = size ?? loaded.preprocessing?.inputSize.last ?? loaded.configuration.defaultInputSize
+        return try executor.profile(input(batch: batch, side: side), iterations: iterations)
+    }
+
+    /// The benchmark input: uniform in [-1, 1) from a fixed seed, so runs time the same numbers.
+    static func input(batch: Int, side: Int) throws -> Tensor {
+        var generator = SplitMix64(seed: 0x5EED)
+        let count = batch * 3 * side * side
+        return try Tensor(shape: [batch, 3, side, side], storage: (0..<count).map { _ in Float(generator.nextUnit()) * 2 - 1 })
     }
 }
 
@@ -43,5 +58,36 @@ extension BenchmarkResult {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
+    }
+}
+
+/// `bench --profile`'s table: the total, each operator kind's share, then the slowest steps.
+public struct StepTimingReport {
+    public let steps: [StepTiming]
+    /// Steps listed individually, slowest first.
+    public var listed = 25
+
+    public init(_ steps: [StepTiming]) { self.steps = steps }
+
+    public var text: String {
+        let total = steps.reduce(0) { $0 + $1.milliseconds }
+        var lines = [String(format: "%d steps, %.2f ms in all (sum of per-step medians)", steps.count, total)]
+        var byKind: [String: (ms: Double, count: Int)] = [:]
+        for step in steps { byKind[step.kind, default: (0, 0)].ms += step.milliseconds; byKind[step.kind]!.count += 1 }
+        lines.append("")
+        // String(format:) does not pad %@ on Linux.
+        func padded(_ text: String) -> String { text + String(repeating: " ", count: max(0, 26 - text.count)) }
+        lines.append(padded("operator") + "  steps        ms   share")
+        for (kind, value) in byKind.sorted(by: { $0.value.ms > $1.value.ms }) {
+            lines.append(padded(kind) + String(format: " %6d %9.3f %6.1f%%", value.count, value.ms, 100 * value.ms / max(total, 1e-9)))
+        }
+        lines.append("")
+        lines.append("slowest steps:")
+        let order = steps.indices.sorted { steps[$0].milliseconds > steps[$1].milliseconds }
+        for index in order.prefix(listed) {
+            let step = steps[index]
+            lines.append(String(format: "%4d  %8.3f ms  %@  %@", index, step.milliseconds, step.kind, step.detail))
+        }
+        return lines.joined(separator: "\n")
     }
 }

@@ -32,6 +32,9 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Only the portable Swift kernels, not the AVX-512 ones (to see what they give).")
     var portableKernels = false
 
+    @Flag(help: "Time every step of the fast path and print them, slowest first, with each operator kind's share.")
+    var profile = false
+
     @Flag(help: "Print {\"median_ms\", \"p90_ms\", \"batch\", \"threads\", …} as JSON.")
     var json = false
 
@@ -39,10 +42,25 @@ struct BenchCommand: ParsableCommand {
         guard batch >= 1, threads >= 1, iterations >= 1, warmup >= 0 else {
             throw ValidationError("--batch, --threads and --iterations must be at least 1, --warmup at least 0")
         }
+        guard !(profile && referenceOperators) else {
+            throw ValidationError("--profile times the fast path's steps; leave out --reference-operators")
+        }
     }
 
     func run() throws {
         try reportingErrors {
+            if profile {
+                let steps = try NetworkBenchmark.profile(path: file, batch: batch, threads: threads, iterations: iterations,
+                                                         size: size, kernels: portableKernels ? .portable : .best)
+                if json {
+                    let encoder = JSONEncoder()
+                    encoder.outputFormatting = [.sortedKeys]
+                    print(String(decoding: try encoder.encode(steps), as: UTF8.self))
+                } else {
+                    print(StepTimingReport(steps).text)
+                }
+                return
+            }
             let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
                                                   warmup: warmup, size: size, referenceOperators: referenceOperators,
                                                   kernels: portableKernels ? .portable : .best)
