@@ -46,7 +46,7 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                                    float *output, long out_height, long out_width,
                                    long stride, long pad_top, long pad_left,
                                    const float *filter, float bias, const float *residual,
-                                   int input_activation, int activation) {
+                                   int input_activation, int activation, long row_begin, long row_end) {
     __m512 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(filter[i]);
     const __m512 b = _mm512_set1_ps(bias);
@@ -59,8 +59,8 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
         if (stride == 1) {
             const long x = ox - pad_left;
             const __mmask16 m0 = inside(x, width), m1 = inside(x + 1, width), m2 = inside(x + 2, width);
-            long oy = 0;
-            for (; oy + 1 < out_height; oy += 2) {
+            long oy = row_begin;
+            for (; oy + 1 < row_end; oy += 2) {
                 __m512 acc0 = b, acc1 = b;
                 for (int r = 0; r < 4; r++) {
                     const long iy = oy - pad_top + r;
@@ -83,7 +83,7 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                 finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc0, activation);
                 finish(output + (oy + 1) * out_width + ox, residual ? residual + (oy + 1) * out_width + ox : 0, store, acc1, activation);
             }
-            for (; oy < out_height; oy++) {
+            for (; oy < row_end; oy++) {
                 __m512 acc = b;
                 for (int ky = 0; ky < 3; ky++) {
                     const long iy = oy - pad_top + ky;
@@ -101,7 +101,7 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
             const long x = ox * 2 - pad_left;
             const __mmask16 mlo = inside(x, width), mhi = inside(x + 16, width);
             const __mmask16 mlo2 = inside(x + 2, width), mhi2 = inside(x + 18, width);
-            for (long oy = 0; oy < out_height; oy++) {
+            for (long oy = row_begin; oy < row_end; oy++) {
                 __m512 acc = b;
                 for (int ky = 0; ky < 3; ky++) {
                     const long iy = oy * 2 - pad_top + ky;

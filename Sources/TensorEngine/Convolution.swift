@@ -223,6 +223,23 @@ struct PreparedConvolution: Sendable {
         return min(columns, tile)
     }
 
+    /// How a GEMM convolution is cut between `workers` shares: column tiles no wider than
+    /// ``tileColumns(rows:columns:)``, their number a multiple of the shares so that share `s`
+    /// takes the `s`-th band of the image in every layer (the band the depthwise convolutions and
+    /// pools give it too, so a layer reads what the same core wrote). When the bands would be
+    /// narrower than 64 columns or the layer has more rows than columns (the 7×7 and 14×14 layers
+    /// of the wide networks, whose weights outweigh their activations) the rows are cut instead,
+    /// in blocks of at least 16.
+    static func split(rows: Int, columns: Int, workers: Int) -> (tiles: Int, rowPieces: Int) {
+        let widest = tileColumns(rows: rows, columns: columns)
+        let tiles = (columns + widest - 1) / max(widest, 1)
+        guard workers > 1 else { return (tiles, 1) }
+        let banded = (tiles + workers - 1) / workers * workers
+        let byColumns = columns / banded >= 64, byRows = rows / workers >= 16
+        if byColumns && (columns >= rows || !byRows) { return (banded, 1) }
+        return byRows ? (tiles, workers) : (tiles, 1)
+    }
+
     /// One GEMM per (image, group, tile of columns, block of rows): `C[rows, tile] = W[rows, K] · B[K, tile]`,
     /// then the epilogue over the tile while it is in cache.
     private func runGEMM(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
@@ -233,20 +250,24 @@ struct PreparedConvolution: Sendable {
         let icg = inputChannels / g, ocg = outputChannels / g
         let k = icg * kernel.h * kernel.w
         let columns = oh * ow
-        let tile = Self.tileColumns(rows: ocg, columns: columns)
-        let tiles = (columns + tile - 1) / tile
-        // Work items: (image, group, column tile); a layer with too few of them to go round (the
-        // deep 7×7 layers) also splits its rows.
-        struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int> }
-        let rowPieces = n * g * tiles >= 2 * workers.count || ocg < 16 * workers.count ? 1 : workers.count
+        let shares = workers.count
+        let split = Self.split(rows: ocg, columns: columns, workers: shares)
+        // Work items: (image, group, column tile, block of rows), each with the share that runs it:
+        // the share of its band of columns or block of rows, else dealt round-robin.
+        struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int>, share: Int }
         var items: [Item] = []
-        items.reserveCapacity(n * g * tiles * rowPieces)
+        items.reserveCapacity(n * g * split.tiles * split.rowPieces)
         for image in 0..<n {
             for group in 0..<g {
-                for t in 0..<tiles {
-                    for piece in 0..<rowPieces {
-                        items.append(Item(image: image, group: group, rows: (ocg * piece / rowPieces)..<(ocg * (piece + 1) / rowPieces),
-                                          columns: (t * tile)..<min(columns, (t + 1) * tile)))
+                for t in 0..<split.tiles {
+                    for piece in 0..<split.rowPieces {
+                        let share = split.tiles % shares == 0 && shares > 1 ? t * shares / split.tiles
+                            : split.rowPieces % shares == 0 && shares > 1 ? piece * shares / split.rowPieces
+                            : items.count % shares
+                        items.append(Item(image: image, group: group,
+                                          rows: (ocg * piece / split.rowPieces)..<(ocg * (piece + 1) / split.rowPieces),
+                                          columns: (columns * t / split.tiles)..<(columns * (t + 1) / split.tiles),
+                                          share: share))
                     }
                 }
             }
@@ -259,10 +280,7 @@ struct PreparedConvolution: Sendable {
                 let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
                 workers.run { worker in
-                    var index = worker
-                    while index < plan.count {
-                        let item = plan[index]
-                        index += workers.count
+                    for item in plan where item.share == worker {
                         let width = item.columns.count
                         let source = input[(item.image * cin + item.group * icg) * h * w]
                         let b: UnsafePointer<Float>
@@ -330,6 +348,19 @@ struct PreparedConvolution: Sendable {
                             let from = inRow + first * sw + offset, to = out + lead
                             if sw == 1 {
                                 to.update(from: from, count: inside)
+                            } else if sw == 2 {
+                                // Eight at a time from sixteen loaded; the loop stops while one input
+                                // remains, so the last load's odd lane never reads past the row.
+                                var j = 0
+                                while j + 8 < inside {
+                                    let pair = UnsafeRawPointer(from + 2 * j).loadUnaligned(as: SIMD16<Float>.self)
+                                    UnsafeMutableRawPointer(to + j).storeBytes(of: pair.evenHalf, as: SIMD8<Float>.self)
+                                    j += 8
+                                }
+                                while j < inside {
+                                    to[j] = from[2 * j]
+                                    j += 1
+                                }
                             } else {
                                 for j in 0..<inside { to[j] = from[j * sw] }
                             }
@@ -371,18 +402,25 @@ struct PreparedConvolution: Sendable {
                     guard let outputPlanes else { return output[plane * oh * ow] }
                     return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
                 }
-                workers.forEachChunk(n * c) { worker, planes in
-                    if direct {
-                        // AVX-512: masked loads stand in for the padding, so no padded copy.
-                        for plane in planes {
+                if direct {
+                    // AVX-512: masked loads stand in for the padding, so no padded copy. Each share
+                    // takes a band of rows of every plane, the same band of the image the GEMMs
+                    // around it give that share, so the data stays in one core's cache.
+                    let shares = min(workers.count, oh)
+                    workers.run { share in
+                        guard share < shares else { return }
+                        let rows = (oh * share / shares, oh * (share + 1) / shares)
+                        for plane in 0..<(n * c) {
                             let channel = plane % c
                             wc_depthwise3x3_avx512(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
                                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                   inputActivation.code, activation.code)
+                                                   inputActivation.code, activation.code, rows.0, rows.1)
                         }
-                        return
                     }
+                    return
+                }
+                workers.forEachChunk(n * c) { worker, planes in
                     let padded = scratch[worker].base
                     // The stride-2 3×3 kernel reads each padded row split into its even columns and then
                     // its odd ones, so that every tap is a contiguous vector load.

@@ -41,9 +41,9 @@ struct Workers: Sendable {
     let count: Int
     private let pool: ThreadPool?
 
-    /// `count` workers; if the threads cannot be started, one (the caller).
+    /// `count` workers, at most `WC_POOL_MAX_THREADS`; if the threads cannot be started, one (the caller).
     init(_ count: Int) {
-        pool = ThreadPool(threads: max(1, count))
+        pool = ThreadPool(threads: min(max(1, count), Int(WC_POOL_MAX_THREADS)))
         self.count = pool?.threads ?? 1
     }
 

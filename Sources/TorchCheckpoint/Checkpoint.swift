@@ -117,6 +117,22 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         }
     }
 
+    /// For a contiguous little-endian tensor in a mapped storage, each piece's whole pages are
+    /// dropped after `body` returns when ``releasesPagesAfterRead`` is set: converting the largest
+    /// tensor then keeps one piece of it resident, not all of it.
+    public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard releasesPagesAfterRead, let tensor = references[name], tensor.isContiguous,
+              !(isBigEndian && tensor.dtype.byteSize > 1), case .mapped? = locations[tensor.storage.key] else {
+            return try withContiguousBytes(of: name) { try Self.pieces(of: $0, size: pieceSize, body) }
+        }
+        try withContiguousBytes(of: name) { whole in
+            try Self.pieces(of: whole, size: pieceSize) { piece in
+                try body(piece)
+                file.releasePages(of: piece)
+            }
+        }
+    }
+
     private func withStorage<R>(_ key: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let location = locations[key] else {
             throw WeightconvError(file: path, problem: "storage '\(key)' is not in the file")

@@ -73,6 +73,13 @@ public final class MappedFile: @unchecked Sendable {
         _ = madvise(UnsafeMutableRawPointer(mutating: base + start), end - start, MADV_DONTNEED)
     }
 
+    /// ``releasePages(offset:count:)`` for a buffer handed out by ``slice(offset:count:)``; a
+    /// buffer that does not lie in the mapping is left alone.
+    public func releasePages(of buffer: UnsafeRawBufferPointer) {
+        guard let base, let start = buffer.baseAddress, start >= base else { return }
+        releasePages(offset: start - base, count: buffer.count)
+    }
+
     /// The first `n` bytes (fewer if the file is shorter), for `FileKind.sniff`.
     public func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
 

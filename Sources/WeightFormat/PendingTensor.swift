@@ -44,10 +44,19 @@ public struct PendingTensor {
             }
         }
         if stored == descriptor.dtype {
+            // In pieces, so a mapped source keeps about one piece of the tensor resident (the
+            // writer hashes and writes each as it comes).
             return PendingTensor(name: storedName ?? name, dtype: stored, shape: descriptor.shape, byteCount: count) { sink in
-                try store.withContiguousBytes(of: name) { buffer in
-                    try checkedSource(buffer)
-                    try sink(buffer)
+                var seen = 0
+                try store.forEachPiece(of: name, pieceSize: 1 << 20) { piece in
+                    seen += piece.count
+                    guard seen <= sourceCount else {
+                        throw WeightconvError(file: path, problem: "tensor '\(name)' has more bytes than its shape needs (\(sourceCount))")
+                    }
+                    try sink(piece)
+                }
+                guard seen == sourceCount else {
+                    throw WeightconvError(file: path, problem: "tensor '\(name)' has \(seen) bytes, its shape needs \(sourceCount)")
                 }
             }
         }

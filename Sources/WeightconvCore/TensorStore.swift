@@ -14,9 +14,30 @@ public protocol TensorStore {
     /// Calls `body` with the tensor's contiguous, little-endian bytes in its stored dtype
     /// (`descriptor.byteCount` bytes). The buffer is valid only during the call.
     func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R
+    /// Calls `body` with the same bytes in order, in pieces of at most `pieceSize` bytes. A store
+    /// that maps its file may drop each piece's pages once `body` returns, so that a pass over a
+    /// large tensor keeps about one piece resident rather than the whole tensor.
+    func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
 }
 
 extension TensorStore {
+    public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try withContiguousBytes(of: name) { try Self.pieces(of: $0, size: pieceSize, body) }
+    }
+
+    /// `buffer` cut into consecutive pieces of at most `size` bytes (one empty piece for an empty buffer).
+    public static func pieces(of buffer: UnsafeRawBufferPointer, size: Int,
+                              _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        let size = max(size, 1)
+        guard buffer.count > size else { return try body(buffer) }
+        var start = 0
+        while start < buffer.count {
+            let end = min(start + size, buffer.count)
+            try body(UnsafeRawBufferPointer(rebasing: buffer[start..<end]))
+            start = end
+        }
+    }
+
     public func descriptor(named name: String) -> TensorDescriptor? {
         tensors.first { $0.name == name }
     }

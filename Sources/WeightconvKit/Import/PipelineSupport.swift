@@ -23,6 +23,13 @@ extension CanonicalWeights: TensorStore {
         }
         return try store.withContiguousBytes(of: entry.source, body)
     }
+
+    public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        guard let entry = entries[name] else {
+            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(name)'")
+        }
+        try store.forEachPiece(of: entry.source, pieceSize: pieceSize, body)
+    }
 }
 
 /// Tensors already under canonical names (a `.wcv` file) as a network's weight provider.

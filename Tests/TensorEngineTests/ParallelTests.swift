@@ -1,0 +1,53 @@
+import Foundation
+import Synchronization
+import Testing
+@testable import TensorEngine
+
+/// The worker pool and how a GEMM convolution is cut between its shares.
+@Suite struct ParallelTests {
+    /// Every share of every region runs exactly once, also when several pools compete for the two
+    /// cores (as executors do when tests run side by side) and callers must do shares themselves.
+    @Test(arguments: [1, 2, 3, 8])
+    func everyShareRunsOnce(threads: Int) async {
+        let regions = 2_000
+        await withTaskGroup(of: [Int].self) { group in
+            for _ in 0..<4 {
+                group.addTask {
+                    let workers = Workers(threads)
+                    let counts = Mutex([Int](repeating: 0, count: threads))
+                    for _ in 0..<regions {
+                        workers.run { share in counts.withLock { $0[share] += 1 } }
+                    }
+                    return counts.withLock { $0 }
+                }
+            }
+            for await counts in group {
+                #expect(counts == [Int](repeating: regions, count: threads))
+            }
+        }
+    }
+
+    @Test func aPoolHasAtMostThirtyTwoThreads() {
+        #expect(Workers(1000).count == 32)
+        #expect(Workers(0).count == 1)
+    }
+
+    /// Column tiles cover the output exactly and are never wider than the cache budget; with more
+    /// than one share their number is a multiple of the shares (bands), or else the rows are cut.
+    @Test(arguments: [(20, 784), (80, 196), (240, 49), (1024, 49), (1024, 196), (256, 3136), (32, 12544), (16, 7)])
+    func gemmSplitsIntoBandsOrRowBlocks(rows: Int, columns: Int) {
+        for workers in 1...4 {
+            let split = PreparedConvolution.split(rows: rows, columns: columns, workers: workers)
+            let widest = PreparedConvolution.tileColumns(rows: rows, columns: columns)
+            let widths = (0..<split.tiles).map { columns * ($0 + 1) / split.tiles - columns * $0 / split.tiles }
+            #expect(widths.reduce(0, +) == columns && widths.allSatisfy { $0 >= 1 && $0 <= widest },
+                    "\(rows)×\(columns) on \(workers): tiles \(widths)")
+            if workers > 1 {
+                let banded = split.tiles % workers == 0 && split.rowPieces == 1
+                let blocked = split.rowPieces == workers && rows / workers >= 16
+                let unsplittable = split.rowPieces == 1 && rows / workers < 16
+                #expect(banded || blocked || unsplittable, "\(rows)×\(columns) on \(workers): \(split)")
+            }
+        }
+    }
+}
