@@ -128,3 +128,63 @@ void AVX512 wc_epilogue_avx512(float *row, long count, float bias, const float *
         _mm512_mask_storeu_ps(row + i, m, activate(v, activation));
     }
 }
+
+/// `a` combined with `b` by the pooling kind: NaN-propagating max (b wins when it is larger or
+/// NaN, so a NaN already in `a` stays), or sum.
+static inline AVX512 __m512 pool_combine(__m512 a, __m512 b, int kind) {
+    if (kind == WC_POOL_AVERAGE) return _mm512_add_ps(a, b);
+    const __mmask16 take = _mm512_cmp_ps_mask(b, a, _CMP_GT_OQ) | _mm512_cmp_ps_mask(b, b, _CMP_UNORD_Q);
+    return _mm512_mask_blend_ps(take, a, b);
+}
+
+/// Sixteen floats from `row + first`, lanes outside the row set to the pooling kind's identity.
+static inline AVX512 __m512 pool_load(const float *row, long first, __mmask16 m, __m512 identity) {
+    return _mm512_mask_loadu_ps(identity, m, (const void *)((intptr_t)row + first * (intptr_t)sizeof(float)));
+}
+
+// Same structure as the depthwise kernel: column blocks of sixteen outputs outside, masks per block.
+static inline AVX512 void pool3x3(const float *input, long height, long width, float *output, long out_width,
+                                  long stride, long pad_top, long pad_left, const int kind, long row_begin, long row_end) {
+    const __m512 identity = _mm512_set1_ps(kind == WC_POOL_MAX ? -__builtin_inff() : 0.0f);
+    const __m512 ninth = _mm512_set1_ps(9.0f);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    for (long ox = 0; ox < out_width; ox += 16) {
+        const __mmask16 store = inside(ox, out_width);
+        const long x = ox * stride - pad_left;
+        const __mmask16 m0 = inside(x, width), m1 = inside(x + 1, width), m2 = inside(x + 2, width);
+        const __mmask16 mhi = inside(x + 16, width), mhi2 = inside(x + 18, width);
+        for (long oy = row_begin; oy < row_end; oy++) {
+            __m512 acc = identity;
+            for (int ky = 0; ky < 3; ky++) {
+                const long iy = oy * stride - pad_top + ky;
+                if (iy < 0 || iy >= height) continue;
+                const float *row = input + iy * width;
+                __m512 t0, t1, t2;
+                if (stride == 1) {
+                    t0 = pool_load(row, x, m0, identity);
+                    t1 = pool_load(row, x + 1, m1, identity);
+                    t2 = pool_load(row, x + 2, m2, identity);
+                } else {
+                    const __m512 lo = pool_load(row, x, m0, identity), hi = pool_load(row, x + 16, mhi, identity);
+                    const __m512 lo2 = pool_load(row, x + 2, m2, identity), hi2 = pool_load(row, x + 18, mhi2, identity);
+                    t0 = _mm512_permutex2var_ps(lo, even, hi);
+                    t1 = _mm512_permutex2var_ps(lo, odd, hi);
+                    t2 = _mm512_permutex2var_ps(lo2, even, hi2);
+                }
+                acc = pool_combine(pool_combine(pool_combine(acc, t0, kind), t1, kind), t2, kind);
+            }
+            if (kind == WC_POOL_AVERAGE) acc = _mm512_div_ps(acc, ninth);
+            _mm512_mask_storeu_ps(output + oy * out_width + ox, store, acc);
+        }
+    }
+}
+
+void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_width,
+                              long stride, long pad_top, long pad_left, int kind, long row_begin, long row_end) {
+    if (kind == WC_POOL_AVERAGE) {
+        pool3x3(input, height, width, output, out_width, stride, pad_top, pad_left, WC_POOL_AVERAGE, row_begin, row_end);
+    } else {
+        pool3x3(input, height, width, output, out_width, stride, pad_top, pad_left, WC_POOL_MAX, row_begin, row_end);
+    }
+}

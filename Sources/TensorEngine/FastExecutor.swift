@@ -318,9 +318,9 @@ public final class FastExecutor: @unchecked Sendable {
         case let .activation(input, output, kind):
             FastElementwise.activation(plan.pointer(input), plan.pointer(output), count: s[output].reduce(1, *), kind, workers: workers)
         case let .maxPool(input, output, p):
-            FastPooling.maxPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, workers: workers)
+            FastPooling.maxPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, kernels: kernels, workers: workers)
         case let .avgPool(input, output, p):
-            FastPooling.avgPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, workers: workers)
+            FastPooling.avgPool(plan.pointer(input), s[input], plan.pointer(output), s[output], p, kernels: kernels, workers: workers)
         case let .globalAvgPool(input, output):
             FastPooling.globalAverage(plan.pointer(input), s[input], plan.pointer(output), workers: workers)
         case let .linear(input, output, layer):

@@ -1,3 +1,4 @@
+import CKernels
 /// A max or average pooling window, with PyTorch's `ceil_mode` and `count_include_pad`.
 public struct PoolParameters: Sendable, Hashable, Codable {
     public var kernel: Size2
@@ -134,8 +135,11 @@ enum FastPooling {
     /// Max pooling as a vertical pass (the max of the window's rows, into a row padded with −∞) and
     /// a horizontal pass over that row, both branch-free. NaN propagates as in PyTorch.
     static func maxPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
-                        _ p: PoolParameters, workers: Workers) {
+                        _ p: PoolParameters, kernels: KernelSet, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        if kernels == .avx512, p.kernel == Size2(3), p.dilation == Size2(1), p.stride.h == p.stride.w, p.stride.w <= 2 {
+            return pool3x3(input, inShape, output, outShape, p, kind: Int32(WC_POOL_MAX), workers: workers)
+        }
         // With ceil_mode the last window may reach past the right padding.
         let rowWidth = max(w + 2 * p.padding.w, (ow - 1) * p.stride.w + (p.kernel.w - 1) * p.dilation.w + 1)
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
@@ -188,6 +192,22 @@ enum FastPooling {
         }
     }
 
+    /// The AVX-512 3×3 kernel, each share taking a band of rows of every plane (as the depthwise
+    /// convolutions do, so a band stays on one core).
+    private static func pool3x3(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+                                _ p: PoolParameters, kind: Int32, workers: Workers) {
+        let (planes, h, w, oh, ow) = (inShape[0] * inShape[1], inShape[2], inShape[3], outShape[2], outShape[3])
+        let shares = min(workers.count, oh)
+        workers.run { share in
+            guard share < shares else { return }
+            let (first, end) = (oh * share / shares, oh * (share + 1) / shares)
+            for plane in 0..<planes {
+                wc_pool3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], ow, p.stride.w,
+                                  p.padding.h, p.padding.w, kind, first, end)
+            }
+        }
+    }
+
     /// Inputs `x·stride + tap … (x + 7)·stride + tap` of a padded row, as a vector.
     @inline(__always)
     static func window(_ row: UnsafeRawPointer, x: Int, tap: Int, stride: Int) -> SIMD8<Float> {
@@ -222,8 +242,15 @@ enum FastPooling {
     /// `countIncludePad == false` to the input, separately in each direction), so it is computed
     /// once per row and column; the sum is divided, not multiplied by a reciprocal, as PyTorch does.
     static func avgPool(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
-                        _ p: PoolParameters, workers: Workers) {
+                        _ p: PoolParameters, kernels: KernelSet, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        // The AVX-512 kernel divides every window by 9: right when padded positions count and no
+        // window reaches past the padding (ceil_mode can make the last one do so).
+        if kernels == .avx512, p.kernel == Size2(3), p.stride.h == p.stride.w, p.stride.w <= 2,
+           p.countIncludePad || p.padding == Size2(0),
+           (oh - 1) * p.stride.h + 3 <= h + 2 * p.padding.h, (ow - 1) * p.stride.w + 3 <= w + 2 * p.padding.w {
+            return pool3x3(input, inShape, output, outShape, p, kind: Int32(WC_POOL_AVERAGE), workers: workers)
+        }
         // Window extent along one axis: positions counted in the divisor, and the input rows or columns summed.
         func extent(_ o: Int, stride: Int, padding: Int, kernel: Int, size: Int) -> (divisor: Int, range: Range<Int>) {
             let start = o * stride - padding

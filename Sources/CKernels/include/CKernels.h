@@ -27,4 +27,17 @@ void wc_depthwise3x3_avx512(const float *input, long height, long width,
 /// epilogue of a GEMM tile. Requires AVX-512F.
 void wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation);
 
+/// Pooling kinds for wc_pool3x3_avx512.
+enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
+
+/// One plane of 3×3 pooling, dilation 1, stride 1 or 2 in both directions, any padding, output
+/// rows row_begin ..< row_end, reading the unpadded input directly:
+///   max:     output[oy][ox] = the largest in-plane input of the window (NaN if any is NaN; −∞ if
+///            the window holds none), as PyTorch's max_pool2d;
+///   average: output[oy][ox] = (Σ in-plane inputs of the window) / 9, i.e. avg_pool2d with
+///            count_include_pad when no window reaches past the padding (the caller checks).
+/// Requires AVX-512F.
+void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_width,
+                       long stride, long pad_top, long pad_left, int kind, long row_begin, long row_end);
+
 #endif
