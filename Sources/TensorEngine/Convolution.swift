@@ -223,20 +223,27 @@ struct PreparedConvolution: Sendable {
         return min(columns, tile)
     }
 
-    /// How a GEMM convolution is cut between `workers` shares: column tiles no wider than
-    /// ``tileColumns(rows:columns:)``, their number a multiple of the shares so that share `s`
-    /// takes the `s`-th band of the image in every layer (the band the depthwise convolutions and
-    /// pools give it too, so a layer reads what the same core wrote). When the bands would be
-    /// narrower than 64 columns or the layer has more rows than columns (the 7×7 and 14×14 layers
-    /// of the wide networks, whose weights outweigh their activations) the rows are cut instead,
-    /// in blocks of at least 16.
-    static func split(rows: Int, columns: Int, workers: Int) -> (tiles: Int, rowPieces: Int) {
+    /// How a GEMM convolution is cut between `workers` shares. What each share writes must be a
+    /// few large contiguous pieces of memory: when two cores own alternate pieces of a few hundred
+    /// bytes to a few kilobytes (the two halves of every row of a 28×28 map, say), each core's
+    /// prefetchers keep pulling in the lines next to its own, which the other core is writing,
+    /// and the layer runs slower on two cores than on one (measured: a banded copy of 480 14×14
+    /// planes took 44 µs on two cores, 16 µs on one, and 6 µs split into two runs of planes).
+    /// So the output channels (rows) are cut into one contiguous block per share, in blocks of at
+    /// least 16 rows; a layer with fewer rows cuts its columns into one band per share instead
+    /// when a band of a row is ≥ 4096 floats (16 KiB: the stems at 112×112); else the (image,
+    /// group) items are dealt out in contiguous runs. Within a share, column tiles no wider than
+    /// ``tileColumns(rows:columns:)``.
+    ///
+    /// An im2col convolution prefers the column bands when they are that wide: cutting its rows
+    /// would have every share unfold the same input columns.
+    static func split(rows: Int, columns: Int, workers: Int, unfolds: Bool = false) -> (tiles: Int, rowPieces: Int) {
         let widest = tileColumns(rows: rows, columns: columns)
         let tiles = (columns + widest - 1) / max(widest, 1)
         guard workers > 1 else { return (tiles, 1) }
         let banded = (tiles + workers - 1) / workers * workers
-        let byColumns = columns / banded >= 64, byRows = rows / workers >= 16
-        if byColumns && (columns >= rows || !byRows) { return (banded, 1) }
+        let byColumns = columns / workers >= 4096, byRows = rows / workers >= 16
+        if byColumns && (unfolds || !byRows) { return (banded, 1) }
         return byRows ? (tiles, workers) : (tiles, 1)
     }
 
@@ -251,19 +258,20 @@ struct PreparedConvolution: Sendable {
         let k = icg * kernel.h * kernel.w
         let columns = oh * ow
         let shares = workers.count
-        let split = Self.split(rows: ocg, columns: columns, workers: shares)
+        let split = Self.split(rows: ocg, columns: columns, workers: shares, unfolds: algorithm == .im2col)
         // Work items: (image, group, column tile, block of rows), each with the share that runs it:
         // the share of its band of columns or block of rows, else dealt round-robin.
         struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int>, share: Int }
+        let itemCount = n * g * split.tiles * split.rowPieces
         var items: [Item] = []
-        items.reserveCapacity(n * g * split.tiles * split.rowPieces)
+        items.reserveCapacity(itemCount)
         for image in 0..<n {
             for group in 0..<g {
                 for t in 0..<split.tiles {
                     for piece in 0..<split.rowPieces {
-                        let share = split.tiles % shares == 0 && shares > 1 ? t * shares / split.tiles
-                            : split.rowPieces % shares == 0 && shares > 1 ? piece * shares / split.rowPieces
-                            : items.count % shares
+                        let share = split.rowPieces % shares == 0 && shares > 1 ? piece * shares / split.rowPieces
+                            : split.tiles % shares == 0 && shares > 1 ? t * shares / split.tiles
+                            : items.count * shares / itemCount
                         items.append(Item(image: image, group: group,
                                           rows: (ocg * piece / split.rowPieces)..<(ocg * (piece + 1) / split.rowPieces),
                                           columns: (columns * t / split.tiles)..<(columns * (t + 1) / split.tiles),
@@ -404,18 +412,14 @@ struct PreparedConvolution: Sendable {
                 }
                 if direct {
                     // AVX-512: masked loads stand in for the padding, so no padded copy. Each share
-                    // takes a band of rows of every plane, the same band of the image the GEMMs
-                    // around it give that share, so the data stays in one core's cache.
-                    let shares = min(workers.count, oh)
-                    workers.run { share in
-                        guard share < shares else { return }
-                        let rows = (oh * share / shares, oh * (share + 1) / shares)
-                        for plane in 0..<(n * c) {
+                    // takes a run of whole planes (see `split` for why not bands of rows).
+                    workers.forEachChunk(n * c) { _, planes in
+                        for plane in planes {
                             let channel = plane % c
                             wc_depthwise3x3_avx512(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
                                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                   inputActivation.code, activation.code, rows.0, rows.1)
+                                                   inputActivation.code, activation.code, 0, oh)
                         }
                     }
                     return

@@ -106,18 +106,26 @@ enum FastElementwise {
         }
     }
 
-    /// Channel concatenation: per image, each part's block copied in order, then the activation.
-    static func concat(_ parts: [(SharedPointer, [Int])], _ output: SharedPointer, _ outShape: [Int], _ kind: Activation) {
+    /// Channel concatenation, each part's planes copied in order and activated; the output is cut
+    /// into one contiguous run per share.
+    static func concat(_ parts: [(SharedPointer, [Int])], _ output: SharedPointer, _ outShape: [Int], _ kind: Activation,
+                       workers: Workers) {
         let n = outShape[0]
-        let imageSize = outShape[1] * outShape[2] * outShape[3]
-        for b in 0..<n {
-            var offset = b * imageSize
+        // Output runs: (source, offset in the output, floats), one per (image, part).
+        var runs: [(SharedPointer, Int, Int)] = []
+        var offset = 0
+        for image in 0..<n {
             for (pointer, shape) in parts {
-                let size = shape[1] * shape[2] * shape[3]
-                let destination = output[offset]
-                destination.update(from: pointer[b * size], count: size)
-                if kind != .identity { for i in 0..<size { destination[i] = kind.apply(destination[i]) } }
+                let size = shape[1...].reduce(1, *)
+                runs.append((SharedPointer(pointer[image * size]), offset, size))
                 offset += size
+            }
+        }
+        let table = runs
+        workers.forEachChunk(offset) { _, range in
+            for (source, start, size) in table where start < range.upperBound && start + size > range.lowerBound {
+                let from = max(start, range.lowerBound), to = min(start + size, range.upperBound)
+                activate(source[from - start], output[from], count: to - from, kind)
             }
         }
     }

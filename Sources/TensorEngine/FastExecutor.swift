@@ -51,21 +51,23 @@ public final class FastExecutor: @unchecked Sendable {
         init(shapes: [[Int]], slotOfValue: [Int], slotSizes: [Int], scratchFloats: Int, workers: Int) {
             self.shapes = shapes
             self.slotOfValue = slotOfValue
-            slots = slotSizes.map { size in
-                let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(size, 1))
-                pointer.initialize(repeating: 0, count: max(size, 1))
-                return pointer
-            }
-            scratch = (0..<workers).map { _ in
-                let pointer = UnsafeMutablePointer<Float>.allocate(capacity: max(scratchFloats, 1))
-                pointer.initialize(repeating: 0, count: max(scratchFloats, 1))
-                return SharedPointer(pointer)
-            }
+            slots = slotSizes.map(Self.zeroedLines)
+            scratch = (0..<workers).map { _ in SharedPointer(Self.zeroedLines(scratchFloats)) }
+        }
+
+        /// `count` zeroed floats starting on a cache line: the runs the shares write then share
+        /// at most the one line where they meet.
+        static func zeroedLines(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let count = max(count, 1)
+            let pointer = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+                .bindMemory(to: Float.self, capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+            return pointer
         }
 
         deinit {
-            for slot in slots { slot.deallocate() }
-            for s in scratch { s.base.deallocate() }
+            for slot in slots { UnsafeMutableRawPointer(slot).deallocate() }
+            for s in scratch { UnsafeMutableRawPointer(s.base).deallocate() }
         }
 
         func pointer(_ value: Int) -> SharedPointer { SharedPointer(slots[slotOfValue[value]]) }
@@ -328,7 +330,7 @@ public final class FastExecutor: @unchecked Sendable {
         case let .add(a, b, output, kind):
             FastElementwise.add(plan.pointer(a), plan.pointer(b), plan.pointer(output), count: s[output].reduce(1, *), kind, workers: workers)
         case let .concat(parts, output, kind):
-            FastElementwise.concat(parts.map { (plan.pointer($0), s[$0]) }, plan.pointer(output), s[output], kind)
+            FastElementwise.concat(parts.map { (plan.pointer($0), s[$0]) }, plan.pointer(output), s[output], kind, workers: workers)
         case let .shuffle(input, output, groups, permutation):
             FastShuffle.run(plan.pointer(input), s[input], plan.pointer(output),
                             sources: permutation.sourceChannels(channels: s[input][1], groups: groups))

@@ -192,18 +192,14 @@ enum FastPooling {
         }
     }
 
-    /// The AVX-512 3×3 kernel, each share taking a band of rows of every plane (as the depthwise
-    /// convolutions do, so a band stays on one core).
+    /// The AVX-512 3×3 kernel over runs of whole planes, one per share.
     private static func pool3x3(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
                                 _ p: PoolParameters, kind: Int32, workers: Workers) {
-        let (planes, h, w, oh, ow) = (inShape[0] * inShape[1], inShape[2], inShape[3], outShape[2], outShape[3])
-        let shares = min(workers.count, oh)
-        workers.run { share in
-            guard share < shares else { return }
-            let (first, end) = (oh * share / shares, oh * (share + 1) / shares)
-            for plane in 0..<planes {
+        let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
+        workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
+            for plane in planes {
                 wc_pool3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], ow, p.stride.w,
-                                  p.padding.h, p.padding.w, kind, first, end)
+                                  p.padding.h, p.padding.w, kind, 0, oh)
             }
         }
     }

@@ -33,20 +33,23 @@ import Testing
     }
 
     /// Column tiles cover the output exactly and are never wider than the cache budget; with more
-    /// than one share their number is a multiple of the shares (bands), or else the rows are cut.
+    /// than one share, each share gets one contiguous block of rows (≥ 16) or one band of columns
+    /// (≥ 4096 wide, so its runs of memory are long), or the split is left to whole items.
     @Test(arguments: [(20, 784), (80, 196), (240, 49), (1024, 49), (1024, 196), (256, 3136), (32, 12544), (16, 7)])
-    func gemmSplitsIntoBandsOrRowBlocks(rows: Int, columns: Int) {
+    func gemmSplitsIntoRowBlocksOrWideBands(rows: Int, columns: Int) {
         for workers in 1...4 {
-            let split = PreparedConvolution.split(rows: rows, columns: columns, workers: workers)
-            let widest = PreparedConvolution.tileColumns(rows: rows, columns: columns)
-            let widths = (0..<split.tiles).map { columns * ($0 + 1) / split.tiles - columns * $0 / split.tiles }
-            #expect(widths.reduce(0, +) == columns && widths.allSatisfy { $0 >= 1 && $0 <= widest },
-                    "\(rows)×\(columns) on \(workers): tiles \(widths)")
-            if workers > 1 {
-                let banded = split.tiles % workers == 0 && split.rowPieces == 1
+            for unfolds in [false, true] {
+                let split = PreparedConvolution.split(rows: rows, columns: columns, workers: workers, unfolds: unfolds)
+                let widest = PreparedConvolution.tileColumns(rows: rows, columns: columns)
+                let widths = (0..<split.tiles).map { columns * ($0 + 1) / split.tiles - columns * $0 / split.tiles }
+                #expect(widths.reduce(0, +) == columns && widths.allSatisfy { $0 >= 1 && $0 <= widest },
+                        "\(rows)×\(columns) on \(workers): tiles \(widths)")
+                guard workers > 1 else { continue }
                 let blocked = split.rowPieces == workers && rows / workers >= 16
-                let unsplittable = split.rowPieces == 1 && rows / workers < 16
-                #expect(banded || blocked || unsplittable, "\(rows)×\(columns) on \(workers): \(split)")
+                let banded = split.rowPieces == 1 && split.tiles % workers == 0 && columns / workers >= 4096
+                let whole = split.rowPieces == 1 && rows / workers < 16 && columns / workers < 4096
+                #expect(blocked || banded || whole, "\(rows)×\(columns) on \(workers): \(split)")
+                if unfolds && columns / workers >= 4096 { #expect(banded, "an im2col layer cuts its columns") }
             }
         }
     }

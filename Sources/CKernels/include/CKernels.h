@@ -15,8 +15,8 @@ bool wc_has_avx512(void);
 /// One plane of a 3×3 depthwise convolution, dilation 1, stride 1 or 2 in both directions, any
 /// padding, reading the unpadded input directly (lanes outside the plane are masked to zero):
 ///   output[oy][ox] = act(bias + residual[oy][ox] + Σ filter[ky][kx] · in_act(input[s·oy − pad_top + ky][s·ox − pad_left + kx]))
-/// for output rows row_begin ..< row_end (the rest of the plane is not touched), so that threads
-/// can share a plane by rows. `residual` may be NULL. Requires AVX-512F (wc_has_avx512).
+/// for output rows row_begin ..< row_end (the rest of the plane is not touched; the executor passes
+/// whole planes, see PreparedConvolution.split). `residual` may be NULL. Requires AVX-512F.
 void wc_depthwise3x3_avx512(const float *input, long height, long width,
                             float *output, long out_height, long out_width,
                             long stride, long pad_top, long pad_left,
