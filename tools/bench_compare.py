@@ -2,7 +2,7 @@
 """Side-by-side latency of weightconv, PyTorch eager and onnxruntime on one machine in one run (issue 6),
 plus the import-speed comparison (cp vs torch.load + safetensors save vs weightconv import).
 
-    /work/.venv-tools/bin/python tools/bench_compare.py [--threads 2] [--iterations 30] [--warmup 5]
+    /work/.venv-tools/bin/python tools/bench_compare.py [--threads 2] [--rounds 5] [--iterations 10] [--warmup 5]
         [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
         [--skip-import] [--work DIR]
 
@@ -13,7 +13,9 @@ For each full-size network (random weights; timing does not depend on their valu
 - weightconv: the same weights saved as a checkpoint, `weightconv import … -o N.wcv`, then
   `weightconv bench N.wcv --batch 1 --threads T --iterations K --json` — the column is skipped with a
   note when the binary or its `bench` command is not there yet.
-Prints a Markdown table of median (p90) milliseconds and the ratios, with the machine and the command.
+The three are timed in turn, round after round, so that a slow phase of a shared machine falls on all
+of them alike; the table gives each engine's median of its round medians and the median of the
+per-round ratios, each with its range over the rounds, with the machine and the command.
 
 Import: a ResNeXt-50 32x4d checkpoint (~100 MB, torch.save of the state_dict) is copied with `cp`, loaded
 with torch.load and written with safetensors, and (when available) imported with `weightconv import`;
@@ -76,13 +78,8 @@ def time_calls(fn, iterations: int, warmup: int) -> dict:
     return summarize(samples)
 
 
-def bench_torch(model, x, threads, iterations, warmup) -> dict:
-    torch.set_num_threads(threads)
-    with torch.inference_mode():
-        return time_calls(lambda: model(x), iterations, warmup)
-
-
-def bench_onnxruntime(model, x, threads, iterations, warmup, work: Path, name: str) -> dict:
+def onnxruntime_runner(model, x, threads, work: Path, name: str):
+    """A callable running the exported model in an onnxruntime session made once."""
     import onnxruntime as ort
     path = work / f"{name}.onnx"
     if not path.exists():
@@ -95,7 +92,7 @@ def bench_onnxruntime(model, x, threads, iterations, warmup, work: Path, name: s
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     feed = {"input": x.numpy()}
-    return time_calls(lambda: session.run(None, feed), iterations, warmup)
+    return lambda: session.run(None, feed)
 
 
 def weightconv_available(binary: str | None) -> tuple[bool, str]:
@@ -113,17 +110,39 @@ def weightconv_available(binary: str | None) -> tuple[bool, str]:
     return True, ""
 
 
-def bench_weightconv(binary, model, arch, threads, iterations, work: Path, name: str) -> dict:
+def import_weightconv(binary, model, arch, work: Path, name: str) -> Path:
     checkpoint, wcv = work / f"{name}.pth", work / f"{name}.wcv"
     if not checkpoint.exists():
         torch.save(model.state_dict(), checkpoint)
     subprocess.run([binary, "import", str(checkpoint), "--arch", arch, "-o", str(wcv)], check=True,
                    capture_output=True)
+    return wcv
+
+
+def bench_weightconv(binary, wcv: Path, threads, iterations, warmup) -> dict:
     out = subprocess.run([binary, "bench", str(wcv), "--batch", "1", "--threads", str(threads), "--iterations",
-                          str(iterations), "--json"], check=True, capture_output=True, text=True)
+                          str(iterations), "--warmup", str(warmup), "--json"], check=True, capture_output=True,
+                         text=True)
     result = json.loads(out.stdout)
     return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"]),
             "min_ms": float(result.get("min_ms", float("nan")))}
+
+
+def across_rounds(rounds: list[dict]) -> dict:
+    """One engine over the rounds: the median and extremes of its per-round medians."""
+    medians = [r["median_ms"] for r in rounds]
+    return {"median_ms": statistics.median(medians), "low_ms": min(medians), "high_ms": max(medians)}
+
+
+def round_cell(r: dict) -> str:
+    return f"{r['median_ms']:.1f} ({r['low_ms']:.1f}–{r['high_ms']:.1f})"
+
+
+def ratio_cell(numerator: list[dict], denominator: list[dict]) -> str:
+    """Median over rounds of the per-round ratio, with its range: a slow phase of the (shared) machine
+    falls on all engines of a round alike, so per-round ratios are steadier than ratios of overall medians."""
+    ratios = [a["median_ms"] / b["median_ms"] for a, b in zip(numerator, denominator)]
+    return f"{statistics.median(ratios):.2f} ({min(ratios):.2f}–{max(ratios):.2f})"
 
 
 def run_child(argv: list[str]) -> tuple[float, int, str]:
@@ -200,7 +219,9 @@ def machine() -> str:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--iterations", type=int, default=10, help="timed runs per engine per round")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds; each runs PyTorch, onnxruntime and weightconv in turn")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--weightconv", help="path to the weightconv binary (release build)")
     parser.add_argument("--networks", default=",".join(NETWORKS))
@@ -222,8 +243,9 @@ def main() -> int:
         "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
         else ""))
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"Batch 1, {args.threads} threads; milliseconds: median (p90, min) of {args.iterations} runs after "
-          f"{args.warmup} warm-up; ratios of medians.\n")
+    print(f"Batch 1, {args.threads} threads; {args.rounds} rounds, each timing PyTorch, onnxruntime and weightconv "
+          f"in turn ({args.iterations} runs each after {args.warmup} warm-up); milliseconds: median of the round "
+          "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).\n")
     header = "| network | input | PyTorch eager | onnxruntime |"
     rule = "|---|---|---:|---:|"
     if have_weightconv:
@@ -239,19 +261,34 @@ def main() -> int:
         description, build, size, arch = NETWORKS[name]
         model = build().eval()
         x = torch.randn(1, 3, size, size, generator=g)
-        pt = bench_torch(model, x, args.threads, args.iterations, args.warmup)
-        ort = bench_onnxruntime(model, x, args.threads, args.iterations, args.warmup, args.work, name)
-        row = (f"| {description} | {size}x{size} | {cell(pt)} | {cell(ort)} |")
+        torch.set_num_threads(args.threads)
+        run_ort = onnxruntime_runner(model, x, args.threads, args.work, name)
+        wcv = None
+        failure = None
         if have_weightconv:
             try:
-                wc = bench_weightconv(args.weightconv, model, arch, args.threads, args.iterations, args.work, name)
-                row += (f" {cell(wc)} | {wc['median_ms'] / pt['median_ms']:.2f} |"
-                        f" {wc['median_ms'] / ort['median_ms']:.2f} |")
-            except (subprocess.CalledProcessError, ValueError, KeyError) as error:
-                stderr = getattr(error, "stderr", "") or ""
-                row += f" failed: {str(stderr).strip().splitlines()[-1:] or error} | | |"
+                wcv = import_weightconv(args.weightconv, model, arch, args.work, name)
+            except subprocess.CalledProcessError as error:
+                failure = str(error.stderr or error).strip().splitlines()[-1:]
+        pt, ort, wc = [], [], []
+        for _ in range(args.rounds):
+            with torch.inference_mode():
+                pt.append(time_calls(lambda: model(x), args.iterations, args.warmup))
+            ort.append(time_calls(run_ort, args.iterations, args.warmup))
+            if wcv is not None:
+                try:
+                    wc.append(bench_weightconv(args.weightconv, wcv, args.threads, args.iterations, args.warmup))
+                except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                    failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
+                    wcv = None
+        row = f"| {description} | {size}x{size} | {round_cell(across_rounds(pt))} | {round_cell(across_rounds(ort))} |"
+        if have_weightconv:
+            if failure or len(wc) != len(pt):
+                row += f" failed: {failure} | | |"
+            else:
+                row += f" {round_cell(across_rounds(wc))} | {ratio_cell(wc, pt)} | {ratio_cell(wc, ort)} |"
         else:
-            row += f" {ort['median_ms'] / pt['median_ms']:.2f} |"
+            row += f" {ratio_cell(ort, pt)} |"
         print(row, flush=True)
     if not have_weightconv:
         print(f"\nweightconv column skipped: {why_not}.")

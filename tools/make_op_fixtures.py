@@ -57,6 +57,10 @@ conv_case("conv_dilated_d2_p2", 2, 4, 9, 10, 3, 3, 1, 2, 2, 1, True, 30)
 conv_case("conv_asymmetric_stride_padding", 1, 4, 10, 9, 6, 3, (2, 1), (1, 0), 1, 2, True, 40)
 conv_case("conv_grouped_g4", 2, 8, 7, 9, 12, 3, 1, 1, 1, 4, False, 50)
 conv_case("conv_grouped_g4_s2", 1, 8, 9, 9, 8, 3, 2, 1, 1, 4, False, 55)
+# Groups of 10 inputs and 11 outputs over rows wider than 16 (the AVX-512 grouped kernel: a block of
+# eight filters and a remainder of three, several column blocks, both strides).
+conv_case("conv_grouped_g2_wide", 1, 20, 11, 37, 22, 3, 1, 1, 1, 2, True, 57)
+conv_case("conv_grouped_g2_wide_s2", 2, 20, 12, 35, 22, 3, 2, 1, 1, 2, True, 58)
 conv_case("conv_pointwise_g3", 2, 12, 5, 7, 9, 1, 1, 0, 1, 3, True, 60)
 conv_case("conv_pointwise_s2", 1, 6, 9, 7, 10, 1, 2, 0, 1, 1, False, 70)
 conv_case("conv_depthwise_s1", 2, 6, 10, 7, 6, 3, 1, 1, 1, 6, True, 80)

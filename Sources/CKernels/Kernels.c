@@ -188,3 +188,78 @@ void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float
         pool3x3(input, height, width, output, out_width, stride, pad_top, pad_left, WC_POOL_MAX, row_begin, row_end);
     }
 }
+
+// Up to BLOCK output channels at a time; `count` is a constant in each call below, so once inlined
+// the accumulator loops unroll and the accumulators stay in registers.
+enum { BLOCK = 8 };
+
+static inline AVX512 void grouped_block(const float *input, long height, long width, long in_channels,
+                                        float *output, long plane_out, long out_width, long stride, long pad_top,
+                                        long x, long ox, const __mmask16 *m, __mmask16 store,
+                                        const float *filter, const float *bias, int activation, long oy,
+                                        const int count) {
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    __m512 acc[BLOCK];
+    for (int j = 0; j < count; j++) acc[j] = _mm512_set1_ps(bias[j]);
+    const long taps = in_channels * 9;
+    for (long i = 0; i < in_channels; i++) {
+        const float *plane = input + i * height * width;
+        for (int ky = 0; ky < 3; ky++) {
+            const long iy = oy * stride - pad_top + ky;
+            if (iy < 0 || iy >= height) continue;
+            const float *row = plane + iy * width;
+            __m512 t0, t1, t2;
+            if (stride == 1) {
+                t0 = load_masked(row, x, m[0], WC_IDENTITY);
+                t1 = load_masked(row, x + 1, m[1], WC_IDENTITY);
+                t2 = load_masked(row, x + 2, m[2], WC_IDENTITY);
+            } else {
+                const __m512 lo = load_masked(row, x, m[0], WC_IDENTITY), hi = load_masked(row, x + 16, m[3], WC_IDENTITY);
+                const __m512 lo2 = load_masked(row, x + 2, m[2], WC_IDENTITY), hi2 = load_masked(row, x + 18, m[4], WC_IDENTITY);
+                t0 = _mm512_permutex2var_ps(lo, even, hi);
+                t1 = _mm512_permutex2var_ps(lo, odd, hi);
+                t2 = _mm512_permutex2var_ps(lo2, even, hi2);
+            }
+            const float *w = filter + i * 9 + ky * 3;
+            for (int j = 0; j < count; j++) {
+                acc[j] = _mm512_fmadd_ps(t0, _mm512_set1_ps(w[j * taps]), acc[j]);
+                acc[j] = _mm512_fmadd_ps(t1, _mm512_set1_ps(w[j * taps + 1]), acc[j]);
+                acc[j] = _mm512_fmadd_ps(t2, _mm512_set1_ps(w[j * taps + 2]), acc[j]);
+            }
+        }
+    }
+    for (int j = 0; j < count; j++) finish(output + j * plane_out + oy * out_width + ox, 0, store, acc[j], activation);
+}
+
+void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
+                                 float *output, long out_height, long out_width, long out_channels,
+                                 long stride, long pad_top, long pad_left,
+                                 const float *filter, const float *bias, int activation, long row_begin, long row_end) {
+    const long taps = in_channels * 9, plane_out = out_height * out_width;
+    for (long ox = 0; ox < out_width; ox += 16) {
+        const __mmask16 store = inside(ox, out_width);
+        const long x = ox * stride - pad_left;
+        const __mmask16 m[5] = {inside(x, width), inside(x + 1, width), inside(x + 2, width),
+                                inside(x + 16, width), inside(x + 18, width)};
+        for (long oy = row_begin; oy < row_end; oy++) {
+            for (long o = 0; o < out_channels; o += BLOCK) {
+                float *out = output + o * plane_out;
+                const float *f = filter + o * taps, *b = bias + o;
+#define BLOCK_OF(n) grouped_block(input, height, width, in_channels, out, plane_out, out_width, stride, pad_top, \
+                                  x, ox, m, store, f, b, activation, oy, n)
+                switch (out_channels - o < BLOCK ? out_channels - o : BLOCK) {
+                case 1: BLOCK_OF(1); break;
+                case 2: BLOCK_OF(2); break;
+                case 3: BLOCK_OF(3); break;
+                case 4: BLOCK_OF(4); break;
+                case 5: BLOCK_OF(5); break;
+                case 6: BLOCK_OF(6); break;
+                case 7: BLOCK_OF(7); break;
+                default: BLOCK_OF(8); break;
+                }
+#undef BLOCK_OF
+            }
+        }
+    }
+}

@@ -27,6 +27,17 @@ void wc_depthwise3x3_avx512(const float *input, long height, long width,
 /// epilogue of a GEMM tile. Requires AVX-512F.
 void wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation);
 
+/// One group of a grouped 3×3 convolution (ResNeXt's), dilation 1, stride 1 or 2 in both
+/// directions, any padding, reading the group's `in_channels` unpadded input planes directly:
+///   output[o][oy][ox] = act(bias[o] + Σ_i Σ_ky,kx filter[o][i][ky][kx] · input[i][s·oy − pad_top + ky][s·ox − pad_left + kx])
+/// for each of the group's `out_channels` planes o and output rows row_begin ..< row_end; `filter`
+/// is [out_channels][in_channels][3][3]. Sixteen columns of up to eight output channels are
+/// accumulated in registers, so each input vector loaded serves eight filters. Requires AVX-512F.
+void wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
+                          float *output, long out_height, long out_width, long out_channels,
+                          long stride, long pad_top, long pad_left,
+                          const float *filter, const float *bias, int activation, long row_begin, long row_end);
+
 /// Pooling kinds for wc_pool3x3_avx512.
 enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
 
