@@ -227,27 +227,27 @@ struct PreparedConvolution: Sendable {
         return min(columns, tile)
     }
 
-    /// How a GEMM convolution is cut between `workers` shares. What each share writes must be a
-    /// few large contiguous pieces of memory: when two cores own alternate pieces of a few hundred
-    /// bytes to a few kilobytes (the two halves of every row of a 28×28 map, say), each core's
-    /// prefetchers keep pulling in the lines next to its own, which the other core is writing,
-    /// and the layer runs slower on two cores than on one (measured: a banded copy of 480 14×14
-    /// planes took 44 µs on two cores, 16 µs on one, and 6 µs split into two runs of planes).
-    /// So the output channels (rows) are cut into one contiguous block per share, in blocks of at
-    /// least 16 rows; a layer with fewer rows cuts its columns into one band per share instead
-    /// when a band of a row is ≥ 4096 floats (16 KiB: the stems at 112×112); else the (image,
-    /// group) items are dealt out in contiguous runs. Within a share, column tiles no wider than
-    /// ``tileColumns(rows:columns:)``.
+    /// How a GEMM convolution is cut between `workers` shares. What each share writes must be
+    /// made of runs of at least a page: when two cores own alternate pieces of a few hundred bytes
+    /// (the two halves of every row of a 28×28 map, say), each core's prefetchers keep pulling in
+    /// lines next to its own that the other core is writing, and the layer runs slower on two cores
+    /// than on one. Measured (tools/bench_compare's machine, copying 750 KB between two buffers
+    /// per region, two cores): rows cut into halves of 392 floats 66 µs, of 1024 floats 17 µs, of
+    /// 1568 floats 15 µs; whole planes per core 13–14 µs; one core alone 27–30 µs.
     ///
-    /// An im2col convolution prefers the column bands when they are that wide: cutting its rows
-    /// would have every share unfold the same input columns.
+    /// So a layer cuts its columns into one band per share when a band is ≥ 1024 floats and the
+    /// columns outnumber the rows (each share then reads only its part of the larger operand, the
+    /// input) or the layer unfolds its input (cutting rows would have every share unfold the same
+    /// columns); else its output channels (rows) into one block per share when blocks have ≥ 4 rows;
+    /// else the (image, group) items are dealt out in contiguous runs. Within a share, column
+    /// tiles no wider than ``tileColumns(rows:columns:)``.
     static func split(rows: Int, columns: Int, workers: Int, unfolds: Bool = false) -> (tiles: Int, rowPieces: Int) {
         let widest = tileColumns(rows: rows, columns: columns)
         let tiles = (columns + widest - 1) / max(widest, 1)
         guard workers > 1 else { return (tiles, 1) }
         let banded = (tiles + workers - 1) / workers * workers
-        let byColumns = columns / workers >= 4096, byRows = rows / workers >= 16
-        if byColumns && (unfolds || !byRows) { return (banded, 1) }
+        let byColumns = columns / workers >= 1024, byRows = rows / workers >= 4
+        if byColumns && (unfolds || columns >= rows || !byRows) { return (banded, 1) }
         return byRows ? (tiles, workers) : (tiles, 1)
     }
 
