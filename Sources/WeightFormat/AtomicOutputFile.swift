@@ -118,6 +118,14 @@ final class AtomicOutputFile {
             }
             done += written
         }
+        #if os(Linux)
+        // Starts the writeback of what was just written (Linux's DONTNEED on dirty pages queues
+        // them for writing, as sync_file_range would, which Glibc's module does not export), so
+        // the disk works while the next tensors are hashed and the closing fsync waits less:
+        // import of a 100 MB checkpoint 213 → 187 ms (median of 10, interleaved). Advice only:
+        // its result does not matter.
+        _ = posix_fadvise(descriptor, off_t(offset), off_t(bytes.count), POSIX_FADV_DONTNEED)
+        #endif
     }
 
     /// fsync, rename over the destination, fsync the folder so the rename itself is durable.

@@ -29,6 +29,26 @@ import WeightconvCore
         }
     }
 
+    /// The provenance hash is the file's plain SHA-256 (what `sha256sum` prints), and a hash whose
+    /// conversion was refused stops instead of reading the rest of the source.
+    @Test func sourceIdentityIsTheFilesSHA256AndStopsWhenCancelled() throws {
+        let path = "\(Self.fixtures)/src/small_cnn.safetensors"
+        let data = try bytes(path)
+        let identity = try SourceIdentity(path: path)
+        #expect(identity.size == data.count)
+        #expect(identity.sha256 == SHA256Hex.digest([UInt8](data)))
+        #expect(throws: WeightconvError.self) { try SourceIdentity(path: path, until: { true }) }
+
+        let concurrent = try ConcurrentSourceIdentity(path: path)
+        #expect(try concurrent.finish(transforms: []).sourceSHA256 == identity.sha256)
+        let cancelled = try ConcurrentSourceIdentity(path: path)
+        cancelled.cancel()
+        // Either the hash finished before the cancel reached it, or finishing reports the cancel.
+        if let provenance = try? cancelled.finish(transforms: []) {
+            #expect(provenance.sourceSHA256 == identity.sha256)
+        }
+    }
+
     @Test func exportToSafetensorsAndBackIsLossless() throws {
         let folder = try scratch()
         defer { try? FileManager.default.removeItem(atPath: folder) }

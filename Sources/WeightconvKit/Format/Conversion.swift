@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Dispatch
+import Synchronization
 import WeightFormat
 import WeightconvCore
 
@@ -24,12 +25,18 @@ public struct ConversionReport: Sendable, Equatable {
 
 extension WeightFileWriter {
     /// Writes `document` with the provenance of `source` (its name, size and SHA-256, and
-    /// `transforms`). The source is hashed on another thread while the tensors are written (on two
-    /// cores the 100 MB pass then costs no wall time), starting only now, so a conversion refused
-    /// earlier never reads it; the header receives the hash once both are done.
+    /// `transforms`), the source being hashed on another thread from now on.
     func write(_ tensors: [PendingTensor], document: WeightFileDocument, provenanceOf source: String, transforms: [String],
                to path: String) throws -> Summary {
         let identity = try ConcurrentSourceIdentity(path: source)
+        defer { identity.cancel() }
+        return try write(tensors, document: document, provenance: identity, transforms: transforms, to: path)
+    }
+
+    /// Writes `document` with the provenance `identity` is computing; the header receives the hash
+    /// once it and the tensors are done.
+    func write(_ tensors: [PendingTensor], document: WeightFileDocument, provenance identity: ConcurrentSourceIdentity,
+               transforms: [String], to path: String) throws -> Summary {
         var document = document
         document.provenance = identity.placeholder(transforms: transforms)
         return try write(tensors, document: document, to: path) {
@@ -39,13 +46,16 @@ extension WeightFileWriter {
     }
 }
 
-/// The source's identity, hashed on another thread from the moment it is made. Until it is known,
-/// the provenance holds the size from `stat` and 64 zeros where the hash goes, which keeps the
-/// document's length.
+/// The source's identity, hashed on another thread from the moment it is made (on two cores the
+/// 100 MB pass then overlaps the parsing, checking and writing instead of adding to them). Until
+/// it is known, the provenance holds the size from `stat` and 64 zeros where the hash goes, which
+/// keeps the document's length. A conversion refused before it writes calls ``cancel()``, and
+/// the hashing stops at its next megabyte.
 final class ConcurrentSourceIdentity: @unchecked Sendable {
     let path: String
     let statSize: Int
     private let done = DispatchGroup()
+    private let cancelled = Atomic<Bool>(false)
     // Written once on the hashing thread before `done.leave()`, read only after `done.wait()`.
     private var result: Result<SourceIdentity, any Error>?
 
@@ -58,10 +68,13 @@ final class ConcurrentSourceIdentity: @unchecked Sendable {
         statSize = Int(status.st_size)
         done.enter()
         DispatchQueue.global(qos: .userInitiated).async { [self] in
-            result = Result { try SourceIdentity(path: path) }
+            result = Result { try SourceIdentity(path: path, until: { self.cancelled.load(ordering: .relaxed) }) }
             done.leave()
         }
     }
+
+    /// Stops the hashing at its next megabyte (nothing is waiting for it any more).
+    func cancel() { cancelled.store(true, ordering: .relaxed) }
 
     /// Provenance with the size known now and the hash to come.
     func placeholder(transforms: [String]) -> WeightFileDocument.Provenance {
@@ -91,7 +104,9 @@ public struct SourceIdentity: Sendable, Equatable {
 
     /// Hashes the file in 1 MiB reads into one reused buffer, so the pass over a large checkpoint
     /// costs a megabyte of memory, not the file's size in resident pages.
-    public init(path: String) throws {
+    ///
+    /// `until` is asked before each read; when it answers true the hashing stops with an error.
+    public init(path: String, until cancelled: () -> Bool = { false }) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw WeightconvError(file: path, problem: "cannot be opened to compute its SHA-256: \(String(cString: strerror(errno)))")
@@ -101,6 +116,7 @@ public struct SourceIdentity: Sendable, Equatable {
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         var total = 0
         while true {
+            if cancelled() { throw WeightconvError(file: path, problem: "computing its SHA-256 was cancelled") }
             let count = buffer.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
             if count < 0 {
                 if errno == EINTR { continue }

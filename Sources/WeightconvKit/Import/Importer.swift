@@ -58,6 +58,9 @@ public enum Importer {
     /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
     /// network, optionally reproduces the reference logits, and writes the file atomically.
     public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
+        // Hashed from the start, alongside parsing and checking; a refused import cancels it.
+        let identity = try ConcurrentSourceIdentity(path: request.input)
+        defer { identity.cancel() }
         let store = try openTensorStore(path: request.input, streaming: true)
         let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
@@ -92,7 +95,7 @@ public enum Importer {
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
             verification: verification)
         let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
-            .write(tensors, document: document, provenanceOf: request.input, transforms: transforms, to: request.output)
+            .write(tensors, document: document, provenance: identity, transforms: transforms, to: request.output)
         return ImportReport(layout: profile, prefix: mapping.layout.prefix, configuration: mapping.configuration,
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
