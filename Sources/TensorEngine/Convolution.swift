@@ -332,29 +332,26 @@ struct PreparedConvolution: Sendable {
     /// computed directly, with no unfolded copy: its per-group GEMMs are too small to run near the
     /// machine's speed (ResNeXt-50's sixteen grouped layers: 11 ms as GEMMs, 3.4 ms here). The
     /// 3-channel stems stay on im2col + GEMM, which measured faster for them (MobileNetV2's stem
-    /// 0.20 ms against 0.32 ms with this kernel). The work is (image, group, block of output channels) items, each share
-    /// taking a contiguous run of them; a layer with fewer (image, group) pairs than twice the
-    /// shares cuts each group's output channels into one block per share.
+    /// 0.20 ms against 0.32 ms with this kernel). Each share takes a contiguous run of (image,
+    /// group) items.
     private func runGrouped3x3(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
                                workers: Workers) {
         let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let (oh, ow) = (outputShape[2], outputShape[3])
         let g = parameters.groups
         let icg = inputChannels / g, ocg = outputChannels / g
-        let blocks = n * g >= 2 * workers.count ? 1 : max(1, min(workers.count, ocg / 8))
         let p = parameters, activation = self.activation
         weight.withUnsafeBufferPointer { weightBuffer in
             bias.withUnsafeBufferPointer { biasBuffer in
                 let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                workers.forEachChunk(n * g * blocks) { _, items in
+                workers.forEachChunk(n * g) { _, items in
                     for item in items {
-                        let (image, group, block) = (item / (g * blocks), item / blocks % g, item % blocks)
-                        let first = group * ocg + ocg * block / blocks, count = ocg * (block + 1) / blocks - ocg * block / blocks
+                        let (image, group) = (item / g, item % g)
                         wc_grouped3x3_avx512(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
-                                             output[(image * outputChannels + first) * oh * ow], oh, ow, count,
-                                             p.stride.w, p.padding.h, p.padding.w, weights[first * icg * 9],
-                                             biases[first], activation.code, 0, oh)
+                                             output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
+                                             p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
+                                             biases[group * ocg], activation.code, 0, oh)
                     }
                 }
             }
