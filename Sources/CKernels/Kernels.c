@@ -129,6 +129,41 @@ void AVX512 wc_epilogue_avx512(float *row, long count, float bias, const float *
     }
 }
 
+/// `row + first` computed on integers: `first` may point before the row (into the padding), where
+/// only masked-off lanes read, and forming such a pointer directly is undefined in C.
+static inline const float *at(const float *row, long first) {
+    return (const float *)((intptr_t)row + first * (intptr_t)sizeof(float));
+}
+
+/// The three taps t[0..2] of sixteen outputs from one input row: columns x + s·i + tap for
+/// i < 16, s = stride (1 or 2), lanes outside the row set to `fill`. `m` holds the masks of the
+/// loads at x, x + 1, x + 2, x + 16 and x + 18 (see `tap_masks`); stride 2 loads 32 columns and
+/// keeps the even and odd lanes.
+static inline AVX512 void row_taps(const float *row, long x, const __mmask16 m[5], __m512 fill, long stride, __m512 t[3]) {
+    if (stride == 1) {
+        t[0] = _mm512_mask_loadu_ps(fill, m[0], at(row, x));
+        t[1] = _mm512_mask_loadu_ps(fill, m[1], at(row, x + 1));
+        t[2] = _mm512_mask_loadu_ps(fill, m[2], at(row, x + 2));
+        return;
+    }
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    const __m512 lo = _mm512_mask_loadu_ps(fill, m[0], at(row, x)), hi = _mm512_mask_loadu_ps(fill, m[3], at(row, x + 16));
+    const __m512 lo2 = _mm512_mask_loadu_ps(fill, m[2], at(row, x + 2)), hi2 = _mm512_mask_loadu_ps(fill, m[4], at(row, x + 18));
+    t[0] = _mm512_permutex2var_ps(lo, even, hi);
+    t[1] = _mm512_permutex2var_ps(lo, odd, hi);
+    t[2] = _mm512_permutex2var_ps(lo2, even, hi2);
+}
+
+/// The masks `row_taps` needs for the block of outputs whose first input column is x.
+static inline void tap_masks(long x, long width, __mmask16 m[5]) {
+    m[0] = inside(x, width);
+    m[1] = inside(x + 1, width);
+    m[2] = inside(x + 2, width);
+    m[3] = inside(x + 16, width);
+    m[4] = inside(x + 18, width);
+}
+
 /// `a` combined with `b` by the pooling kind: NaN-propagating max (b wins when it is larger or
 /// NaN, so a NaN already in `a` stays), or sum.
 static inline AVX512 __m512 pool_combine(__m512 a, __m512 b, int kind) {
@@ -137,42 +172,24 @@ static inline AVX512 __m512 pool_combine(__m512 a, __m512 b, int kind) {
     return _mm512_mask_blend_ps(take, a, b);
 }
 
-/// Sixteen floats from `row + first`, lanes outside the row set to the pooling kind's identity.
-static inline AVX512 __m512 pool_load(const float *row, long first, __mmask16 m, __m512 identity) {
-    return _mm512_mask_loadu_ps(identity, m, (const void *)((intptr_t)row + first * (intptr_t)sizeof(float)));
-}
-
 // Same structure as the depthwise kernel: column blocks of sixteen outputs outside, masks per block.
 static inline AVX512 void pool3x3(const float *input, long height, long width, float *output, long out_width,
                                   long stride, long pad_top, long pad_left, const int kind, long row_begin, long row_end) {
     const __m512 identity = _mm512_set1_ps(kind == WC_POOL_MAX ? -__builtin_inff() : 0.0f);
     const __m512 ninth = _mm512_set1_ps(9.0f);
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     for (long ox = 0; ox < out_width; ox += 16) {
         const __mmask16 store = inside(ox, out_width);
         const long x = ox * stride - pad_left;
-        const __mmask16 m0 = inside(x, width), m1 = inside(x + 1, width), m2 = inside(x + 2, width);
-        const __mmask16 mhi = inside(x + 16, width), mhi2 = inside(x + 18, width);
+        __mmask16 m[5];
+        tap_masks(x, width, m);
         for (long oy = row_begin; oy < row_end; oy++) {
             __m512 acc = identity;
             for (int ky = 0; ky < 3; ky++) {
                 const long iy = oy * stride - pad_top + ky;
                 if (iy < 0 || iy >= height) continue;
-                const float *row = input + iy * width;
-                __m512 t0, t1, t2;
-                if (stride == 1) {
-                    t0 = pool_load(row, x, m0, identity);
-                    t1 = pool_load(row, x + 1, m1, identity);
-                    t2 = pool_load(row, x + 2, m2, identity);
-                } else {
-                    const __m512 lo = pool_load(row, x, m0, identity), hi = pool_load(row, x + 16, mhi, identity);
-                    const __m512 lo2 = pool_load(row, x + 2, m2, identity), hi2 = pool_load(row, x + 18, mhi2, identity);
-                    t0 = _mm512_permutex2var_ps(lo, even, hi);
-                    t1 = _mm512_permutex2var_ps(lo, odd, hi);
-                    t2 = _mm512_permutex2var_ps(lo2, even, hi2);
-                }
-                acc = pool_combine(pool_combine(pool_combine(acc, t0, kind), t1, kind), t2, kind);
+                __m512 t[3];
+                row_taps(input + iy * width, x, m, identity, stride, t);
+                acc = pool_combine(pool_combine(pool_combine(acc, t[0], kind), t[1], kind), t[2], kind);
             }
             if (kind == WC_POOL_AVERAGE) acc = _mm512_div_ps(acc, ninth);
             _mm512_mask_storeu_ps(output + oy * out_width + ox, store, acc);
@@ -198,8 +215,6 @@ static inline AVX512 void grouped_block(const float *input, long height, long wi
                                         long x, long ox, const __mmask16 *m, __mmask16 store,
                                         const float *filter, const float *bias, int activation, long oy,
                                         const int count) {
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
     __m512 acc[BLOCK];
     for (int j = 0; j < count; j++) acc[j] = _mm512_set1_ps(bias[j]);
     const long taps = in_channels * 9;
@@ -208,24 +223,13 @@ static inline AVX512 void grouped_block(const float *input, long height, long wi
         for (int ky = 0; ky < 3; ky++) {
             const long iy = oy * stride - pad_top + ky;
             if (iy < 0 || iy >= height) continue;
-            const float *row = plane + iy * width;
-            __m512 t0, t1, t2;
-            if (stride == 1) {
-                t0 = load_masked(row, x, m[0], WC_IDENTITY);
-                t1 = load_masked(row, x + 1, m[1], WC_IDENTITY);
-                t2 = load_masked(row, x + 2, m[2], WC_IDENTITY);
-            } else {
-                const __m512 lo = load_masked(row, x, m[0], WC_IDENTITY), hi = load_masked(row, x + 16, m[3], WC_IDENTITY);
-                const __m512 lo2 = load_masked(row, x + 2, m[2], WC_IDENTITY), hi2 = load_masked(row, x + 18, m[4], WC_IDENTITY);
-                t0 = _mm512_permutex2var_ps(lo, even, hi);
-                t1 = _mm512_permutex2var_ps(lo, odd, hi);
-                t2 = _mm512_permutex2var_ps(lo2, even, hi2);
-            }
+            __m512 t[3];
+            row_taps(plane + iy * width, x, m, _mm512_setzero_ps(), stride, t);
             const float *w = filter + i * 9 + ky * 3;
             for (int j = 0; j < count; j++) {
-                acc[j] = _mm512_fmadd_ps(t0, _mm512_set1_ps(w[j * taps]), acc[j]);
-                acc[j] = _mm512_fmadd_ps(t1, _mm512_set1_ps(w[j * taps + 1]), acc[j]);
-                acc[j] = _mm512_fmadd_ps(t2, _mm512_set1_ps(w[j * taps + 2]), acc[j]);
+                acc[j] = _mm512_fmadd_ps(t[0], _mm512_set1_ps(w[j * taps]), acc[j]);
+                acc[j] = _mm512_fmadd_ps(t[1], _mm512_set1_ps(w[j * taps + 1]), acc[j]);
+                acc[j] = _mm512_fmadd_ps(t[2], _mm512_set1_ps(w[j * taps + 2]), acc[j]);
             }
         }
     }
@@ -240,8 +244,8 @@ void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, lo
     for (long ox = 0; ox < out_width; ox += 16) {
         const __mmask16 store = inside(ox, out_width);
         const long x = ox * stride - pad_left;
-        const __mmask16 m[5] = {inside(x, width), inside(x + 1, width), inside(x + 2, width),
-                                inside(x + 16, width), inside(x + 18, width)};
+        __mmask16 m[5];
+        tap_masks(x, width, m);
         for (long oy = row_begin; oy < row_end; oy++) {
             for (long o = 0; o < out_channels; o += BLOCK) {
                 float *out = output + o * plane_out;
