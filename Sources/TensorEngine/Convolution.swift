@@ -242,14 +242,22 @@ struct PreparedConvolution: Sendable {
     /// columns); else its output channels (rows) into one block per share when blocks have ≥ 4 rows;
     /// else the (image, group) items are dealt out in contiguous runs. Within a share, column
     /// tiles no wider than ``tileColumns(rows:columns:)``.
-    static func split(rows: Int, columns: Int, workers: Int, unfolds: Bool = false) -> (tiles: Int, rowPieces: Int) {
+    static func split(rows: Int, columns: Int, workers: Int, unfolds: Bool = false) -> GEMMSplit {
         let widest = tileColumns(rows: rows, columns: columns)
         let tiles = (columns + widest - 1) / max(widest, 1)
-        guard workers > 1 else { return (tiles, 1) }
+        guard workers > 1 else { return GEMMSplit(tiles: tiles, rowPieces: 1, cut: .items) }
         let banded = (tiles + workers - 1) / workers * workers
         let byColumns = columns / workers >= 1024, byRows = rows / workers >= 4
-        if byColumns && (unfolds || columns >= rows || !byRows) { return (banded, 1) }
-        return byRows ? (tiles, workers) : (tiles, 1)
+        if byColumns && (unfolds || columns >= rows || !byRows) { return GEMMSplit(tiles: banded, rowPieces: 1, cut: .columns) }
+        return byRows ? GEMMSplit(tiles: tiles, rowPieces: workers, cut: .rows) : GEMMSplit(tiles: tiles, rowPieces: 1, cut: .items)
+    }
+
+    /// Column tiles and row blocks of a GEMM convolution, and which of them the shares are cut by.
+    struct GEMMSplit: Equatable {
+        enum Cut { case columns, rows, items }
+        var tiles: Int
+        var rowPieces: Int
+        var cut: Cut
     }
 
     /// One GEMM per (image, group, tile of columns, block of rows): `C[rows, tile] = W[rows, K] · B[K, tile]`,
@@ -265,7 +273,7 @@ struct PreparedConvolution: Sendable {
         let shares = workers.count
         let split = Self.split(rows: ocg, columns: columns, workers: shares, unfolds: algorithm == .im2col)
         // Work items: (image, group, column tile, block of rows), each with the share that runs it:
-        // the share of its band of columns or block of rows, else dealt round-robin.
+        // the share of its band of columns or block of rows, else of its run of items.
         struct Item { var image: Int, group: Int, rows: Range<Int>, columns: Range<Int>, share: Int }
         let itemCount = n * g * split.tiles * split.rowPieces
         var items: [Item] = []
@@ -274,9 +282,11 @@ struct PreparedConvolution: Sendable {
             for group in 0..<g {
                 for t in 0..<split.tiles {
                     for piece in 0..<split.rowPieces {
-                        let share = split.rowPieces % shares == 0 && shares > 1 ? piece * shares / split.rowPieces
-                            : split.tiles % shares == 0 && shares > 1 ? t * shares / split.tiles
-                            : items.count * shares / itemCount
+                        let share = switch split.cut {
+                        case .rows: piece * shares / split.rowPieces
+                        case .columns: t * shares / split.tiles
+                        case .items: items.count * shares / itemCount
+                        }
                         items.append(Item(image: image, group: group,
                                           rows: (ocg * piece / split.rowPieces)..<(ocg * (piece + 1) / split.rowPieces),
                                           columns: (columns * t / split.tiles)..<(columns * (t + 1) / split.tiles),

@@ -45,9 +45,9 @@ import Testing
                 #expect(widths.reduce(0, +) == columns && widths.allSatisfy { $0 >= 1 && $0 <= widest },
                         "\(rows)×\(columns) on \(workers): tiles \(widths)")
                 guard workers > 1 else { continue }
-                let blocked = split.rowPieces == workers && rows / workers >= 4
-                let banded = split.rowPieces == 1 && split.tiles % workers == 0 && columns / workers >= 1024
-                let whole = split.rowPieces == 1 && rows / workers < 4 && columns / workers < 1024
+                let blocked = split.cut == .rows && split.rowPieces == workers && rows / workers >= 4
+                let banded = split.cut == .columns && split.rowPieces == 1 && split.tiles % workers == 0 && columns / workers >= 1024
+                let whole = split.cut == .items && split.rowPieces == 1 && rows / workers < 4 && columns / workers < 1024
                 #expect(blocked || banded || whole, "\(rows)×\(columns) on \(workers): \(split)")
                 if unfolds && columns / workers >= 1024 { #expect(banded, "an im2col layer cuts its columns") }
                 if columns / workers >= 1024 && columns >= rows { #expect(banded, "the input is the larger operand") }
