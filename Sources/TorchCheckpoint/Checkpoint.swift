@@ -83,6 +83,10 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
 
     /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
     /// recognised and stored once.
+    public func descriptor(named name: String) -> TensorDescriptor? {
+        references[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
+    }
+
     public func storageKey(of name: String) -> String? { references[name]?.storage.identity }
 
     /// Groups of tensor names that share a storage, in tensor order (only groups of two or more).

@@ -18,6 +18,9 @@ public protocol TensorStore {
     /// that maps its file may drop each piece's pages once `body` returns, so that a pass over a
     /// large tensor keeps about one piece resident rather than the whole tensor.
     func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws
+    /// The descriptor of the tensor `name`, if there is one. The default searches `tensors`; stores
+    /// that index their tensors by name answer directly (an import asks once per tensor).
+    func descriptor(named name: String) -> TensorDescriptor?
 }
 
 extension TensorStore {

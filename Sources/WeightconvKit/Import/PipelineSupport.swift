@@ -16,6 +16,10 @@ extension CanonicalWeights: TensorStore {
 
     public var metadata: MetadataValue { store.metadata }
 
+    public func descriptor(named name: String) -> TensorDescriptor? {
+        entries[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
+    }
+
     /// The original tensor's bytes: repairs only add unit dimensions, so they are the same bytes.
     public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let entry = entries[name] else {

@@ -52,18 +52,25 @@ public enum TensorRepair: Sendable, Hashable {
 /// Key patterns that recognise a layout: every `required` pattern matches some key, no `forbidden`
 /// pattern matches any.
 public struct Fingerprint: Sendable {
-    public var required: [String]
-    public var forbidden: [String]
+    public let required: [String]
+    public let forbidden: [String]
+    // Compiled once: recognising a layout tries every profile's patterns, and compiling them on
+    // each try was 5% of an import's CPU. Patterns are literals in Profiles.swift, checked by the
+    // profile tests; an invalid one matches nothing. Regex is an immutable value, only not marked
+    // Sendable (as in RenameRule).
+    nonisolated(unsafe) private let requiredRegexes: [Regex<AnyRegexOutput>]
+    nonisolated(unsafe) private let forbiddenRegexes: [Regex<AnyRegexOutput>]
 
     public init(required: [String], forbidden: [String] = []) {
         self.required = required
         self.forbidden = forbidden
+        requiredRegexes = required.compactMap { try? Regex($0) }
+        forbiddenRegexes = forbidden.compactMap { try? Regex($0) }
     }
 
     func matches(_ keys: [String]) -> Bool {
-        let requiredRegexes = required.compactMap { try? Regex($0) }
-        let forbiddenRegexes = forbidden.compactMap { try? Regex($0) }
-        return requiredRegexes.allSatisfy { regex in keys.contains { $0.contains(regex) } }
+        requiredRegexes.count == required.count
+            && requiredRegexes.allSatisfy { regex in keys.contains { $0.contains(regex) } }
             && !forbiddenRegexes.contains { regex in keys.contains { $0.contains(regex) } }
     }
 }
