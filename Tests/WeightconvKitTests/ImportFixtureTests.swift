@@ -21,6 +21,29 @@ import Testing
         return (folder.appendingPathComponent(fixture.file).path, folder.appendingPathComponent("reference.npz").path)
     }
 
+    /// `bench --profile`: one timing per fast-path step, the kinds a ShuffleNet has (its shuffles
+    /// folded into the depthwise convolutions, so none of their own), and a report whose operator
+    /// shares add up to the whole.
+    @Test func profileTimesEveryStepOfAnImportedNetwork() throws {
+        let fixture = try #require(Self.importable.first { $0.case.hasPrefix("shufflenet_megvii") })
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("out.wcv").path
+        _ = try Importer.run(ImportRequest(input: paths(fixture).model, output: output))
+        let steps = try NetworkBenchmark.profile(path: output, batch: 1, threads: 2, iterations: 3, size: nil)
+        let kinds = Set(steps.map(\.kind))
+        #expect(kinds.isSuperset(of: ["conv 1×1", "conv 3×3 depthwise", "linear"]), "\(kinds)")
+        #expect(!kinds.contains("channel shuffle"))
+        #expect(steps.allSatisfy { $0.milliseconds >= 0 && !$0.detail.isEmpty })
+        let text = StepTimingReport(steps).text
+        #expect(text.hasPrefix("\(steps.count) steps"))
+        let shares = text.split(separator: "\n").compactMap { line -> Double? in
+            guard line.hasSuffix("%"), let last = line.split(separator: " ").last else { return nil }
+            return Double(last.dropLast())
+        }
+        #expect(abs(shares.reduce(0, +) - 100) < 0.5, "\(shares)")
+    }
+
     @Test(arguments: importable)
     func importReproducesThePyTorchLogitsAndVerifyProvesThem(_ fixture: LayoutFixture) throws {
         let folder = try temporaryDirectory()
