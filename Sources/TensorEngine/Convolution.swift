@@ -232,9 +232,10 @@ struct PreparedConvolution: Sendable {
     /// made of runs of at least a page: when two cores own alternate pieces of a few hundred bytes
     /// (the two halves of every row of a 28×28 map, say), each core's prefetchers keep pulling in
     /// lines next to its own that the other core is writing, and the layer runs slower on two cores
-    /// than on one. Measured (tools/bench_compare's machine, copying 750 KB between two buffers
-    /// per region, two cores): rows cut into halves of 392 floats 66 µs, of 1024 floats 17 µs, of
-    /// 1568 floats 15 µs; whole planes per core 13–14 µs; one core alone 27–30 µs.
+    /// than on one. Measured with tools/bench_share_layout.sh (this pool's two threads copying
+    /// 735 KiB between two buffers per region; 2 vCPUs, Sapphire Rapids class): bands of 98 floats
+    /// 87.5 µs, of 392 floats 57.0 µs, of 1024 floats 18.1 µs, of 1568 floats 14.4 µs; runs of whole
+    /// planes 11–14 µs; one thread alone 21–23 µs.
     ///
     /// So a layer cuts its columns into one band per share when a band is ≥ 1024 floats and the
     /// columns outnumber the rows (each share then reads only its part of the larger operand, the
