@@ -29,106 +29,6 @@ static inline AVX512 __m512 activate(__m512 v, int kind) {
     return v;
 }
 
-/// Sixteen floats from `row + first` under a precomputed mask (see `inside`).
-static inline AVX512 __m512 load_masked(const float *row, long first, __mmask16 m, int kind) {
-    return activate(_mm512_maskz_loadu_ps(m, (const void *)((intptr_t)row + first * (intptr_t)sizeof(float))), kind);
-}
-
-static inline AVX512 void finish(float *out, const float *extra, __mmask16 store, __m512 acc, int activation) {
-    if (extra) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(store, extra));
-    _mm512_mask_storeu_ps(out, store, activate(acc, activation));
-}
-
-// Column blocks of sixteen outputs, the outer loop, so that the masks (which depend only on the
-// columns) are computed once per block and not per load. Stride 1 computes two output rows at a
-// time from the four input rows they share: 12 loads per 32 outputs instead of 18.
-void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
-                                   float *output, long out_height, long out_width,
-                                   long stride, long pad_top, long pad_left,
-                                   const float *filter, float bias, const float *residual,
-                                   int input_activation, int activation, long row_begin, long row_end) {
-    __m512 w[9];
-    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(filter[i]);
-    const __m512 b = _mm512_set1_ps(bias);
-    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
-    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
-    const int in_act = input_activation;
-
-    for (long ox = 0; ox < out_width; ox += 16) {
-        const __mmask16 store = inside(ox, out_width);
-        if (stride == 1) {
-            const long x = ox - pad_left;
-            const __mmask16 m0 = inside(x, width), m1 = inside(x + 1, width), m2 = inside(x + 2, width);
-            long oy = row_begin;
-            for (; oy + 1 < row_end; oy += 2) {
-                __m512 acc0 = b, acc1 = b;
-                for (int r = 0; r < 4; r++) {
-                    const long iy = oy - pad_top + r;
-                    if (iy < 0 || iy >= height) continue;
-                    const float *row = input + iy * width;
-                    const __m512 t0 = load_masked(row, x, m0, in_act);
-                    const __m512 t1 = load_masked(row, x + 1, m1, in_act);
-                    const __m512 t2 = load_masked(row, x + 2, m2, in_act);
-                    if (r <= 2) {
-                        acc0 = _mm512_fmadd_ps(t0, w[3 * r], acc0);
-                        acc0 = _mm512_fmadd_ps(t1, w[3 * r + 1], acc0);
-                        acc0 = _mm512_fmadd_ps(t2, w[3 * r + 2], acc0);
-                    }
-                    if (r >= 1) {
-                        acc1 = _mm512_fmadd_ps(t0, w[3 * (r - 1)], acc1);
-                        acc1 = _mm512_fmadd_ps(t1, w[3 * (r - 1) + 1], acc1);
-                        acc1 = _mm512_fmadd_ps(t2, w[3 * (r - 1) + 2], acc1);
-                    }
-                }
-                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc0, activation);
-                finish(output + (oy + 1) * out_width + ox, residual ? residual + (oy + 1) * out_width + ox : 0, store, acc1, activation);
-            }
-            for (; oy < row_end; oy++) {
-                __m512 acc = b;
-                for (int ky = 0; ky < 3; ky++) {
-                    const long iy = oy - pad_top + ky;
-                    if (iy < 0 || iy >= height) continue;
-                    const float *row = input + iy * width;
-                    acc = _mm512_fmadd_ps(load_masked(row, x, m0, in_act), w[3 * ky], acc);
-                    acc = _mm512_fmadd_ps(load_masked(row, x + 1, m1, in_act), w[3 * ky + 1], acc);
-                    acc = _mm512_fmadd_ps(load_masked(row, x + 2, m2, in_act), w[3 * ky + 2], acc);
-                }
-                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
-            }
-        } else {
-            // Outputs ox…ox+15 read columns x, x+2, … (tap 0), x+1, x+3, … (tap 1) and x+2, x+4, …
-            // (tap 2): even and odd lanes of the 32 columns from x, and even lanes of those from x + 2.
-            const long x = ox * 2 - pad_left;
-            const __mmask16 mlo = inside(x, width), mhi = inside(x + 16, width);
-            const __mmask16 mlo2 = inside(x + 2, width), mhi2 = inside(x + 18, width);
-            for (long oy = row_begin; oy < row_end; oy++) {
-                __m512 acc = b;
-                for (int ky = 0; ky < 3; ky++) {
-                    const long iy = oy * 2 - pad_top + ky;
-                    if (iy < 0 || iy >= height) continue;
-                    const float *row = input + iy * width;
-                    const __m512 lo = load_masked(row, x, mlo, in_act), hi = load_masked(row, x + 16, mhi, in_act);
-                    const __m512 lo2 = load_masked(row, x + 2, mlo2, in_act), hi2 = load_masked(row, x + 18, mhi2, in_act);
-                    acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo, even, hi), w[3 * ky], acc);
-                    acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo, odd, hi), w[3 * ky + 1], acc);
-                    acc = _mm512_fmadd_ps(_mm512_permutex2var_ps(lo2, even, hi2), w[3 * ky + 2], acc);
-                }
-                finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
-            }
-        }
-    }
-}
-
-void AVX512 wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation) {
-    const __m512 b = _mm512_set1_ps(bias);
-    for (long i = 0; i < count; i += 16) {
-        const __mmask16 m = inside(i, count);
-        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, row + i), b);
-        if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i));
-        _mm512_mask_storeu_ps(row + i, m, activate(v, activation));
-    }
-}
-
 /// `row + first` computed on integers: `first` may point before the row (into the padding), where
 /// only masked-off lanes read, and forming such a pointer directly is undefined in C.
 static inline const float *at(const float *row, long first) {
@@ -164,6 +64,73 @@ static inline void tap_masks(long x, long width, __mmask16 m[5]) {
     m[4] = inside(x + 18, width);
 }
 
+static inline AVX512 void finish(float *out, const float *extra, __mmask16 store, __m512 acc, int activation) {
+    if (extra) acc = _mm512_add_ps(acc, _mm512_maskz_loadu_ps(store, extra));
+    _mm512_mask_storeu_ps(out, store, activate(acc, activation));
+}
+
+/// The three taps of a row (see `row_taps`), zero outside it, through the input activation.
+static inline AVX512 void activated_taps(const float *row, long x, const __mmask16 m[5], long stride, int kind, __m512 t[3]) {
+    row_taps(row, x, m, _mm512_setzero_ps(), stride, t);
+    for (int i = 0; i < 3; i++) t[i] = activate(t[i], kind);
+}
+
+// Column blocks of sixteen outputs, the outer loop, so that the masks (which depend only on the
+// columns) are computed once per block and not per load. Stride 1 computes two output rows at a
+// time from the four input rows they share: 12 loads per 32 outputs instead of 18.
+void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
+                                   float *output, long out_height, long out_width,
+                                   long stride, long pad_top, long pad_left,
+                                   const float *filter, float bias, const float *residual,
+                                   int input_activation, int activation) {
+    __m512 w[9];
+    for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(filter[i]);
+    const __m512 b = _mm512_set1_ps(bias);
+    for (long ox = 0; ox < out_width; ox += 16) {
+        const __mmask16 store = inside(ox, out_width);
+        const long x = ox * stride - pad_left;
+        __mmask16 m[5];
+        tap_masks(x, width, m);
+        long oy = 0;
+        for (; stride == 1 && oy + 1 < out_height; oy += 2) {
+            __m512 acc0 = b, acc1 = b;
+            for (int r = 0; r < 4; r++) {
+                const long iy = oy - pad_top + r;
+                if (iy < 0 || iy >= height) continue;
+                __m512 t[3];
+                activated_taps(input + iy * width, x, m, 1, input_activation, t);
+                for (int k = 0; k < 3; k++) {
+                    if (r <= 2) acc0 = _mm512_fmadd_ps(t[k], w[3 * r + k], acc0);
+                    if (r >= 1) acc1 = _mm512_fmadd_ps(t[k], w[3 * (r - 1) + k], acc1);
+                }
+            }
+            finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc0, activation);
+            finish(output + (oy + 1) * out_width + ox, residual ? residual + (oy + 1) * out_width + ox : 0, store, acc1, activation);
+        }
+        for (; oy < out_height; oy++) {
+            __m512 acc = b;
+            for (int ky = 0; ky < 3; ky++) {
+                const long iy = oy * stride - pad_top + ky;
+                if (iy < 0 || iy >= height) continue;
+                __m512 t[3];
+                activated_taps(input + iy * width, x, m, stride, input_activation, t);
+                for (int k = 0; k < 3; k++) acc = _mm512_fmadd_ps(t[k], w[3 * ky + k], acc);
+            }
+            finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, store, acc, activation);
+        }
+    }
+}
+
+void AVX512 wc_epilogue_avx512(float *row, long count, float bias, const float *residual, int activation) {
+    const __m512 b = _mm512_set1_ps(bias);
+    for (long i = 0; i < count; i += 16) {
+        const __mmask16 m = inside(i, count);
+        __m512 v = _mm512_add_ps(_mm512_maskz_loadu_ps(m, row + i), b);
+        if (residual) v = _mm512_add_ps(v, _mm512_maskz_loadu_ps(m, residual + i));
+        _mm512_mask_storeu_ps(row + i, m, activate(v, activation));
+    }
+}
+
 /// `a` combined with `b` by the pooling kind: NaN-propagating max (b wins when it is larger or
 /// NaN, so a NaN already in `a` stays), or sum.
 static inline AVX512 __m512 pool_combine(__m512 a, __m512 b, int kind) {
@@ -173,8 +140,8 @@ static inline AVX512 __m512 pool_combine(__m512 a, __m512 b, int kind) {
 }
 
 // Same structure as the depthwise kernel: column blocks of sixteen outputs outside, masks per block.
-static inline AVX512 void pool3x3(const float *input, long height, long width, float *output, long out_width,
-                                  long stride, long pad_top, long pad_left, const int kind, long row_begin, long row_end) {
+static inline AVX512 void pool3x3(const float *input, long height, long width, float *output, long out_height,
+                                  long out_width, long stride, long pad_top, long pad_left, const int kind) {
     const __m512 identity = _mm512_set1_ps(kind == WC_POOL_MAX ? -__builtin_inff() : 0.0f);
     const __m512 ninth = _mm512_set1_ps(9.0f);
     for (long ox = 0; ox < out_width; ox += 16) {
@@ -182,7 +149,7 @@ static inline AVX512 void pool3x3(const float *input, long height, long width, f
         const long x = ox * stride - pad_left;
         __mmask16 m[5];
         tap_masks(x, width, m);
-        for (long oy = row_begin; oy < row_end; oy++) {
+        for (long oy = 0; oy < out_height; oy++) {
             __m512 acc = identity;
             for (int ky = 0; ky < 3; ky++) {
                 const long iy = oy * stride - pad_top + ky;
@@ -197,12 +164,12 @@ static inline AVX512 void pool3x3(const float *input, long height, long width, f
     }
 }
 
-void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_width,
-                              long stride, long pad_top, long pad_left, int kind, long row_begin, long row_end) {
+void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
+                              long out_width, long stride, long pad_top, long pad_left, int kind) {
     if (kind == WC_POOL_AVERAGE) {
-        pool3x3(input, height, width, output, out_width, stride, pad_top, pad_left, WC_POOL_AVERAGE, row_begin, row_end);
+        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_AVERAGE);
     } else {
-        pool3x3(input, height, width, output, out_width, stride, pad_top, pad_left, WC_POOL_MAX, row_begin, row_end);
+        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_MAX);
     }
 }
 
@@ -239,14 +206,14 @@ static inline AVX512 void grouped_block(const float *input, long height, long wi
 void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
                                  float *output, long out_height, long out_width, long out_channels,
                                  long stride, long pad_top, long pad_left,
-                                 const float *filter, const float *bias, int activation, long row_begin, long row_end) {
+                                 const float *filter, const float *bias, int activation) {
     const long taps = in_channels * 9, plane_out = out_height * out_width;
     for (long ox = 0; ox < out_width; ox += 16) {
         const __mmask16 store = inside(ox, out_width);
         const long x = ox * stride - pad_left;
         __mmask16 m[5];
         tap_masks(x, width, m);
-        for (long oy = row_begin; oy < row_end; oy++) {
+        for (long oy = 0; oy < out_height; oy++) {
             for (long o = 0; o < out_channels; o += BLOCK) {
                 float *out = output + o * plane_out;
                 const float *f = filter + o * taps, *b = bias + o;

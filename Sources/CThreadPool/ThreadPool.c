@@ -1,15 +1,16 @@
 // See include/CThreadPool.h for what the pool is for.
 //
-// Protocol. `state` holds the region's generation (high 32 bits) and the set of shares claimed
-// so far (low 32 bits, one per share). The caller stores `body` and `context`, zeroes `finished`, publishes
-// (generation + 1, 0) and then claims shares like any worker. A share is claimed with a
-// compare-and-swap that keeps the generation, so a worker that read a region's body just before
-// the region ended cannot claim (and run that stale body for) a share of the next one: the body is
-// read between loading `state` and the successful swap, and while a share is unclaimed its region
-// cannot end. Thread t (the caller being thread 0) claims share t first, so that when every
-// thread is running, each layer's share t runs on the core that ran share t of the layer before
-// and finds its data in that core's cache. Whoever runs a share increments `finished`; the caller returns when it equals the
-// number of shares, i.e. it only ever waits for shares already being run.
+// Protocol. `state` holds the region's generation (high 32 bits) and the set of shares claimed so
+// far (low 32 bits, one per share). The caller stores `body` and `context`, zeroes `finished`,
+// publishes (generation + 1, none claimed) and then claims shares like any worker. A share is
+// claimed with a compare-and-swap that keeps the generation, so a worker that read a region's body
+// just before the region ended cannot claim (and run that stale body for) a share of the next one:
+// the body is read between loading `state` and the successful swap, and while a share is unclaimed
+// its region cannot end. Thread t (the caller being thread 0) claims share t first, so that when
+// every thread is running, each layer's share t runs on the core that ran share t of the layer
+// before and finds its data in that core's cache. Whoever runs a share increments `finished`; the
+// caller returns when it equals the number of shares, i.e. it only ever waits for shares already
+// being run.
 //
 // Sleeping. A worker that has spun SPIN_LIMIT times without a new generation registers in
 // `sleepers` under the mutex, re-checks the generation and waits; the caller broadcasts under the

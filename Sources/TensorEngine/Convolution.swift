@@ -362,7 +362,7 @@ struct PreparedConvolution: Sendable {
                         wc_grouped3x3_avx512(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
                                              output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
                                              p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
-                                             biases[group * ocg], activation.code, 0, oh)
+                                             biases[group * ocg], activation.code)
                     }
                 }
             }
@@ -458,14 +458,14 @@ struct PreparedConvolution: Sendable {
                 }
                 if direct {
                     // AVX-512: masked loads stand in for the padding, so no padded copy. Each share
-                    // takes a run of whole planes (see `split` for why not bands of rows).
+                    // takes a run of whole planes (see `split` for why runs).
                     workers.forEachChunk(n * c) { _, planes in
                         for plane in planes {
                             let channel = plane % c
                             wc_depthwise3x3_avx512(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
                                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                   inputActivation.code, activation.code, 0, oh)
+                                                   inputActivation.code, activation.code)
                         }
                     }
                     return

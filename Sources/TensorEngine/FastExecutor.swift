@@ -178,10 +178,10 @@ public final class FastExecutor: @unchecked Sendable {
             case let .add(a, b, kind): steps.append(.add(r(a), r(b), output: index, kind))
             case let .concat(parts, kind): steps.append(.concat(parts.map(r), output: index, kind))
             case let .shuffle(x, groups, permutation):
-                // Into the depthwise convolution that produced it, when nothing else reads that
-                // (Megvii's units shuffle right after the depthwise convolution).
+                // Into the depthwise convolution that produced it, when nothing else reads that (the
+                // network's output counts as a reader) — Megvii's units shuffle right after it.
                 let source = r(x)
-                if consumers[x.index] == 1, x.index != graph.output.index, let producer = stepOfValue[source],
+                if consumers[x.index] == 1, let producer = stepOfValue[source],
                    case let .convolution(i, o, residual, prepared) = steps[producer], prepared.algorithm == .depthwise,
                    prepared.outputPlanes == nil, prepared.outputChannels % groups == 0 {
                     let reads = permutation.sourceChannels(channels: prepared.outputChannels, groups: groups)
@@ -211,16 +211,7 @@ public final class FastExecutor: @unchecked Sendable {
     public func run(_ input: Tensor) throws -> Tensor {
         lock.lock()
         defer { lock.unlock() }
-        let plan: Plan
-        if let known = plans[input.shape] {
-            plan = known
-        } else {
-            plan = try makePlan(for: input.shape)
-            plans[input.shape] = plan
-        }
-        input.storage.withUnsafeBufferPointer { source in
-            plan.pointer(0).base.update(from: source.baseAddress!, count: source.count)
-        }
+        let plan = try loaded(input)
         for step in steps { execute(step, plan) }
         let shape = plan.shapes[output]
         let count = shape.reduce(1, *)
@@ -233,13 +224,11 @@ public final class FastExecutor: @unchecked Sendable {
     public func profile(_ input: Tensor, iterations: Int) throws -> [StepTiming] {
         lock.lock()
         defer { lock.unlock() }
-        let plan = try plans[input.shape] ?? makePlan(for: input.shape)
-        plans[input.shape] = plan
         var samples = [[Double]](repeating: [], count: steps.count)
+        var shapes: [[Int]] = []
         for _ in 0..<max(iterations, 1) {
-            input.storage.withUnsafeBufferPointer { source in
-                plan.pointer(0).base.update(from: source.baseAddress!, count: source.count)
-            }
+            let plan = try loaded(input)
+            shapes = plan.shapes
             for (index, step) in steps.enumerated() {
                 let start = DispatchTime.now().uptimeNanoseconds
                 execute(step, plan)
@@ -248,9 +237,25 @@ public final class FastExecutor: @unchecked Sendable {
         }
         return zip(steps, samples).map { step, times in
             let sorted = times.sorted()
-            let (kind, detail) = describe(step, plan.shapes)
+            let (kind, detail) = describe(step, shapes)
             return StepTiming(kind: kind, detail: detail, milliseconds: sorted[sorted.count / 2])
         }
+    }
+
+    /// The plan for `input`'s shape (made on first use), with `input` copied into its first slot.
+    /// The caller holds the lock.
+    private func loaded(_ input: Tensor) throws -> Plan {
+        let plan: Plan
+        if let known = plans[input.shape] {
+            plan = known
+        } else {
+            plan = try makePlan(for: input.shape)
+            plans[input.shape] = plan
+        }
+        input.storage.withUnsafeBufferPointer { source in
+            plan.pointer(0).base.update(from: source.baseAddress!, count: source.count)
+        }
+        return plan
     }
 
     private func describe(_ step: Step, _ shapes: [[Int]]) -> (String, String) {

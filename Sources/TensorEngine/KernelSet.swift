@@ -8,8 +8,8 @@ import CKernels
 public enum KernelSet: Sendable, Hashable {
     /// The portable Swift kernels only.
     case portable
-    /// The AVX-512 kernels where they exist (3×3 depthwise convolution, the GEMM tiles' epilogue),
-    /// else the portable ones.
+    /// The AVX-512 kernels where they exist (3×3 depthwise and grouped convolution, 3×3 max and
+    /// average pooling, the GEMM tiles' epilogue), else the portable ones.
     case avx512
 
     /// The widest set this CPU runs.

@@ -198,8 +198,8 @@ enum FastPooling {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
             for plane in planes {
-                wc_pool3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], ow, p.stride.w,
-                                  p.padding.h, p.padding.w, kind, 0, oh)
+                wc_pool3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], oh, ow, p.stride.w,
+                                  p.padding.h, p.padding.w, kind)
             }
         }
     }

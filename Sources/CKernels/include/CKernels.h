@@ -15,13 +15,12 @@ bool wc_has_avx512(void);
 /// One plane of a 3×3 depthwise convolution, dilation 1, stride 1 or 2 in both directions, any
 /// padding, reading the unpadded input directly (lanes outside the plane are masked to zero):
 ///   output[oy][ox] = act(bias + residual[oy][ox] + Σ filter[ky][kx] · in_act(input[s·oy − pad_top + ky][s·ox − pad_left + kx]))
-/// for output rows row_begin ..< row_end (the rest of the plane is not touched; the executor passes
-/// whole planes, see PreparedConvolution.split). `residual` may be NULL. Requires AVX-512F.
+/// `residual` may be NULL. Requires AVX-512F (wc_has_avx512).
 void wc_depthwise3x3_avx512(const float *input, long height, long width,
                             float *output, long out_height, long out_width,
                             long stride, long pad_top, long pad_left,
                             const float *filter, float bias, const float *residual,
-                            int input_activation, int activation, long row_begin, long row_end);
+                            int input_activation, int activation);
 
 /// `row[i] = act(row[i] + bias + residual[i])` for i < count (`residual` may be NULL): the
 /// epilogue of a GEMM tile. Requires AVX-512F.
@@ -30,25 +29,25 @@ void wc_epilogue_avx512(float *row, long count, float bias, const float *residua
 /// One group of a grouped 3×3 convolution (ResNeXt's), dilation 1, stride 1 or 2 in both
 /// directions, any padding, reading the group's `in_channels` unpadded input planes directly:
 ///   output[o][oy][ox] = act(bias[o] + Σ_i Σ_ky,kx filter[o][i][ky][kx] · input[i][s·oy − pad_top + ky][s·ox − pad_left + kx])
-/// for each of the group's `out_channels` planes o and output rows row_begin ..< row_end; `filter`
+/// for each of the group's `out_channels` planes o; `filter`
 /// is [out_channels][in_channels][3][3]. Sixteen columns of up to eight output channels are
 /// accumulated in registers, so each input vector loaded serves eight filters. Requires AVX-512F.
 void wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
                           float *output, long out_height, long out_width, long out_channels,
                           long stride, long pad_top, long pad_left,
-                          const float *filter, const float *bias, int activation, long row_begin, long row_end);
+                          const float *filter, const float *bias, int activation);
 
 /// Pooling kinds for wc_pool3x3_avx512.
 enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
 
-/// One plane of 3×3 pooling, dilation 1, stride 1 or 2 in both directions, any padding, output
-/// rows row_begin ..< row_end, reading the unpadded input directly:
+/// One plane of 3×3 pooling, dilation 1, stride 1 or 2 in both directions, any padding, reading
+/// the unpadded input directly:
 ///   max:     output[oy][ox] = the largest in-plane input of the window (NaN if any is NaN; −∞ if
 ///            the window holds none), as PyTorch's max_pool2d;
 ///   average: output[oy][ox] = (Σ in-plane inputs of the window) / 9, i.e. avg_pool2d with
 ///            count_include_pad when no window reaches past the padding (the caller checks).
 /// Requires AVX-512F.
-void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_width,
-                       long stride, long pad_top, long pad_left, int kind, long row_begin, long row_end);
+void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
+                       long out_width, long stride, long pad_top, long pad_left, int kind);
 
 #endif

@@ -5,10 +5,11 @@
 // the region itself, so the workers here spin on the region counter for a short while after each
 // region and only then park on a condition variable; an idle pool costs no CPU.
 //
-// A region is a number of shares. Thread t takes share t when it is free to, which keeps a band
-// of the image on one core from layer to layer; a share nobody has claimed yet is taken by
-// whichever thread gets to it first, the caller included: when the workers are not running (more threads than cores, as when tests run side by
-// side) the caller does every share itself instead of waiting for them to be scheduled.
+// A region is a number of shares. Thread t takes share t when it is free to, so that a share's
+// part of each layer stays on one core from layer to layer; a share nobody has claimed yet is
+// taken by whichever thread gets to it first, the caller included: when the workers are not
+// running (more threads than cores, as when tests run side by side) the caller does every share
+// itself instead of waiting for them to be scheduled.
 #ifndef CTHREADPOOL_H
 #define CTHREADPOOL_H
 
