@@ -81,12 +81,12 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         tensors = descriptors
     }
 
-    /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
-    /// recognised and stored once.
     public func descriptor(named name: String) -> TensorDescriptor? {
         references[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
     }
 
+    /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
+    /// recognised and stored once.
     public func storageKey(of name: String) -> String? { references[name]?.storage.identity }
 
     /// Groups of tensor names that share a storage, in tensor order (only groups of two or more).
@@ -121,18 +121,15 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         }
     }
 
-    /// For a contiguous little-endian tensor in a mapped storage, each piece's whole pages are
-    /// dropped after `body` returns when ``releasesPagesAfterRead`` is set: converting the largest
-    /// tensor then keeps one piece of it resident, not all of it.
+    /// With ``releasesPagesAfterRead`` set, each piece read straight from the map has its whole
+    /// pages dropped after `body` returns (pieces of a gathered, swapped or inflated copy are not
+    /// in the map and are left alone): converting the largest tensor then keeps one piece of it
+    /// resident, not all of it.
     public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
-        guard releasesPagesAfterRead, let tensor = references[name], tensor.isContiguous,
-              !(isBigEndian && tensor.dtype.byteSize > 1), case .mapped? = locations[tensor.storage.key] else {
-            return try withContiguousBytes(of: name) { try Self.pieces(of: $0, size: pieceSize, body) }
-        }
         try withContiguousBytes(of: name) { whole in
             try Self.pieces(of: whole, size: pieceSize) { piece in
                 try body(piece)
-                file.releasePages(of: piece)
+                if releasesPagesAfterRead { file.releasePages(of: piece) }
             }
         }
     }

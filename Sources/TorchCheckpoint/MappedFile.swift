@@ -74,7 +74,7 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// ``releasePages(offset:count:)`` for a buffer handed out by ``slice(offset:count:)``; a
-    /// buffer that does not lie in the mapping is left alone.
+    /// buffer that does not lie wholly in the mapping (a copy elsewhere in memory) is left alone.
     public func releasePages(of buffer: UnsafeRawBufferPointer) {
         guard let base, let start = buffer.baseAddress, start >= base else { return }
         releasePages(offset: start - base, count: buffer.count)

@@ -10,8 +10,7 @@ public enum NetworkBenchmark {
                            referenceOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernels))
-        let side = size ?? loaded.preprocessing?.inputSize.last ?? loaded.configuration.defaultInputSize
-        let input = try input(batch: batch, side: side)
+        let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
         return try BenchmarkResult.measure(batch: batch, threads: threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
         }
@@ -19,14 +18,18 @@ public enum NetworkBenchmark {
 }
 
 extension NetworkBenchmark {
-    /// Per-step medians of the fast path on the same input `run` times, and the steps' total.
+    /// Per-step medians of the fast path on the same input `run` times.
     public static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
                                kernels: KernelSet = .best) throws -> [StepTiming] {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: .reference)
         let executor = try FastExecutor(graph: loaded.network.graph, threads: threads, kernels: kernels)
-        let side = size ?? loaded.preprocessing?.inputSize.last ?? loaded.configuration.defaultInputSize
-        return try executor.profile(input(batch: batch, side: side), iterations: iterations)
+        return try executor.profile(input(batch: batch, side: size ?? nativeSide(of: loaded)), iterations: iterations)
+    }
+
+    /// The input size the weights were trained at, as the file records it, else the family's default.
+    static func nativeSide(of network: PretrainedNetwork) -> Int {
+        network.preprocessing?.inputSize.last ?? network.configuration.defaultInputSize
     }
 
     /// The benchmark input: uniform in [-1, 1) from a fixed seed, so runs time the same numbers.

@@ -85,21 +85,29 @@ final class ScriptedStore: TensorStore {
         #expect(try readBytes(destination) == previous)
     }
 
-    @Test func aTensorWithTheWrongByteCountFailsTheWrite() throws {
+    /// A store that hands out fewer or more bytes than the shape needs (the source is read in
+    /// pieces, so a long one is caught at the piece that overflows): a one-line error naming the
+    /// source and the tensor, and no file.
+    @Test(arguments: [(12, "has 12 bytes, its shape needs 16"), (20, "has more bytes than its shape needs (16)")])
+    func aTensorWithTheWrongByteCountFailsTheWrite(count: Int, problem: String) throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
-        final class ShortStore: TensorStore {
+        final class WrongSizeStore: TensorStore {
             let path = "short.pth"
             let tensors = [TensorDescriptor(name: "w", dtype: .f32, shape: [4])]
             let metadata = MetadataValue.object([])
+            let count: Int
+            init(count: Int) { self.count = count }
             func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-                try [UInt8](repeating: 1, count: 12).withUnsafeBytes(body)
+                try [UInt8](repeating: 1, count: count).withUnsafeBytes(body)
             }
         }
-        let store = ShortStore()
-        #expect(throws: WeightconvError.self) {
+        let store = WrongSizeStore(count: count)
+        let error = #expect(throws: WeightconvError.self) {
             try WeightFileWriter().write([try .from(store, name: "w")], document: WeightFileDocument(), to: folder.file("o.wcv"))
         }
+        #expect(error?.file == "short.pth")
+        #expect(error?.problem == "tensor 'w' \(problem)")
         #expect(try folder.listing().isEmpty)
     }
 

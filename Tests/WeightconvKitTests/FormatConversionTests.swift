@@ -37,7 +37,8 @@ import WeightconvCore
         let identity = try SourceIdentity(path: path)
         #expect(identity.size == data.count)
         #expect(identity.sha256 == SHA256Hex.digest([UInt8](data)))
-        #expect(throws: WeightconvError.self) { try SourceIdentity(path: path, until: { true }) }
+        let stopped = #expect(throws: WeightconvError.self) { try SourceIdentity(path: path, until: { true }) }
+        #expect(stopped?.file == path && stopped?.problem == "computing its SHA-256 was cancelled")
 
         let concurrent = try ConcurrentSourceIdentity(path: path)
         #expect(try concurrent.finish(transforms: []).sourceSHA256 == identity.sha256)

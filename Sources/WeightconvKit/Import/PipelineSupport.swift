@@ -10,9 +10,7 @@ extension CanonicalWeights: TensorStore {
     public var path: String { store.path }
 
     /// Canonical names with the shapes the network sees, in file order.
-    public var tensors: [TensorDescriptor] {
-        order.compactMap { name in entries[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) } }
-    }
+    public var tensors: [TensorDescriptor] { order.compactMap(descriptor(named:)) }
 
     public var metadata: MetadataValue { store.metadata }
 
@@ -22,17 +20,19 @@ extension CanonicalWeights: TensorStore {
 
     /// The original tensor's bytes: repairs only add unit dimensions, so they are the same bytes.
     public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-        guard let entry = entries[name] else {
-            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(name)'")
-        }
-        return try store.withContiguousBytes(of: entry.source, body)
+        try store.withContiguousBytes(of: source(of: name), body)
     }
 
     public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try store.forEachPiece(of: source(of: name), pieceSize: pieceSize, body)
+    }
+
+    /// The source tensor a canonical name maps to.
+    private func source(of name: String) throws -> String {
         guard let entry = entries[name] else {
             throw WeightconvError(file: store.path, problem: "no tensor maps to '\(name)'")
         }
-        try store.forEachPiece(of: entry.source, pieceSize: pieceSize, body)
+        return entry.source
     }
 }
 
