@@ -43,7 +43,11 @@ let package = Package(
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),
         // Import / verify pipeline and the one-line loading API.
         .target(name: "WeightconvKit",
-                dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks"]),
+                dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks"],
+                plugins: ["EmbedLayouts"]),
+        // The built-in layouts (layouts/*.json, docs/layout-format.md) compiled into WeightconvKit.
+        .executableTarget(name: "embed-layouts"),
+        .plugin(name: "EmbedLayouts", capability: .buildTool(), dependencies: ["embed-layouts"]),
         .executableTarget(name: "weightconv",
                           dependencies: ["WeightconvKit",
                                          .product(name: "ArgumentParser", package: "swift-argument-parser")]),

@@ -184,6 +184,26 @@ def write_json(path: Path, value) -> None:
     path.write_text("{\n" + ",\n".join(lines) + "\n}\n")
 
 
+# The reference nets' behaviour names (tools/reference_nets, the implementations' own terms) in the one
+# vocabulary weightconv's layout files and configurations use (docs/layout-format.md). stem_bias is not
+# there: the import reads it from the keys (`conv1.bias` exists or not).
+CONFIGURATION_BEHAVIOUR = {
+    ("bn_eps", None): lambda v: ("eps", v),
+    ("stride_on", None): lambda v: ("stridePlacement", v),
+    ("stem_relu", None): lambda v: ("stemActivation", "relu" if v else "identity"),
+    ("shuffle_placement", None): lambda v: ("shufflePlacement", {"after_compress": "afterCompress",
+                                                                 "after_depthwise": "afterDepthwise"}[v]),
+    ("shuffle_order", None): lambda v: ("shufflePermutation", {"paper": "groupsFirst", "megvii": "groupsLast"}[v]),
+    ("shuffle_first_unit", None): lambda v: ("shuffleAfterUngroupedCompress", v),
+    ("concat_relu", None): lambda v: ("concatActivation", {"both": "all", "main": "mainBranch"}[v]),
+    ("output", None): lambda v: ("outputSoftmax", v == "softmax"),
+}
+
+
+def configuration_behaviour(behaviour: dict) -> dict:
+    return dict(CONFIGURATION_BEHAVIOUR[(k, None)](v) for k, v in behaviour.items() if k != "stem_bias")
+
+
 def make_case(case: Case) -> dict:
     impl = zoo.BY_NAME[case.impl]
     torch.manual_seed(case.seed)
@@ -245,6 +265,7 @@ def make_case(case: Case) -> dict:
         "expect": case.outcome,
         "configuration": zoo.configuration(impl.family, net, shapes),
         "behaviour": behaviour,
+        "configuration_behaviour": configuration_behaviour(behaviour),
         "preprocessing": impl.preprocessing,
         "input_shape": list(x.shape),
         "repairs": case.repairs,

@@ -71,6 +71,78 @@ public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLite
     }
 }
 
+/// What a behaviour's value may be.
+public enum BehaviourKind: Sendable, Hashable {
+    case number
+    case flag
+    /// A comma-separated list of integers, e.g. `"2,4,7,14"`.
+    case indexList
+    case oneOf([String])
+
+    public var description: String {
+        switch self {
+        case .number: "a number"
+        case .flag: "true or false"
+        case .indexList: "a string of comma-separated block indices, e.g. \"2,4,7,14\""
+        case .oneOf(let values): "one of " + values.map { "\"\($0)\"" }.joined(separator: ", ")
+        }
+    }
+
+    /// Whether `value` is of this kind.
+    public func accepts(_ value: BehaviourValue) -> Bool {
+        switch (self, value) {
+        case (.number, .number(let d)): d.isFinite
+        case (.flag, .bool): true
+        case (.indexList, .string(let list)): list.split(separator: ",").allSatisfy { Int($0.filter { $0 != " " }) != nil }
+        case (.oneOf(let allowed), .string(let s)): allowed.contains(s)
+        default: false
+        }
+    }
+}
+
+/// The one vocabulary of behaviours (what a state_dict does not record): the keys each family's
+/// configuration reads in `init(inferringFrom:behaviour:)`, which layout files, `--check` and
+/// `infer` all use. A key outside it is an error, never a behaviour silently left at its default.
+public enum BehaviourVocabulary {
+    static let activations = ["identity", "relu", "relu6"]
+
+    /// Every key a family understands, with the values it accepts.
+    public static func keys(of family: String) -> [String: BehaviourKind] {
+        switch family {
+        case "xception": ["eps": .number]
+        case "mobilenet_v2": ["eps": .number, "activation": .oneOf(["relu6", "relu"]), "strideTwoBlocks": .indexList]
+        case "resnext": ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"])]
+        case "shufflenet_v1":
+            ["eps": .number, "implementation": .oneOf(["paper", "megvii", "seed000"]),
+             "shufflePlacement": .oneOf(["afterCompress", "afterDepthwise"]),
+             "shufflePermutation": .oneOf(["groupsFirst", "groupsLast"]),
+             "shuffleAfterUngroupedCompress": .flag, "concatActivation": .oneOf(["all", "mainBranch"]),
+             "stemActivation": .oneOf(activations), "outputSoftmax": .flag]
+        default: [:]
+        }
+    }
+
+    /// Why `key = value` is not a behaviour of `family`, or `nil` when it is.
+    public static func problem(family: String, key: String, value: BehaviourValue) -> String? {
+        let known = keys(of: family)
+        guard let kind = known[key] else {
+            return "'\(key)' is not a \(family) behaviour (known: \(known.keys.sorted().joined(separator: ", ")))"
+        }
+        return kind.accepts(value) ? nil : "behaviour '\(key)' is \(value.jsonText), expected \(kind.description)"
+    }
+}
+
+extension BehaviourValue {
+    /// As JSON text: `true`, `1e-05`, `"conv1"`.
+    public var jsonText: String {
+        switch self {
+        case .string(let s): "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)"
+        case .bool(let b): b ? "true" : "false"
+        }
+    }
+}
+
 /// A configuration that cannot be derived from the shapes and behaviours given.
 public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
     public var family: String
@@ -111,7 +183,12 @@ public enum NetworkConfiguration: Codable, Sendable, Hashable {
     /// cannot show.
     public static func infer(family: String, shapes: [String: [Int]],
                              behaviour: [String: BehaviourValue] = [:]) throws -> NetworkConfiguration {
-        switch family {
+        for (key, value) in behaviour.sorted(by: { $0.key < $1.key }) where families.contains(family) {
+            if let problem = BehaviourVocabulary.problem(family: family, key: key, value: value) {
+                throw ConfigurationError(family: family, problem: problem, hint: "see docs/layout-format.md for the behaviours")
+            }
+        }
+        return switch family {
         case "xception": .xception(try XceptionConfiguration(inferringFrom: shapes, behaviour: behaviour))
         case "mobilenet_v2": .mobileNetV2(try MobileNetV2Configuration(inferringFrom: shapes, behaviour: behaviour))
         case "shufflenet_v1": .shuffleNetV1(try ShuffleNetV1Configuration(inferringFrom: shapes, behaviour: behaviour))
@@ -167,11 +244,13 @@ struct ShapeTable {
         return n / d
     }
 
-    func string(_ key: String, default value: String, allowed: [String]) throws -> String {
+    /// A behaviour whose values the vocabulary lists (`BehaviourVocabulary`).
+    func string(_ key: String, default value: String) throws -> String {
         guard let given = behaviour[key] else { return value }
-        guard case .string(let s) = given, allowed.contains(s) else {
+        guard case .oneOf(let allowed)? = BehaviourVocabulary.keys(of: family)[key],
+              case .string(let s) = given, allowed.contains(s) else {
             throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(given)",
-                                     hint: "one of " + allowed.joined(separator: ", "))
+                                     hint: BehaviourVocabulary.keys(of: family)[key]?.description ?? "not a \(family) behaviour")
         }
         return s
     }
@@ -193,7 +272,7 @@ struct ShapeTable {
     }
 
     func activation(_ key: String, default value: Activation) throws -> Activation {
-        let name = try string(key, default: value.rawValue, allowed: ["identity", "relu", "relu6"])
+        let name = try string(key, default: value.rawValue)
         return Activation(rawValue: name) ?? value
     }
 }

@@ -97,7 +97,7 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
             stages.append(Stage(blocks: count, width: conv2[0], outputChannels: conv3[0], stride: layer == 1 ? 1 : 2))
         }
         let fc = try table.require("fc.weight", rank: 2)
-        let placement = try table.string("stridePlacement", default: "conv2", allowed: ["conv1", "conv2"])
+        let placement = try table.string("stridePlacement", default: "conv2")
         self.init(inputChannels: stem[1], classes: fc[0], stemChannels: stem[0], stemBias: table.has("conv1.bias"),
                   stages: stages, cardinality: cardinality ?? 1,
                   stridePlacement: StridePlacement(rawValue: placement) ?? .conv2,

@@ -199,7 +199,7 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     /// `concatActivation`, `stemActivation`, `outputSoftmax`, `eps`.
     public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "shufflenet_v1")
-        let preset = Preset(rawValue: try table.string("implementation", default: "paper", allowed: ["paper", "megvii", "seed000"])) ?? .paper
+        let preset = Preset(rawValue: try table.string("implementation", default: "paper")) ?? .paper
         let stem = try table.require("conv1.weight", rank: 4)
         let stageCount = try table.indices(under: "stages")
         guard stageCount >= 1 else {
@@ -238,17 +238,14 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
         c.stemBatchNorm = table.has("bn1.weight")
         c.convolutionBias = table.has("stages.0.0.compress.bias")
         c.classifierBias = table.has("fc.bias")
-        if let placement = ShufflePlacement(rawValue: try table.string("shufflePlacement", default: c.shufflePlacement.rawValue,
-                                                                      allowed: ["afterCompress", "afterDepthwise"])) {
+        if let placement = ShufflePlacement(rawValue: try table.string("shufflePlacement", default: c.shufflePlacement.rawValue)) {
             c.shufflePlacement = placement
         }
-        if let permutation = ShufflePermutation(rawValue: try table.string("shufflePermutation", default: c.shufflePermutation.rawValue,
-                                                                          allowed: ["groupsFirst", "groupsLast"])) {
+        if let permutation = ShufflePermutation(rawValue: try table.string("shufflePermutation", default: c.shufflePermutation.rawValue)) {
             c.shufflePermutation = permutation
         }
         c.shuffleAfterUngroupedCompress = try table.flag("shuffleAfterUngroupedCompress", default: c.shuffleAfterUngroupedCompress)
-        if let concat = ConcatActivation(rawValue: try table.string("concatActivation", default: c.concatActivation.rawValue,
-                                                                   allowed: ["all", "mainBranch"])) {
+        if let concat = ConcatActivation(rawValue: try table.string("concatActivation", default: c.concatActivation.rawValue)) {
             c.concatActivation = concat
         }
         c.stemActivation = try table.activation("stemActivation", default: c.stemActivation)

@@ -53,10 +53,47 @@ public enum StrictJSON {
         return try result.get()
     }
 
+    /// Parses like `parse(_:depthLimit:)` and also returns where each value starts: byte offsets keyed
+    /// by path (`""` for the document, `renames[3].pattern` for a member of an element), so a reader
+    /// that checks the values can name the line of the one it refuses.
+    public static func parseRecordingOffsets(_ bytes: [UInt8], depthLimit: Int = defaultDepthLimit)
+        throws(JSONProblem) -> (value: MetadataValue, offsets: [String: Int])
+    {
+        let result: Result<(MetadataValue, [String: Int]), JSONProblem> = bytes.withUnsafeBytes { buffer in
+            var parser = Parser(bytes: buffer, depthLimit: depthLimit)
+            parser.offsets = [:]
+            do throws(JSONProblem) {
+                parser.skipWhitespace()
+                let value = try parser.parseValue(depth: 0)
+                parser.skipWhitespace()
+                guard parser.position == buffer.count else {
+                    throw JSONProblem(kind: .syntax("unexpected content after the document"), offset: parser.position)
+                }
+                return .success((value, parser.offsets ?? [:]))
+            } catch {
+                return .failure(error)
+            }
+        }
+        let (value, offsets) = try result.get()
+        return (value, offsets)
+    }
+
+    /// The 1-based line and column of byte `offset` in `bytes`.
+    public static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+        var line = 1, column = 1
+        for byte in bytes.prefix(max(0, offset)) {
+            if byte == 0x0A { line += 1; column = 1 } else { column += 1 }
+        }
+        return (line, column)
+    }
+
     private struct Parser {
         let bytes: UnsafeRawBufferPointer
         let depthLimit: Int
         var position = 0
+        /// Where each value starts, by path; recorded only when not `nil`.
+        var offsets: [String: Int]?
+        var path = ""
 
         init(bytes: UnsafeRawBufferPointer, depthLimit: Int) {
             self.bytes = bytes
@@ -73,6 +110,7 @@ public enum StrictJSON {
 
         mutating func parseValue(depth: Int) throws(JSONProblem) -> MetadataValue {
             guard let byte = current else { throw fail("unexpected end of document") }
+            if offsets != nil { offsets?[path] = position }
             switch byte {
             case UInt8(ascii: "{"): return try parseObject(depth: depth + 1)
             case UInt8(ascii: "["): return try parseArray(depth: depth + 1)
@@ -111,7 +149,10 @@ public enum StrictJSON {
                 guard current == UInt8(ascii: ":") else { throw fail("expected ':'") }
                 position += 1
                 skipWhitespace()
+                let outer = path
+                if offsets != nil { path = outer.isEmpty ? key : outer + "." + key }
                 let value = try parseValue(depth: depth)
+                path = outer
                 members.append((key, value))
                 skipWhitespace()
                 switch current {
@@ -130,7 +171,10 @@ public enum StrictJSON {
             if current == UInt8(ascii: "]") { position += 1; return .array(elements) }
             while true {
                 skipWhitespace()
+                let outer = path
+                if offsets != nil { path = outer + "[\(elements.count)]" }
                 elements.append(try parseValue(depth: depth))
+                path = outer
                 skipWhitespace()
                 switch current {
                 case UInt8(ascii: ","): position += 1

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WeightconvCore
 import WeightconvKit
 
@@ -25,6 +26,10 @@ struct ImportCommand: ParsableCommand {
 
     @Option(help: "Force a name layout (see `weightconv layouts`).")
     var layout: String?
+
+    @Option(name: .customLong("layout-file"),
+            help: ArgumentHelp("Use the layout in this file (docs/layout-format.md) instead of recognising one.", valueName: "FILE"))
+    var layoutFile: String?
 
     @Option(help: "An .npz with 'input' and 'logits' from PyTorch (tools/make_reference.py) to verify against and store.")
     var reference: String?
@@ -54,9 +59,10 @@ struct ImportCommand: ParsableCommand {
             let tolerance = self.tolerance.map { Tolerance(atol: $0, rtol: $0) } ?? .float32
             let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
                                                         reference: reference, dtype: storedType, tolerance: tolerance,
-                                                        threads: threads),
+                                                        threads: threads, layoutFile: layoutFile,
+                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment),
                                           temporaryFiles: Interruption.registry)
-            print("recognised \(report.layout.family.rawValue)/\(report.layout.name) (\(report.layout.implementation))"
+            print("recognised \(report.layout.qualifiedName) (\(report.layout.implementation))"
                   + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
             print("configuration: \(report.configuration.summary)")
             for transform in report.transforms { print("  \(transform)") }
@@ -94,4 +100,9 @@ enum CommandParsing {
         default: throw ValidationError("unknown dtype '\(text)'; one of f32, f16, bf16")
         }
     }
+}
+
+/// `WEIGHTCONV_LAYOUT_PATH`: directories of the user's layout files, colon-separated.
+enum LayoutSearchPath {
+    static var fromEnvironment: String? { ProcessInfo.processInfo.environment["WEIGHTCONV_LAYOUT_PATH"] }
 }

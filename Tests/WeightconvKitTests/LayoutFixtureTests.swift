@@ -29,6 +29,8 @@ struct LayoutFixture: Decodable, CustomTestStringConvertible, Sendable {
     var mapping: [String: String]?
     var canonical_keys: [Key]?
     var behaviour: [String: JSONScalar]?
+    /// The same behaviour in weightconv's vocabulary (what a layout file says).
+    var configuration_behaviour: [String: JSONScalar]?
     var preprocessing: Preprocessing?
     var repairs: String?
 
@@ -64,13 +66,11 @@ enum JSONScalar: Decodable, Equatable, Sendable {
         else { self = .string(try container.decode(String.self)) }
     }
 
-    init?(_ value: MetadataValue) {
+    init(_ value: BehaviourValue) {
         switch value {
         case .bool(let b): self = .bool(b)
-        case .double(let d): self = .number(d)
-        case .int(let i): self = .number(Double(i))
+        case .number(let d): self = .number(d)
         case .string(let s): self = .string(s)
-        default: return nil
         }
     }
 }
@@ -97,14 +97,15 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     }
 
     @Test(arguments: LayoutFixture.mapped)
-    func exactlyOneProfileMatches(_ fixture: LayoutFixture) {
+    func exactlyOneProfileMatches(_ fixture: LayoutFixture) throws {
         // Recognition takes the first match in LayoutProfile.all; a second match would make the result
         // depend on that order, and a foreign fingerprint matching would refuse a supported file.
         let inner = fixture.keys.map(\.name).filter { $0.hasPrefix(fixture.wrapper_prefix) }
             .map { String($0.dropFirst(fixture.wrapper_prefix.count)) }
-        let matching = LayoutProfile.all.filter { $0.fingerprint.matches(inner) }.map { "\($0.family.rawValue)/\($0.name)" }
+        let catalog = try LayoutCatalog.builtIn()
+        let matching = catalog.profiles.filter { $0.fingerprint.matches(inner) }.map(\.qualifiedName)
         #expect(matching == ["\(fixture.family ?? "")/\(fixture.layout ?? "")"])
-        #expect(ForeignNetwork.all.filter { $0.fingerprint.matches(inner) }.isEmpty)
+        #expect(catalog.refusals.filter { $0.fingerprint.matches(inner) }.isEmpty)
     }
 
     @Test(arguments: LayoutFixture.mapped)
@@ -155,8 +156,12 @@ enum JSONScalar: Decodable, Equatable, Sendable {
         let recognized = try LayoutRecognizer.recognize(keys: fixture.keys.map(\.name),
                                                         family: fixture.networkFamily, layoutName: nil)
         let profile = recognized.profile
-        for (key, value) in fixture.behaviour ?? [:] {
-            #expect(profile.behaviour[key].flatMap(JSONScalar.init) == value, "\(key)")
+        // Every behaviour the implementation has, and no other: one left out would fall back to the
+        // configuration's default without a word.
+        let expectedBehaviour = try #require(fixture.configuration_behaviour)
+        #expect(Set(profile.behaviour.keys) == Set(expectedBehaviour.keys))
+        for (key, value) in expectedBehaviour {
+            #expect(profile.behaviour[key].map(JSONScalar.init) == value, "\(key)")
         }
         let expected = try #require(fixture.preprocessing)
         #expect(profile.preprocessing.inputSize == expected.input_size)

@@ -23,9 +23,16 @@ public struct ImportRequest: Sendable {
     public var tolerance: Tolerance
     /// Threads for the verification forward pass.
     public var threads: Int
+    /// A layout file to use instead of recognising one (`--layout-file`).
+    public var layoutFile: String?
+    /// Directories of the user's layout files, tried before the built-in ones (`WEIGHTCONV_LAYOUT_PATH`).
+    public var layoutSearchPath: String?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
-                reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2) {
+                reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
+                layoutFile: String? = nil, layoutSearchPath: String? = nil) {
+        self.layoutFile = layoutFile
+        self.layoutSearchPath = layoutSearchPath
         self.input = input
         self.output = output
         self.family = family
@@ -62,7 +69,9 @@ public enum Importer {
         let identity = try ConcurrentSourceIdentity(path: request.input)
         defer { identity.cancel() }
         let store = try openTensorStore(path: request.input, streaming: true)
-        let mapping = try map(store, family: request.family, layout: request.layout, storedType: request.dtype)
+        let catalog = try layoutCatalog(request)
+        let forced = request.layoutFile == nil ? request.layout : catalog.profiles.first?.qualifiedName
+        let mapping = try map(store, family: request.family, layout: forced, storedType: request.dtype, catalog: catalog)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
 
         var extra: [PendingTensor] = []
@@ -91,7 +100,7 @@ public enum Importer {
         let document = WeightFileDocument(
             architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
             preprocessing: profile.preprocessing.document,
-            layout: "\(profile.family.rawValue)/\(profile.name)",
+            layout: profile.qualifiedName,
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
             verification: verification)
         let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
@@ -100,6 +109,23 @@ public enum Importer {
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    /// The layouts this import may use: the built-in ones behind the search path's, or only the
+    /// `--layout-file` one when given.
+    static func layoutCatalog(_ request: ImportRequest) throws -> LayoutCatalog {
+        do throws(LayoutFileProblem) {
+            if let file = request.layoutFile {
+                guard case .layout(let profile) = try LayoutFile.load(path: file) else {
+                    throw LayoutFileProblem(file: file, line: 0, path: "refusal",
+                                            problem: "describes a network to refuse, not a layout to import with")
+                }
+                return LayoutCatalog(profiles: [profile], refusals: try LayoutCatalog.builtIn().refusals)
+            }
+            return try LayoutCatalog.with(searchPath: request.layoutSearchPath)
+        } catch {
+            throw error.error
+        }
     }
 
     /// Builds the network from the mapped weights, so that every parameter is asked for with the shape
@@ -156,7 +182,9 @@ public enum Importer {
         var transforms: [String] = []
         let profile = mapping.layout.profile
         if !mapping.layout.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.layout.prefix)'") }
-        if !profile.renames.isEmpty { transforms.append("renamed by layout \(profile.family.rawValue)/\(profile.name)") }
+        if !profile.renames.isEmpty {
+            transforms.append("renamed by layout \(profile.qualifiedName)" + (profile.origin == "built-in" ? "" : " from \(profile.origin)"))
+        }
         for name in mapping.weights.order {
             if let entry = mapping.weights.entries[name], let stored = entry.storedShape {
                 transforms.append("reshaped '\(entry.source)' from \(stored) to \(entry.shape)")
@@ -175,10 +203,11 @@ public enum Importer {
     }
 
     public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
-                           storedType: DType? = nil) throws -> Mapping {
+                           storedType: DType? = nil, catalog: LayoutCatalog? = nil) throws -> Mapping {
         let recognized: RecognizedLayout
         do {
-            recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout)
+            recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout,
+                                                        catalog: catalog)
         } catch {
             throw WeightconvError(file: store.path, problem: error.description,
                                   hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
@@ -188,7 +217,7 @@ public enum Importer {
         do {
             configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
                                                            shapes: weights.shapes,
-                                                           behaviour: recognized.profile.configurationBehaviour())
+                                                           behaviour: recognized.profile.behaviour)
         } catch {
             throw WeightconvError(file: store.path, problem: "\(error)",
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")

@@ -1,3 +1,4 @@
+import Networks
 import WeightconvCore
 
 extension LayoutProfile {
@@ -6,10 +7,10 @@ extension LayoutProfile {
     /// `weightconv layouts --verbose` prints it so a user can check a layout against the
     /// implementation's source without reading Swift.
     public var listing: String {
-        var lines = ["\(family.rawValue)/\(name): \(implementation)"]
-        lines.append("  recognised by: " + fingerprint.required.joined(separator: "  "))
+        var lines = ["\(qualifiedName): \(implementation)" + (origin == "built-in" ? "" : " (\(origin))")]
+        lines.append("  recognised by: " + fingerprint.required.map(\.source).joined(separator: "  "))
         if !fingerprint.forbidden.isEmpty {
-            lines.append("  and none of: " + fingerprint.forbidden.joined(separator: "  "))
+            lines.append("  and none of: " + fingerprint.forbidden.map(\.source).joined(separator: "  "))
         }
         for rule in renames { lines.append("  rename \(rule.pattern)  →  \(rule.replacement)") }
         for (table, values) in tables.sorted(by: { $0.key < $1.key }) {

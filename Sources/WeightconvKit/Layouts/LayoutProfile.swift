@@ -41,44 +41,76 @@ public struct Preprocessing: Sendable, Hashable, Codable {
     }
 }
 
+/// A regular expression over tensor keys, compiled once when its layout is loaded: a pattern that
+/// does not compile is refused then, naming it, never dropped or trapped on later.
+public struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
+    public let source: String
+    // Regex is an immutable value; it is only not marked Sendable.
+    nonisolated(unsafe) private let regex: Regex<AnyRegexOutput>
+
+    public init(_ source: String) throws(LayoutError) {
+        do {
+            regex = try Regex(source)
+        } catch {
+            throw .badPattern(source, reason: "\(error)")
+        }
+        self.source = source
+    }
+
+    public var description: String { source }
+
+    public func matches(_ key: String) -> Bool { key.contains(regex) }
+
+    func firstMatch(in key: String) -> Regex<AnyRegexOutput>.Match? { key.firstMatch(of: regex) }
+
+    public static func == (lhs: KeyPattern, rhs: KeyPattern) -> Bool { lhs.source == rhs.source }
+    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+}
+
 /// A small fixed set of tensor repairs that real files need.
 public enum TensorRepair: Sendable, Hashable {
-    /// Cadene's older Xception files store pointwise kernels as `[out, in]`; they become `[out, in, 1, 1]`.
-    case appendUnitSpatialDims(keyPattern: String)
-    /// Even older ones store depthwise kernels as `[C, k, k]`; they become `[C, 1, k, k]`.
-    case insertUnitInputDim(keyPattern: String)
+    /// Cadene's older Xception files store pointwise kernels as `[out, in]`; they become `[out, in, 1, 1]`
+    /// (`pointwise_2d` in a layout file).
+    case appendUnitSpatialDims(KeyPattern)
+    /// Even older ones store depthwise kernels as `[C, k, k]`; they become `[C, 1, k, k]` (`depthwise_3d`).
+    case insertUnitInputDim(KeyPattern)
+
+    /// The name a layout file gives the repair.
+    public var fileName: String {
+        switch self {
+        case .appendUnitSpatialDims: "pointwise_2d"
+        case .insertUnitInputDim: "depthwise_3d"
+        }
+    }
+
+    public var pattern: KeyPattern {
+        switch self {
+        case .appendUnitSpatialDims(let p), .insertUnitInputDim(let p): p
+        }
+    }
 }
 
 /// Key patterns that recognise a layout: every `required` pattern matches some key, no `forbidden`
 /// pattern matches any.
 public struct Fingerprint: Sendable {
-    public let required: [String]
-    public let forbidden: [String]
-    // Compiled once: recognising a layout tries every profile's patterns, and compiling them on
-    // each try was 5% of an import's CPU. Patterns are literals in Profiles.swift, checked by the
-    // profile tests; an invalid one matches nothing. Regex is an immutable value, only not marked
-    // Sendable (as in RenameRule).
-    nonisolated(unsafe) private let requiredRegexes: [Regex<AnyRegexOutput>]
-    nonisolated(unsafe) private let forbiddenRegexes: [Regex<AnyRegexOutput>]
+    public let required: [KeyPattern]
+    public let forbidden: [KeyPattern]
 
-    public init(required: [String], forbidden: [String] = []) {
+    public init(required: [KeyPattern], forbidden: [KeyPattern] = []) {
         self.required = required
         self.forbidden = forbidden
-        requiredRegexes = required.compactMap { try? Regex($0) }
-        forbiddenRegexes = forbidden.compactMap { try? Regex($0) }
     }
 
     func matches(_ keys: [String]) -> Bool {
-        requiredRegexes.count == required.count
-            && requiredRegexes.allSatisfy { regex in keys.contains { $0.contains(regex) } }
-            && !forbiddenRegexes.contains { regex in keys.contains { $0.contains(regex) } }
+        required.allSatisfy { pattern in keys.contains { pattern.matches($0) } }
+            && !forbidden.contains { pattern in keys.contains { pattern.matches($0) } }
     }
 }
 
 /// How one implementation names a family's tensors, and what its state_dict does not record.
 ///
-/// A profile is data: adding a layout means adding one value that a reader can check against the
-/// implementation's PyTorch source, not writing a loop.
+/// A profile is data: it is read from a layout file (docs/layout-format.md), built-in or the
+/// user's, through `LayoutFile.parse`.
 public struct LayoutProfile: Sendable {
     /// Short name used on the command line (`--layout`) and stored in the native file.
     public var name: String
@@ -90,14 +122,16 @@ public struct LayoutProfile: Sendable {
     public var renames: [RenameRule]
     public var tables: [String: [Int]]
     public var repairs: [TensorRepair]
-    /// Behaviour the weights do not record (bn eps, where stride and shuffle sit, …), as values of the
-    /// family's configuration keys.
-    public var behaviour: [String: MetadataValue]
+    /// Behaviour the weights do not record (bn eps, where stride and shuffle sit, …), in the family's
+    /// one vocabulary (`BehaviourVocabulary`), checked when the layout is loaded.
+    public var behaviour: [String: BehaviourValue]
     public var preprocessing: Preprocessing
+    /// Where the layout was read from: `built-in`, or the file's path.
+    public var origin: String
 
     public init(name: String, family: NetworkFamily, implementation: String, fingerprint: Fingerprint,
                 renames: [RenameRule] = [], tables: [String: [Int]] = [:], repairs: [TensorRepair] = [],
-                behaviour: [String: MetadataValue] = [:], preprocessing: Preprocessing) {
+                behaviour: [String: BehaviourValue] = [:], preprocessing: Preprocessing, origin: String = "built-in") {
         self.name = name
         self.family = family
         self.implementation = implementation
@@ -107,7 +141,11 @@ public struct LayoutProfile: Sendable {
         self.repairs = repairs
         self.behaviour = behaviour
         self.preprocessing = preprocessing
+        self.origin = origin
     }
+
+    /// `family/name`, as messages and the native file name a layout.
+    public var qualifiedName: String { "\(family.rawValue)/\(name)" }
 
     /// The shape a tensor has once the profile's repairs are applied: `shape` itself unless a repair's
     /// pattern matches `canonicalKey` AND the tensor has the rank that repair fixes (a 2-D pointwise
@@ -116,18 +154,12 @@ public struct LayoutProfile: Sendable {
         for repair in repairs {
             switch repair {
             case .appendUnitSpatialDims(let pattern):
-                if shape.count == 2, Self.matches(pattern, canonicalKey) { return shape + [1, 1] }
+                if shape.count == 2, pattern.matches(canonicalKey) { return shape + [1, 1] }
             case .insertUnitInputDim(let pattern):
-                if shape.count == 3, Self.matches(pattern, canonicalKey) { return [shape[0], 1, shape[1], shape[2]] }
+                if shape.count == 3, pattern.matches(canonicalKey) { return [shape[0], 1, shape[1], shape[2]] }
             }
         }
         return shape
-    }
-
-    private static func matches(_ pattern: String, _ key: String) -> Bool {
-        // Patterns are literals in Profiles.swift, checked by the profile tests; an invalid one matches nothing.
-        guard let regex = try? Regex(pattern) else { return false }
-        return key.contains(regex)
     }
 
     /// The canonical key for a layout key (after wrapper prefixes are stripped).

@@ -17,6 +17,9 @@ public enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
     case unknown(family: NetworkFamily?, sample: [String])
     case notThisFamily(requested: NetworkFamily, looksLike: LayoutProfile)
     case unknownLayout(String, family: NetworkFamily?)
+    /// A forced layout (`--layout`, `--layout-file`) whose fingerprint does not match the keys.
+    case layoutDoesNotMatch(LayoutProfile, missing: String?, forbidden: String?)
+    case badLayout(LayoutFileProblem)
 
     public var description: String {
         switch self {
@@ -28,8 +31,14 @@ public enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
             "the tensor names are those of \(looksLike.implementation) (\(looksLike.family.rawValue)), not \(requested.rawValue)"
         case let .unknownLayout(name, family):
             "unknown layout '\(name)'; known\(family.map { " \($0.rawValue)" } ?? ""): "
-                + LayoutProfile.all.filter { family == nil || $0.family == family }.map { "\($0.family.rawValue)/\($0.name)" }
+                + LayoutProfile.all.filter { family == nil || $0.family == family }.map(\.qualifiedName)
                     .joined(separator: ", ")
+        case let .layoutDoesNotMatch(profile, missing, forbidden):
+            "layout \(profile.qualifiedName) (\(profile.origin)) does not match these tensor names: "
+                + (missing.map { "no key matches its required pattern \($0)" } ?? "")
+                + (forbidden.map { "some key matches its forbidden pattern \($0)" } ?? "")
+        case .badLayout(let problem):
+            problem.description
         }
     }
 }
@@ -60,22 +69,30 @@ public enum LayoutRecognizer {
     /// - Parameters:
     ///   - family: the architecture the user named, or `nil` for `--arch auto`.
     ///   - layoutName: a `--layout` the user forced, or `nil` to recognise it.
-    public static func recognize(keys: [String], family: NetworkFamily?, layoutName: String?)
-        throws(RecognitionFailure) -> RecognizedLayout
+    public static func recognize(keys: [String], family: NetworkFamily?, layoutName: String?,
+                                 catalog given: LayoutCatalog? = nil) throws(RecognitionFailure) -> RecognizedLayout
     {
+        let catalog: LayoutCatalog
+        if let given {
+            catalog = given
+        } else {
+            do throws(LayoutFileProblem) { catalog = try LayoutCatalog.builtIn() } catch { throw .badLayout(error) }
+        }
         let prefixes = candidatePrefixes(keys)
         func stripped(_ prefix: String) -> [String] {
             keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count)) }
         }
         for prefix in prefixes {
             let inner = stripped(prefix)
-            if let foreign = ForeignNetwork.all.first(where: { $0.fingerprint.matches(inner) }) {
+            if let foreign = catalog.refusals.first(where: { $0.fingerprint.matches(inner) }) {
                 throw .foreign(foreign)
             }
         }
-        var candidates = LayoutProfile.all
+        var candidates = catalog.profiles
         if let layoutName {
-            candidates = candidates.filter { $0.name == layoutName && (family == nil || $0.family == family) }
+            candidates = candidates.filter {
+                ($0.name == layoutName || $0.qualifiedName == layoutName) && (family == nil || $0.family == family)
+            }
             if candidates.isEmpty { throw .unknownLayout(layoutName, family: family) }
         }
         for prefix in prefixes {
@@ -92,6 +109,14 @@ public enum LayoutRecognizer {
             }
             return RecognizedLayout(profile: profile, prefix: prefix, keys: mapped,
                                     outside: keys.filter { !$0.hasPrefix(prefix) })
+        }
+        if let forced = candidates.first, layoutName != nil {
+            // Name the pattern that failed for the most likely prefix (the longest), so a user's file
+            // can be fixed.
+            let inner = stripped(prefixes.first ?? "")
+            let missing = forced.fingerprint.required.first { pattern in !inner.contains { pattern.matches($0) } }
+            let forbidden = forced.fingerprint.forbidden.first { pattern in inner.contains { pattern.matches($0) } }
+            throw .layoutDoesNotMatch(forced, missing: missing?.source, forbidden: forbidden?.source)
         }
         throw .unknown(family: family, sample: Array(keys.prefix(4)))
     }

@@ -8,28 +8,36 @@ import Foundation
 /// index tables (parameter-free modules such as ReLU shift `nn.Sequential` indices, so a layout's
 /// `rep.1` is another's `rep.0`; a table says so once, instead of a loop in code).
 public struct RenameRule: Sendable, CustomStringConvertible {
-    public let pattern: String
+    public let pattern: KeyPattern
     public let replacement: String
-    // Regex is an immutable value; it is only not marked Sendable.
-    nonisolated(unsafe) private let regex: Regex<AnyRegexOutput>
 
-    public init(_ pattern: String, _ replacement: String) {
-        self.pattern = pattern
+    /// A rule whose pattern compiles and whose template is well formed: every `{…}` closes and names
+    /// one of `tables` (when given).
+    public init(_ pattern: String, _ replacement: String, tables: [String: [Int]]? = nil) throws(LayoutError) {
+        self.pattern = try KeyPattern(pattern)
         self.replacement = replacement
-        // Patterns are literals in this module's profiles and are tested; a bad one is a programming
-        // error caught by the profile tests, never input from a file.
-        do {
-            regex = try Regex(pattern)
-        } catch {
-            preconditionFailure("invalid rename pattern \(pattern): \(error)")
-        }
+        try Self.checkTemplate(replacement, tables: tables)
     }
 
+    private static func checkTemplate(_ template: String, tables: [String: [Int]]?) throws(LayoutError) {
+        var rest = template[...]
+        while let open = rest.firstIndex(of: "{") {
+            guard let close = rest[open...].firstIndex(of: "}") else { throw .badTemplate(String(rest[open...])) }
+            let body = rest[rest.index(after: open)..<close]
+            let parts = body.split(separator: "+", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+            guard let first = parts.first, let bracket = first.firstIndex(of: "["), first.last == "]" else {
+                throw .badTemplate(String(body))
+            }
+            let table = String(first[..<bracket])
+            if let tables, tables[table] == nil { throw .unknownTable(table, template: template) }
+            rest = rest[rest.index(after: close)...]
+        }
+    }
     public var description: String { "\(pattern) → \(replacement)" }
 
     /// The renamed key, or `nil` when the rule does not match. Throws when a table lookup is out of range.
     func apply(to key: String, tables: [String: [Int]]) throws(LayoutError) -> String? {
-        guard let match = key.firstMatch(of: regex) else { return nil }
+        guard let match = pattern.firstMatch(in: key) else { return nil }
         var groups: [String] = []
         for index in 0..<match.output.count {
             groups.append(match.output[index].substring.map(String.init) ?? "")
@@ -96,15 +104,18 @@ public struct RenameRule: Sendable, CustomStringConvertible {
 public enum LayoutError: Error, Equatable, CustomStringConvertible {
     case badTemplate(String)
     case indexOutOfTable(key: String, table: String, count: Int)
-    case unknownBehaviour(profile: String, key: String, value: String)
+    case badPattern(String, reason: String)
+    case unknownTable(String, template: String)
 
     public var description: String {
         switch self {
         case .badTemplate(let t): "malformed rename template {\(t)}"
         case let .indexOutOfTable(key, table, count):
             "key '\(key)' indexes past the \(count) entries of table \(table)"
-        case let .unknownBehaviour(profile, key, value):
-            "layout \(profile) has behaviour \(key)=\(value), which no configuration understands"
+        case let .badPattern(pattern, reason):
+            "the regular expression \(pattern) does not compile (\(reason))"
+        case let .unknownTable(table, template):
+            "the replacement \(template) looks up table '\(table)', which the layout does not define"
         }
     }
 }

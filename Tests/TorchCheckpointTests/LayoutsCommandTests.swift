@@ -1,0 +1,47 @@
+import Foundation
+import Testing
+
+/// `weightconv layouts --export` and `--check` through the binary: a valid file passes, a broken one
+/// is refused with exit status 1 and one line naming the file, the line and the member.
+@Suite struct LayoutsCommandTests {
+    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
+        try InspectCommandTests.run(["layouts"] + arguments)
+    }
+
+    @Test func exportedLayoutChecksAndBrokenOnesAreRefusedInOneLine() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-layouts-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+
+        let exported = try run(["--export", "resnext/seed003"])
+        #expect(exported.status == 0, "\(exported.stderr)")
+        let good = folder.appendingPathComponent("good.json").path
+        try exported.stdout.write(toFile: good, atomically: true, encoding: .utf8)
+        let checked = try run(["--check", good])
+        #expect(checked.status == 0, "\(checked.stderr)")
+        #expect(checked.stdout.contains("a valid resnext/seed003 layout"), "\(checked.stdout)")
+
+        let cases: [(name: String, old: String, new: String, expect: String)] = [
+            // A trailing comma: the parser stops at the ']' on line 12.
+            ("json", #""replacement": "fc."}"#, #""replacement": "fc."},"#, "line 12: not valid JSON"),
+            ("regex", #""^linear\\.""#, #""^linear\\.[""#, #"renames[1].pattern: the regular expression ^linear\.["#),
+            ("behaviour", #""stridePlacement": "conv1""#, #""stridePlacement": "conv3""#,
+             #"behaviour.stridePlacement: behaviour 'stridePlacement' is "conv3", expected one of "conv1", "conv2""#),
+        ]
+        for broken in cases {
+            #expect(exported.stdout.contains(broken.old), "\(broken.name): edit did not apply")
+            let path = folder.appendingPathComponent("\(broken.name).json").path
+            try exported.stdout.replacingOccurrences(of: broken.old, with: broken.new).write(toFile: path, atomically: true, encoding: .utf8)
+            let result = try run(["--check", path])
+            #expect(result.status == 1, "\(broken.name)")
+            #expect(result.stdout.isEmpty)
+            let lines = result.stderr.split(separator: "\n")
+            #expect(lines.count == 1, "\(broken.name): \(result.stderr)")
+            #expect(result.stderr.hasPrefix("error: \(path): line "), "\(broken.name): \(result.stderr)")
+            #expect(result.stderr.contains(broken.expect), "\(broken.name): \(result.stderr)")
+        }
+        let unknown = try run(["--export", "resnext/nonesuch"])
+        #expect(unknown.status == 1)
+        #expect(unknown.stderr.split(separator: "\n").count == 1)
+    }
+}
