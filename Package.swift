@@ -12,7 +12,7 @@ let package = Package(
         .library(name: "WeightconvKit", targets: ["WeightconvKit"]),
         .executable(name: "weightconv", targets: ["weightconv"]),
         // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
-        .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat"]),
+        .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "ImageDecoding"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -24,6 +24,10 @@ let package = Package(
                        providers: [.apt(["libzip-dev"]), .brew(["libzip"])]),
         // oneDNN ships no pkg-config file; its headers and library are in the default paths.
         .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"]), .brew(["onednn"])]),
+        // Image decoding on Linux (Apple platforms use ImageIO): libjpeg-turbo's TurboJPEG API and libspng.
+        .systemLibrary(name: "CTurboJPEG", pkgConfig: "libturbojpeg",
+                       providers: [.apt(["libturbojpeg0-dev"]), .brew(["jpeg-turbo"])]),
+        .systemLibrary(name: "CSPNG", pkgConfig: "spng", providers: [.apt(["libspng-dev"]), .brew(["libspng"])]),
 
         // Shared vocabulary: dtypes, tensor descriptors, metadata values, hashing, checked arithmetic.
         .target(name: "WeightconvCore",
@@ -41,6 +45,11 @@ let package = Package(
                 swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
         // The four network families, built from a scoped weight source.
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),
+        // JPEG and PNG files to RGB pixels, exactly as Pillow decodes them.
+        .target(name: "ImageDecoding",
+                dependencies: ["WeightconvCore",
+                               .target(name: "CTurboJPEG", condition: .when(platforms: [.linux])),
+                               .target(name: "CSPNG", condition: .when(platforms: [.linux]))]),
         // Import / verify pipeline and the one-line loading API.
         .target(name: "WeightconvKit",
                 dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks"],
@@ -55,6 +64,7 @@ let package = Package(
         .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
         // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.

@@ -26,5 +26,6 @@ let package = Package(
         fuzzTarget("FuzzNpz"),
         fuzzTarget("FuzzNpy"),
         fuzzTarget("FuzzStrictJSON"),
+        fuzzTarget("FuzzImage"),
     ]
 )

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what weightconv needs to build and test on Debian/Ubuntu: the C libraries it links
-# (libzip; oneDNN for its SGEMM), pkg-config to find libzip, and numpy for the Python reader of the native format.
+# (libzip; oneDNN for its SGEMM; libjpeg-turbo and libspng to decode images), pkg-config to find them, and numpy for the Python reader of the native format.
 # Safe to run again: it installs only what is missing.
 set -euo pipefail
 
-packages=(pkg-config libzip-dev libdnnl-dev zlib1g-dev)
+packages=(pkg-config libzip-dev libdnnl-dev zlib1g-dev libturbojpeg0-dev libspng-dev)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
