@@ -22,7 +22,7 @@ Usage: /work/.venv-tools/bin/python tools/make_layout_fixtures.py [CASE ...]   (
 Deterministic (fixed seeds): a rerun writes identical bytes, except in legacy-format files, whose storage
 keys are the storages' memory addresses (torch.serialization._legacy_save writes str(storage._cdata), as
 every real legacy file has); their tensors and logits are identical.
-Budget: fixtures/layouts stays under 25 MB (the script prints the total).
+Budget: fixtures/layouts stays under 27 MB (the script prints the total).
 """
 from __future__ import annotations
 
@@ -98,6 +98,33 @@ def sgd_state(model: nn.Module) -> dict:
     return opt.state_dict()
 
 
+def compiled_keys(model: nn.Module, wrap_in_dataparallel: bool) -> list[str]:
+    """The keys torch.compile (and DataParallel around it) really give, to check the prefix the case writes."""
+    compiled = torch.compile(model)
+    return list((nn.DataParallel(compiled) if wrap_in_dataparallel else compiled).state_dict().keys())
+
+
+def compiled(prefix: str, wrap_in_dataparallel: bool):
+    def wrap(sd: dict, model: nn.Module) -> dict:
+        assert compiled_keys(model, wrap_in_dataparallel) == [prefix + k for k in model.state_dict()], prefix
+        return {prefix + k: v for k, v in sd.items()}
+    return wrap
+
+
+def timm_training_checkpoint(sd: dict, model: nn.Module) -> dict:
+    """timm's train.py (CheckpointSaver._save) with --model-ema: the model's own weights under
+    'state_dict' and the EMA copy under 'state_dict_ema'. Here the EMA copy is the model the reference
+    logits come from (timm's load_checkpoint takes it, use_ema=True); 'state_dict' holds the same
+    weights moved by a training step's worth of noise, so taking the wrong one fails verification."""
+    import argparse
+    generator = torch.Generator().manual_seed(5)
+    trained = {k: (v + 0.05 * torch.randn(v.shape, generator=generator) * v.abs().mean()
+                   if v.is_floating_point() else v.clone()) for k, v in sd.items()}
+    return {"epoch": 41, "arch": "mobilenetv2_seed002", "state_dict": trained, "optimizer": sgd_state(model),
+            "version": 2, "args": argparse.Namespace(model="mobilenetv2_seed002", lr=0.1, model_ema=True),
+            "state_dict_ema": sd, "metric": 71.3}
+
+
 CASES: list[Case] = [
     # ShuffleNet v1 ------------------------------------------------------------------------------
     Case("shufflenet_seed000", "seed000",
@@ -130,6 +157,16 @@ CASES: list[Case] = [
          wrap=lambda sd, m: module_prefix(sd), prefix="module."),
     Case("mobilenetv2_seed002_model_key", "seed002", ["saved as {'model': state_dict, 'epoch': 3}"],
          wrap=lambda sd, m: {"model": sd, "epoch": 3}, prefix="model."),
+    Case("mobilenetv2_seed002_compiled", "seed002",
+         ["torch.compile(model).state_dict(): every key starts with '_orig_mod.'"],
+         wrap=compiled("_orig_mod.", False), prefix="_orig_mod."),
+    Case("mobilenetv2_seed002_dataparallel_compiled", "seed002",
+         ["nn.DataParallel(torch.compile(model)).state_dict(), inside {'model': ...}: 'model.module._orig_mod.'"],
+         wrap=lambda sd, m: {"model": compiled("module._orig_mod.", True)(sd, m)}, prefix="model.module._orig_mod."),
+    Case("mobilenetv2_seed002_timm_ema", "seed002",
+         ["timm train.py checkpoint with --model-ema: state_dict (weights moved by noise) and state_dict_ema (the "
+          "reference's weights), optimizer, argparse args; import takes state_dict_ema as timm's load_checkpoint does"],
+         wrap=timm_training_checkpoint, prefix="state_dict_ema."),
     Case("mobilenetv2_seed002_no_num_batches_tracked", "seed002",
          ["num_batches_tracked removed, as in files saved before PyTorch 0.4.1"], transform=drop_nbt),
     # ResNeXt -------------------------------------------------------------------------------------

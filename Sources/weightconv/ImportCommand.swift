@@ -31,6 +31,13 @@ struct ImportCommand: ParsableCommand {
             help: ArgumentHelp("Use the layout in this file (docs/layout-format.md) instead of recognising one.", valueName: "FILE"))
     var layoutFile: String?
 
+    @Option(help: ArgumentHelp("When the file holds several state_dicts (timm's state_dict and state_dict_ema), take the one under KEY.",
+                               valueName: "KEY"))
+    var select: String?
+
+    @Flag(name: .shortAndLong, help: "Also print the configuration as JSON (what the .wcv header stores).")
+    var verbose = false
+
     @Option(help: "An .npz with 'input' and 'logits' from PyTorch (tools/make_reference.py) to verify against and store.")
     var reference: String?
 
@@ -60,11 +67,18 @@ struct ImportCommand: ParsableCommand {
             let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
                                                         reference: reference, dtype: storedType, tolerance: tolerance,
                                                         threads: threads, layoutFile: layoutFile,
-                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment),
+                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select),
                                           temporaryFiles: Interruption.registry)
             print("recognised \(report.layout.qualifiedName) (\(report.layout.implementation))"
                   + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
-            print("configuration: \(report.configuration.summary)")
+            if let choice = report.choice {
+                print("took '\(report.prefix.isEmpty ? "the top level" : String(report.prefix.dropLast()))': \(choice)"
+                      + (report.alternatives.isEmpty ? ""
+                         : " (also in the file: " + report.alternatives.map { $0.isEmpty ? "the top level" : String($0.dropLast()) }
+                            .joined(separator: ", ") + ")"))
+            }
+            print("network: \(report.configuration.headline)")
+            if verbose { print("configuration: \(report.configuration.summary)") }
             for transform in report.transforms { print("  \(transform)") }
             if !report.outside.isEmpty {
                 print("ignored \(report.outside.count) entries outside the model: "

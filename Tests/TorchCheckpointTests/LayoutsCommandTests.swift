@@ -45,3 +45,27 @@ import Testing
         #expect(unknown.stderr.split(separator: "\n").count == 1)
     }
 }
+
+/// `weightconv import`'s report: a summary line, which state_dict was taken and why, and the
+/// configuration JSON only with --verbose.
+@Suite struct ImportReportCommandTests {
+    @Test func reportIsASummaryWithTheJSONBehindVerbose() throws {
+        let folder = Fixtures.root.appendingPathComponent("layouts/mobilenetv2_seed002_timm_ema")
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-report-\(UUID().uuidString).wcv").path
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        let plain = try InspectCommandTests.run(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto", "-o", out])
+        #expect(plain.status == 0, "\(plain.stderr)")
+        #expect(plain.stdout.contains("took 'state_dict_ema': the EMA weights"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("(also in the file: state_dict)"), "\(plain.stdout)")
+        #expect(plain.stdout.contains("network: MobileNetV2, stem "), "\(plain.stdout)")
+        #expect(plain.stdout.contains(" 17 blocks "), "\(plain.stdout)")
+        #expect(plain.stdout.contains(" 10 classes"), "\(plain.stdout)")
+        #expect(!plain.stdout.contains("configuration: {"), "\(plain.stdout)")
+        try FileManager.default.removeItem(atPath: out)
+        let verbose = try InspectCommandTests.run(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto",
+                                                   "-o", out, "--verbose", "--select", "state_dict"])
+        #expect(verbose.status == 0, "\(verbose.stderr)")
+        #expect(verbose.stdout.contains("took 'state_dict': chosen with --select state_dict"), "\(verbose.stdout)")
+        #expect(verbose.stdout.contains(#"configuration: {"activation":"relu6""#), "\(verbose.stdout)")
+    }
+}

@@ -77,9 +77,9 @@ enum JSONScalar: Decodable, Equatable, Sendable {
 
 @Suite struct LayoutFixtureTests {
     @Test func fixturesArePresent() {
-        // 24 importable cases and 5 foreign networks are generated; a missing directory or an unreadable
+        // 27 importable cases and 5 foreign networks are generated; a missing directory or an unreadable
         // expected.json would silently shrink the parameterised tests below.
-        #expect(LayoutFixture.mapped.count == 24)
+        #expect(LayoutFixture.mapped.count == 27)
         #expect(LayoutFixture.foreign.count == 5)
     }
 

@@ -27,10 +27,13 @@ public struct ImportRequest: Sendable {
     public var layoutFile: String?
     /// Directories of the user's layout files, tried before the built-in ones (`WEIGHTCONV_LAYOUT_PATH`).
     public var layoutSearchPath: String?
+    /// Which state_dict to take when the file holds several (`--select state_dict`).
+    public var select: String?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
                 reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
-                layoutFile: String? = nil, layoutSearchPath: String? = nil) {
+                layoutFile: String? = nil, layoutSearchPath: String? = nil, select: String? = nil) {
+        self.select = select
         self.layoutFile = layoutFile
         self.layoutSearchPath = layoutSearchPath
         self.input = input
@@ -49,6 +52,9 @@ public struct ImportReport: Sendable {
     public var layout: LayoutProfile
     /// The wrapper prefix stripped from the model's keys (`state_dict.module.`), empty if none.
     public var prefix: String
+    /// Other state_dicts in the file that the layout matches, and why `prefix` was taken instead.
+    public var alternatives: [String]
+    public var choice: String?
     public var configuration: NetworkConfiguration
     public var tensorCount: Int
     /// Checkpoint entries outside the model (optimizer state, a second copy under another prefix).
@@ -71,7 +77,8 @@ public enum Importer {
         let store = try openTensorStore(path: request.input, streaming: true)
         let catalog = try layoutCatalog(request)
         let forced = request.layoutFile == nil ? request.layout : catalog.profiles.first?.qualifiedName
-        let mapping = try map(store, family: request.family, layout: forced, storedType: request.dtype, catalog: catalog)
+        let mapping = try map(store, family: request.family, layout: forced, storedType: request.dtype, catalog: catalog,
+                              select: request.select)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
 
         var extra: [PendingTensor] = []
@@ -105,7 +112,8 @@ public enum Importer {
             verification: verification)
         let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
             .write(tensors, document: document, provenance: identity, transforms: transforms, to: request.output)
-        return ImportReport(layout: profile, prefix: mapping.layout.prefix, configuration: mapping.configuration,
+        return ImportReport(layout: profile, prefix: mapping.layout.prefix, alternatives: mapping.layout.alternatives,
+                            choice: mapping.layout.choice, configuration: mapping.configuration,
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
@@ -203,11 +211,11 @@ public enum Importer {
     }
 
     public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
-                           storedType: DType? = nil, catalog: LayoutCatalog? = nil) throws -> Mapping {
+                           storedType: DType? = nil, catalog: LayoutCatalog? = nil, select: String? = nil) throws -> Mapping {
         let recognized: RecognizedLayout
         do {
             recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout,
-                                                        catalog: catalog)
+                                                        catalog: catalog, select: select)
         } catch {
             throw WeightconvError(file: store.path, problem: error.description,
                                   hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
