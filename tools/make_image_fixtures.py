@@ -171,6 +171,7 @@ def make_png_cases():
     for depth in (1, 2, 4, 8):
         write_case(f"grey{depth}.png", png(noise(h, w, 1, 2 ** depth - 1), 0, depth))
     write_case("grey16.png", png(gradient16(h, w, 1), 0, 16))
+    write_case("grey16-trns.png", png(gradient16(h, w, 1), 0, 16, trns=struct.pack(">H", 300)))
     write_case("grey8-trns.png", png(noise(h, w, 1, 255), 0, 8, trns=struct.pack(">H", 7)))
     write_case("grey2-interlaced.png", png(noise(h + 4, w + 4, 1, 3), 0, 2, interlace=True))
     write_case("greyalpha8.png", png(noise(h, w, 2, 255), 4, 8))
@@ -213,9 +214,13 @@ def jpeg(array, mode="RGB", **options):
     return buffer.getvalue()
 
 
-def turbojpeg_ycck(cmyk):
-    """A YCCK JPEG (what Photoshop writes for CMYK) from CMYK samples, through TurboJPEG, which
-    compresses CMYK input as YCCK."""
+TJPF_RGB, TJPF_CMYK = 0, 11
+TJSAMP_420, TJSAMP_440, TJSAMP_411 = 2, 4, 5
+
+
+def turbojpeg(pixels, pixel_format, subsampling):
+    """A JPEG through the system libjpeg-turbo's TurboJPEG API, for what Pillow cannot write: YCCK
+    (TurboJPEG compresses CMYK input as YCCK, as Photoshop does) and 4:4:0 / 4:1:1 subsampling."""
     lib = ctypes.CDLL(ctypes.util.find_library("turbojpeg") or "libturbojpeg.so.0")
     lib.tjInitCompress.restype = ctypes.c_void_p
     lib.tjCompress2.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_int,
@@ -224,11 +229,10 @@ def turbojpeg_ycck(cmyk):
     lib.tjFree.argtypes = [ctypes.c_void_p]
     lib.tjDestroy.argtypes = [ctypes.c_void_p]
     handle = lib.tjInitCompress()
-    h, w, _ = cmyk.shape
+    h, w, _ = pixels.shape
     out, size = ctypes.c_void_p(), ctypes.c_ulong(0)
-    TJPF_CMYK, TJSAMP_420 = 11, 2
-    status = lib.tjCompress2(handle, cmyk.tobytes(), w, 0, h, TJPF_CMYK, ctypes.byref(out), ctypes.byref(size),
-                             TJSAMP_420, 90, 0)
+    status = lib.tjCompress2(handle, np.ascontiguousarray(pixels).tobytes(), w, 0, h, pixel_format, ctypes.byref(out),
+                             ctypes.byref(size), subsampling, 90, 0)
     assert status == 0, "tjCompress2 failed"
     data = ctypes.string_at(out, size.value)
     lib.tjFree(out)
@@ -257,7 +261,17 @@ def make_jpeg_cases():
     buffer = io.BytesIO()
     Image.fromarray(cmyk, "CMYK").save(buffer, "JPEG", quality=90)
     write_case("cmyk.jpg", buffer.getvalue())
-    write_case("ycck.jpg", turbojpeg_ycck(cmyk))
+    write_case("ycck.jpg", turbojpeg(cmyk, TJPF_CMYK, TJSAMP_420))
+    write_case("baseline-440.jpg", turbojpeg(picture, TJPF_RGB, TJSAMP_440))
+    write_case("baseline-411.jpg", turbojpeg(picture, TJPF_RGB, TJSAMP_411))
+    write_case("restart-markers.jpg", jpeg(picture, quality=90, restart_marker_blocks=2))
+    # A flipped bit inside the entropy-coded data of a complete file: libjpeg warns and decodes on,
+    # and so does Pillow; the garbage it decodes is part of the comparison.
+    data = bytearray((DECODE / "baseline-420.jpg").read_bytes())
+    scan = data.index(b"\xff\xda")
+    target = scan + 40 + next(i for i in range(100) if data[scan + 40 + i] not in (0xFF, 0xFE, 0x00))
+    data[target] ^= 0x10
+    write_case("corrupt-entropy.jpg", bytes(data))
     for value in range(1, 9):
         write_case(f"exif{value}.jpg", jpeg(picture[:, :29], quality=90, exif=exif_with_orientation(value)),
                    orientation=True)

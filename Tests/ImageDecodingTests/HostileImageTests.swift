@@ -111,3 +111,32 @@ enum HostileImages {
         return ~crc
     }
 }
+
+/// Paths that are not image files.
+struct ImagePathTests {
+    @Test func missingFileIsNamed() {
+        #expect {
+            try ImageDecoder.decode(contentsOf: "/nonexistent/photo.jpg")
+        } throws: { error in
+            guard let error = error as? WeightconvError else { return false }
+            return error.file == "/nonexistent/photo.jpg" && error.problem.contains("cannot open")
+        }
+    }
+
+    @Test func folderIsNotAnImage() {
+        #expect {
+            try ImageDecoder.decode(contentsOf: PillowFixtureTests.decodeFolder.path)
+        } throws: { error in
+            (error as? WeightconvError)?.problem == "not a regular file"
+        }
+    }
+
+    @Test func fileLimitIsCheckedBeforeReading() {
+        let path = PillowFixtureTests.photoFolder.appendingPathComponent("china.jpg").path
+        #expect {
+            try ImageDecoder.decode(contentsOf: path, limits: ImageDecodingLimits(maxFileBytes: 1000))
+        } throws: { error in
+            (error as? WeightconvError)?.problem.contains("exceed the limit of 1000 bytes (maxFileBytes)") == true
+        }
+    }
+}
