@@ -272,6 +272,11 @@ def make_jpeg_cases():
     target = scan + 40 + next(i for i in range(100) if data[scan + 40 + i] not in (0xFF, 0xFE, 0x00))
     data[target] ^= 0x10
     write_case("corrupt-entropy.jpg", bytes(data))
+    # Junk bytes between header segments (libjpeg warns "extraneous bytes before marker"; Pillow's
+    # marker parser skips them), before the EXIF segment so its orientation must still be found.
+    data = jpeg(picture[:, :29], quality=90, exif=exif_with_orientation(8))
+    first_end = 4 + struct.unpack(">H", data[4:6])[0]   # after SOI and the first segment (APP0)
+    write_case("junk-before-marker.jpg", data[:first_end] + b"\x00\x13\x37" + data[first_end:], orientation=True)
     for value in range(1, 9):
         write_case(f"exif{value}.jpg", jpeg(picture[:, :29], quality=90, exif=exif_with_orientation(value)),
                    orientation=True)

@@ -12,6 +12,7 @@ public struct ImageDecodingLimits: Sendable, Equatable {
     /// Largest width or height.
     public var maxSide: Int
 
+    /// Limits with the given bounds; each defaults to the standard one.
     public init(maxFileBytes: Int = 256 << 20, maxPixels: Int = 178_956_970, maxSide: Int = 65_535) {
         self.maxFileBytes = maxFileBytes
         self.maxPixels = maxPixels

@@ -18,7 +18,11 @@ enum JPEGDecoder {
         let headerStatus = bytes.withUnsafeBufferPointer { buffer in
             tjDecompressHeader3(handle, buffer.baseAddress, UInt(buffer.count), &width, &height, &subsampling, &colourspace)
         }
-        guard headerStatus == 0 else { throw failure("not a readable JPEG header") }
+        // A warning while reading the header (junk bytes before a marker) still leaves a usable header,
+        // as it does for Pillow; an error does not.
+        guard headerStatus == 0 || (tjGetErrorCode(handle) == Int32(TJERR_WARNING.rawValue) && width > 0 && height > 0) else {
+            throw failure("not a readable JPEG header")
+        }
         let w = Int(width), h = Int(height)
         try limits.check(width: w, height: h, file: name)
         // A file cut short is refused as Pillow refuses it, before the work of decoding it.

@@ -12,7 +12,7 @@ struct JPEGMarkers {
     init(_ bytes: [UInt8]) {
         var offset = 2
         while offset + 4 <= bytes.count {
-            guard bytes[offset] == 0xFF else { return }
+            guard bytes[offset] == 0xFF else { offset += 1; continue }   // junk between segments, skipped as Pillow and libjpeg skip it
             let marker = bytes[offset + 1]
             if marker == 0xFF { offset += 1; continue }   // fill byte
             if marker == 0x01 || (0xD0...0xD7).contains(marker) { offset += 2; continue } // no length

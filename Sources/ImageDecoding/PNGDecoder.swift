@@ -115,6 +115,8 @@ extension PixelConversion {
     /// - alpha and tRNS dropped.
     static func rgb(fromPNGSamples samples: [UInt8], layout: PNGSampleLayout, width: Int, height: Int,
                     rowBytes: Int, palette: [UInt8]) -> [UInt8] {
+        // 8-bit RGB rows are already the output, and the most common PNG.
+        if layout.colourType == 2, layout.bitDepth == 8 { return samples }
         var out = [UInt8](repeating: 0, count: width * height * 3)
         let depth = layout.bitDepth
         let channels = layout.channels
