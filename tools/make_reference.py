@@ -152,6 +152,40 @@ CLASSIFIER = {"mobilenet_v2": "classifier.1.weight", "resnext": "fc.weight", "xc
               "shufflenet_v1": "fc.weight"}
 
 
+def build_model(path: Path, arch: str, layout: str | None = None, canonical: bool = False, dtype: str = "f32"):
+    """The float32 eval-mode PyTorch model a checkpoint's weights describe: (model, what ran, layout, prefix, impl)."""
+    tensors = load_tensors(path)
+    if dtype != "f32":
+        # Round to nearest even, as weightconv's writer does, then compute in float32 as its reader does:
+        # the reference is then what the converted file computes, not what the float32 source did.
+        target = {"f16": torch.float16, "bf16": torch.bfloat16}[dtype]
+        tensors = {k: v.to(target).float() if v.is_floating_point() else v for k, v in tensors.items()}
+    prefix, layout, sd, renamed = recognise(tensors, arch, layout)
+    impl = next(i for i in zoo.IMPLEMENTATIONS if i.family == arch and i.layout == layout)
+    if CLASSIFIER[arch] not in renamed:
+        raise SystemExit(f"{path}: no classifier ({CLASSIFIER[arch]} after renaming): a truncated "
+                         "checkpoint has no logits to compare")
+    classes = renamed[CLASSIFIER[arch]].shape[0]
+    model, ran = None, None
+    if not canonical:
+        for description, build in original_candidates(layout, arch, classes):
+            candidate = build()
+            source = {k: v for k, v in sd.items()}
+            try:
+                candidate.load_state_dict(unbend(source, candidate.state_dict()), strict=True)
+            except (RuntimeError, KeyError):
+                continue
+            model, ran = candidate, description
+            break
+    if model is None:
+        shapes = {k: tuple(v.shape) for k, v in renamed.items()}
+        model = zoo.canonical_net(arch, shapes, impl.behaviour)
+        canonical_shapes = model.state_dict()
+        model.load_state_dict(unbend({k: v.float() for k, v in renamed.items()}, canonical_shapes), strict=True)
+        ran = f"weightconv canonical {arch} net (tools/reference_nets), behaviour of {layout}"
+    return model.float().eval(), ran, layout, prefix, impl
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
@@ -166,37 +200,8 @@ def main() -> int:
                         help="round the weights as `weightconv import --dtype` will store them before running")
     args = parser.parse_args()
 
-    tensors = load_tensors(args.model)
-    if args.dtype != "f32":
-        # Round to nearest even, as weightconv's writer does, then compute in float32 as its reader does:
-        # the reference is then what the converted file computes, not what the float32 source did.
-        target = {"f16": torch.float16, "bf16": torch.bfloat16}[args.dtype]
-        tensors = {k: v.to(target).float() if v.is_floating_point() else v for k, v in tensors.items()}
-    prefix, layout, sd, renamed = recognise(tensors, args.arch, args.layout)
-    impl = next(i for i in zoo.IMPLEMENTATIONS if i.family == args.arch and i.layout == layout)
-    if CLASSIFIER[args.arch] not in renamed:
-        raise SystemExit(f"{args.model}: no classifier ({CLASSIFIER[args.arch]} after renaming): a truncated "
-                         "checkpoint has no logits to compare")
-    classes = renamed[CLASSIFIER[args.arch]].shape[0]
+    model, ran, layout, prefix, impl = build_model(args.model, args.arch, args.layout, args.canonical, args.dtype)
     size = args.size or impl.preprocessing["input_size"][0]
-    model, ran = None, None
-    if not args.canonical:
-        for description, build in original_candidates(layout, args.arch, classes):
-            candidate = build()
-            source = {k: v for k, v in sd.items()}
-            try:
-                candidate.load_state_dict(unbend(source, candidate.state_dict()), strict=True)
-            except (RuntimeError, KeyError):
-                continue
-            model, ran = candidate, description
-            break
-    if model is None:
-        shapes = {k: tuple(v.shape) for k, v in renamed.items()}
-        model = zoo.canonical_net(args.arch, shapes, impl.behaviour)
-        canonical_shapes = model.state_dict()
-        model.load_state_dict(unbend({k: v.float() for k, v in renamed.items()}, canonical_shapes), strict=True)
-        ran = f"weightconv canonical {args.arch} net (tools/reference_nets), behaviour of {layout}"
-    model = model.float().eval()
     x = zoo.make_input(impl.input_kind, size, args.batch, args.seed)
     with torch.no_grad():
         logits = model(x)
