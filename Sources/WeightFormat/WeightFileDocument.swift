@@ -63,14 +63,18 @@ public struct WeightFileDocument: Sendable, Equatable {
         public var atol: Double
         public var rtol: Double
         public var topK: Int
+        /// How atol and rtol combine (section 5.6): `"sample_scale"`, or nil in files written before the
+        /// member existed, which used the element-wise rule.
+        public var rule: String?
 
         public init(inputTensor: String = WCVLayout.verifyInputName, logitsTensor: String = WCVLayout.verifyLogitsName,
-                    atol: Double, rtol: Double, topK: Int) {
+                    atol: Double, rtol: Double, topK: Int, rule: String? = nil) {
             self.inputTensor = inputTensor
             self.logitsTensor = logitsTensor
             self.atol = atol
             self.rtol = rtol
             self.topK = topK
+            self.rule = rule
         }
     }
 
@@ -139,7 +143,7 @@ extension WeightFileDocument {
                 ("atol", number($0.atol)),
                 ("rtol", number($0.rtol)),
                 ("top_k", .int($0.topK)),
-            ])
+            ] + ($0.rule.map { [("rule", MetadataValue.string($0))] } ?? []))
         } ?? .null
         let document = MetadataValue.object([
             ("architecture", architectureValue),
@@ -259,7 +263,8 @@ extension WeightFileDocument {
                                               logitsTensor: try requiredString(member(fields, "logits"), "verification.logits"),
                                               atol: try requiredDouble(member(fields, "atol"), "verification.atol"),
                                               rtol: try requiredDouble(member(fields, "rtol"), "verification.rtol"),
-                                              topK: try requiredInt(member(fields, "top_k"), "verification.top_k"))
+                                              topK: try requiredInt(member(fields, "top_k"), "verification.top_k"),
+                                              rule: try string(member(fields, "rule"), "verification.rule"))
         }
     }
 

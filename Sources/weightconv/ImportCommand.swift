@@ -44,9 +44,15 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "Store floating-point tensors as f32, f16 or bf16 (default: as in the source).")
     var dtype: String?
 
-    @Option(help: ArgumentHelp("Accept |swift - torch| <= T + T·|torch| instead of 1e-4 (e.g. 1e-2 for f16 weights checked against a float32 reference).",
+    @Option(help: ArgumentHelp("Shorthand for --atol T --rtol T (e.g. 1e-2 for f16 weights checked against a float32 reference).",
                                valueName: "T"))
     var tolerance: Float?
+
+    @Option(help: ArgumentHelp("Accept |swift - torch| <= A + R·max|torch| per sample; A defaults to 1e-4.", valueName: "A"))
+    var atol: Float?
+
+    @Option(help: ArgumentHelp("The R of --atol; defaults to 1e-4.", valueName: "R"))
+    var rtol: Float?
 
     @Option(help: "Threads for the verification forward pass.")
     var threads = 2
@@ -63,7 +69,8 @@ struct ImportCommand: ParsableCommand {
                 return
             }
             let family = try CommandParsing.family(architecture)
-            let tolerance = self.tolerance.map { Tolerance(atol: $0, rtol: $0) } ?? .float32
+            let tolerance = Tolerance(atol: atol ?? self.tolerance ?? Tolerance.float32.atol,
+                                      rtol: rtol ?? self.tolerance ?? Tolerance.float32.rtol)
             let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
                                                         reference: reference, dtype: storedType, tolerance: tolerance,
                                                         threads: threads, layoutFile: layoutFile,

@@ -92,7 +92,7 @@ public enum Importer {
                 try PendingTensor.floats(WCVLayout.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
             ]
             verification = .init(atol: Double(request.tolerance.atol), rtol: Double(request.tolerance.rtol),
-                                 topK: request.tolerance.requireTopK ? 5 : 0)
+                                 topK: request.tolerance.requireTopK ? 5 : 0, rule: request.tolerance.rule.rawValue)
         }
 
         let weights = mapping.weights
@@ -168,14 +168,14 @@ public enum Importer {
     /// Runs the network on the reference input; refuses (nothing is written) unless it reproduces the logits.
     static func reproduce(_ reference: ReferenceRecord, from path: String, with network: any Network,
                           request: ImportRequest) throws -> LogitComparison {
-        let actual = try network(reference.input)
-        let result = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
-                                         classes: reference.classes, tolerance: request.tolerance)
+        let (result, cause) = try Verifier.compare(network, against: reference, tolerance: request.tolerance, file: path)
         guard result.passed else {
             let hint: String
             if let dtype = request.dtype, dtype != .f32 {
                 hint = "stored as \(dtype.rawValue) the weights are rounded; make the reference from the rounded weights "
-                    + "with tools/make_reference.py --dtype \(dtype.rawValue), or accept the loss with --tolerance"
+                    + "with tools/make_reference.py --dtype \(dtype.rawValue), or accept the loss with --atol/--rtol"
+            } else if let cause {
+                hint = cause
             } else {
                 hint = "the layout's behaviour (eps, stride, shuffle) may not match the implementation that made the reference"
             }
