@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import WeightconvKit
+
+// `weightconv verify FILE [--reference REF.npz] [--atol A] [--rtol R] [--json]` on imported layout
+// fixtures, against the other engines' logits (fixtures/engines/layouts, tools/make_engine_references.py).
+// Exit 0 verified, 1 mismatch, 2 unusable input.
+
+@Suite(.serialized) struct VerifyCommandTests {
+    static let layouts = packageRoot + "/fixtures/layouts"
+    static let engines = packageRoot + "/fixtures/engines/layouts"
+    static let cases = ["resnext_torchvision", "mobilenetv2_torchvision", "shufflenet_seed001", "xception_seed004"]
+
+    /// Imports a layout fixture with its own reference stored.
+    static func imported(_ name: String, into folder: ScratchFolder) throws -> String {
+        let output = folder.file("\(name).wcv")
+        _ = try Importer.run(ImportRequest(input: "\(layouts)/\(name)/model.pth", output: output,
+                                           reference: "\(layouts)/\(name)/reference.npz"))
+        return output
+    }
+
+    @Test(arguments: cases)
+    func everyEngineReferencePasses(_ name: String) throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported(name, into: folder)
+        for engine in ["torch_1thread", "torch_no_mkldnn", "onnxruntime"] {
+            let result = try runCLI(["verify", file, "--reference", "\(Self.engines)/\(name).\(engine).npz"])
+            #expect(result.status == 0, "\(name) \(engine): \(result.stdout) \(result.stderr)")
+            #expect(result.stdout.hasSuffix("verified\n"), "\(result.stdout)")
+        }
+    }
+
+    @Test func jsonReportsEverySampleTheRuleAndTheVerdict() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported("resnext_torchvision", into: folder)
+        let result = try runCLI(["verify", file, "--reference", "\(Self.engines)/resnext_torchvision.onnxruntime.npz",
+                                 "--atol", "2e-4", "--rtol", "3e-5", "--json"])
+        #expect(result.status == 0, "\(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(json["verdict"] as? String == "verified")
+        let rule = try #require(json["rule"] as? [String: Any])
+        #expect(rule["kind"] as? String == "sample_scale")
+        #expect((rule["atol"] as? Double).map { abs($0 - 2e-4) < 1e-9 } == true)
+        #expect((rule["rtol"] as? Double).map { abs($0 - 3e-5) < 1e-10 } == true)
+        let samples = try #require(json["samples"] as? [[String: Any]])
+        #expect(samples.count == 2)
+        for sample in samples {
+            let diff = try #require(sample["max_abs_diff"] as? Double)
+            let scale = try #require(sample["ref_max_abs"] as? Double)
+            #expect(diff > 0 && diff <= 2e-4 + 3e-5 * scale, "\(sample)")
+            #expect(sample["passed"] as? Bool == true)
+            #expect(sample["top1_agrees"] as? Bool == true)
+        }
+    }
+
+    @Test func aMismatchExitsOneAndAnUnusableInputTwo() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported("resnext_torchvision", into: folder)
+        // The MobileNetV2 fixture's logits on the same-shaped input: a mismatch, exit 1, named.
+        let other = "\(Self.engines)/mobilenetv2_torchvision.onnxruntime.npz"
+        let mismatch = try runCLI(["verify", file, "--reference", other])
+        #expect(mismatch.status == 1, "\(mismatch.stdout) \(mismatch.stderr)")
+        #expect(mismatch.stderrLines.count == 1 && mismatch.stderr.contains(file) && mismatch.stderr.contains(other),
+                "\(mismatch.stderr)")
+        let json = try runCLI(["verify", file, "--reference", other, "--json"])
+        #expect(json.status == 1)
+        #expect(json.stdout.contains("\"verdict\":\"mismatch\""), "\(json.stdout)")
+        // A bound loose enough accepts anything: --atol is really applied.
+        #expect(try runCLI(["verify", file, "--reference", other, "--atol", "100"]).status == 0)
+        // And a bound of zero refuses even the file's own stored reference (onnxruntime differs by ~1e-6).
+        let strict = try runCLI(["verify", file, "--reference", "\(Self.engines)/resnext_torchvision.onnxruntime.npz",
+                                 "--atol", "0", "--rtol", "0"])
+        #expect(strict.status == 1, "\(strict.stdout)")
+        // Unusable: a missing reference, a reference that is not an .npz, a damaged weight file.
+        let missing = try runCLI(["verify", file, "--reference", folder.file("absent.npz")])
+        #expect(missing.status == 2 && missing.stderrLines.count == 1, "\(missing.stderr)")
+        let notNpz = try runCLI(["verify", file, "--reference", file])
+        #expect(notNpz.status == 2 && notNpz.stderrLines.count == 1, "\(notNpz.stderr)")
+        let negative = try runCLI(["verify", file, "--atol=-1"])
+        #expect(negative.status == 2 && negative.stderr.contains("atol"), "\(negative.stderr)")
+    }
+
+    /// Files written before the record named its rule still verify, by the element-wise rule they were written with.
+    @Test func aRecordWithoutARuleIsTheOldElementwiseRule() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported("shufflenet_seed001", into: folder)
+        let current = try WeightFile(path: file)
+        #expect(current.document.verification?.rule == "sample_scale")
+        var document = current.document
+        document.verification?.rule = nil
+        let legacy = folder.file("legacy.wcv")
+        try WeightFileWriter().write(current.tensors.map { try PendingTensor.from(current, name: $0.name) },
+                                     document: document, to: legacy)
+        #expect(try WeightFile(path: legacy).document.verification?.rule == nil)
+        let report = try Verifier.run(path: legacy)
+        #expect(report.comparison.tolerance.rule == .elementwise)
+        #expect(report.passed, "\(report.comparison.summary)")
+        let result = try runCLI(["verify", legacy])
+        #expect(result.status == 0 && result.stdout.contains("per logit"), "\(result.stdout) \(result.stderr)")
+    }
+}
