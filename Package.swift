@@ -1,4 +1,4 @@
-// swift-tools-version:6.0
+// swift-tools-version:6.1
 import PackageDescription
 
 // Dependencies point one way:
@@ -13,6 +13,12 @@ let package = Package(
         .executable(name: "weightconv", targets: ["weightconv"]),
         // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
         .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "ImageDecoding"]),
+    ],
+    // OneDNN (default): Linux multiplies with oneDNN's SGEMM (Debian's libdnnl-dev). Without it
+    // (`--disable-default-traits`) Linux uses the portable C SGEMM; Apple platforms use Accelerate.
+    traits: [
+        .trait(name: "OneDNN", description: "Multiply matrices with oneDNN's SGEMM on Linux (libdnnl-dev)"),
+        .default(enabledTraits: ["OneDNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,12 +43,14 @@ let package = Package(
         // The native .wcv weight file: specification in docs/wcv-format.md.
         .target(name: "WeightFormat", dependencies: ["WeightconvCore"]),
         // NCHW float32 inference operators, one file per operator family.
-        // AVX-512 kernels in C (Swift has no per-function target attributes), chosen at run time.
+        // AVX-512 kernels in C (Swift has no per-function target attributes), chosen at run time and
+        // compiled only for x86-64; the portable SGEMM used where neither oneDNN nor Accelerate is.
         .target(name: "CKernels"),
         // Worker threads that spin briefly between an executor's parallel regions.
         .target(name: "CThreadPool"),
-        .target(name: "TensorEngine", dependencies: ["CDNNL", "CKernels", "CThreadPool"],
-                swiftSettings: [.unsafeFlags(["-Ounchecked"])]),
+        .target(name: "TensorEngine",
+                dependencies: [.target(name: "CDNNL", condition: .when(platforms: [.linux], traits: ["OneDNN"])),
+                               "CKernels", "CThreadPool"]),
         // The four network families, built from a scoped weight source.
         .target(name: "Networks", dependencies: ["TensorEngine", "WeightconvCore"]),
         // JPEG and PNG files to RGB pixels, exactly as Pillow decodes them.

@@ -4,7 +4,7 @@ plus the import-speed comparison (cp vs torch.load + safetensors save vs weightc
 
     /work/.venv-tools/bin/python tools/bench_compare.py [--threads 2] [--rounds 5] [--iterations 10] [--warmup 5]
         [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
-        [--skip-import] [--work DIR]
+        [--skip-import] [--work DIR] [--baseline OLD_BINARY]
 
 For each full-size network (random weights; timing does not depend on their values) at batch 1:
 - PyTorch eager: torch.set_num_threads(T), torch.inference_mode(), the original implementation;
@@ -13,7 +13,10 @@ For each full-size network (random weights; timing does not depend on their valu
 - weightconv: the same weights saved as a checkpoint, `weightconv import … -o N.wcv`, then
   `weightconv bench N.wcv --batch 1 --threads T --iterations K --json` — the column is skipped with a
   note when the binary or its `bench` command is not there yet.
-The three are timed in turn, round after round, so that a slow phase of a shared machine falls on all
+With --baseline, a second weightconv binary (an earlier build) is timed in the same rounds, with its own
+import of the same checkpoint, and the table adds its column and the ratio new / baseline: the before/after
+check of a change, on the same machine in the same run.
+The engines are timed in turn, round after round, so that a slow phase of a shared machine falls on all
 of them alike; the table gives each engine's median of its round medians and the median of the
 per-round ratios, each with its range over the rounds, with the machine and the command.
 
@@ -224,12 +227,17 @@ def main() -> int:
                         help="rounds; each runs PyTorch, onnxruntime and weightconv in turn")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--weightconv", help="path to the weightconv binary (release build)")
+    parser.add_argument("--baseline", help="an earlier weightconv binary to time in the same rounds (before/after)")
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
     args = parser.parse_args()
 
     have_weightconv, why_not = weightconv_available(args.weightconv)
+    if args.baseline:
+        have_baseline, why_not_baseline = weightconv_available(args.baseline)
+        if not (have_weightconv and have_baseline):
+            parser.error(f"--baseline needs two working binaries: {why_not or why_not_baseline}")
     temp = None
     if args.work is None:
         temp = tempfile.TemporaryDirectory(prefix="bench_compare_")
@@ -251,6 +259,9 @@ def main() -> int:
     if have_weightconv:
         header += " weightconv | weightconv / PyTorch | weightconv / onnxruntime |"
         rule += "---:|---:|---:|"
+        if args.baseline:
+            header += " baseline | weightconv / baseline |"
+            rule += "---:|---:|"
     else:
         header += " onnxruntime / PyTorch |"
         rule += "---:|"
@@ -263,14 +274,16 @@ def main() -> int:
         x = torch.randn(1, 3, size, size, generator=g)
         torch.set_num_threads(args.threads)
         run_ort = onnxruntime_runner(model, x, args.threads, args.work, name)
-        wcv = None
+        wcv = baseline_wcv = None
         failure = None
         if have_weightconv:
             try:
                 wcv = import_weightconv(args.weightconv, model, arch, args.work, name)
+                if args.baseline:
+                    baseline_wcv = import_weightconv(args.baseline, model, arch, args.work, name + "_baseline")
             except subprocess.CalledProcessError as error:
                 failure = str(error.stderr or error).strip().splitlines()[-1:]
-        pt, ort, wc = [], [], []
+        pt, ort, wc, base = [], [], [], []
         for _ in range(args.rounds):
             with torch.inference_mode():
                 pt.append(time_calls(lambda: model(x), args.iterations, args.warmup))
@@ -281,12 +294,16 @@ def main() -> int:
                 except (subprocess.CalledProcessError, ValueError, KeyError) as error:
                     failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
                     wcv = None
+            if baseline_wcv is not None and wcv is not None:
+                base.append(bench_weightconv(args.baseline, baseline_wcv, args.threads, args.iterations, args.warmup))
         row = f"| {description} | {size}x{size} | {round_cell(across_rounds(pt))} | {round_cell(across_rounds(ort))} |"
         if have_weightconv:
             if failure or len(wc) != len(pt):
                 row += f" failed: {failure} | | |"
             else:
                 row += f" {round_cell(across_rounds(wc))} | {ratio_cell(wc, pt)} | {ratio_cell(wc, ort)} |"
+                if args.baseline and len(base) == len(wc):
+                    row += f" {round_cell(across_rounds(base))} | {ratio_cell(wc, base)} |"
         else:
             row += f" {ratio_cell(ort, pt)} |"
         print(row, flush=True)

@@ -1,6 +1,10 @@
 #include "CKernels.h"
 
 // One file: the helpers (masks, activation) are shared by the kernels and must stay inline.
+// The AVX-512 kernels exist only where they can run (x86-64); elsewhere wc_has_avx512 says no and
+// the engine's portable Swift kernels run. Apple's x86-64 clang and GCC take the same attributes.
+
+#if defined(__x86_64__) || defined(_M_X64)
 
 #include <immintrin.h>
 #include <stdint.h>
@@ -234,3 +238,9 @@ void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, lo
         }
     }
 }
+
+#else
+
+bool wc_has_avx512(void) { return false; }
+
+#endif

@@ -204,11 +204,13 @@ struct PreparedConvolution: Sendable {
     func run(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
              residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
         switch algorithm {
+        #if arch(x86_64)
         case .im2col where kernels == .avx512 && residual == nil && inputActivation == .identity
             && parameters.groups > 1 && inputChannels / parameters.groups <= 32
             && kernel == Size2(3) && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w
             && parameters.stride.w <= 2:
             runGrouped3x3(input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
+        #endif
         case .pointwise, .im2col:
             runGEMM(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
                     scratch: scratch, workers: workers)
@@ -326,12 +328,14 @@ struct PreparedConvolution: Sendable {
                             let extra = residual.map {
                                 UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
                             }
+                            #if arch(x86_64)
                             if kernels == .avx512 {
                                 wc_epilogue_avx512(c + r * columns, width, biases.base[firstRow + r], extra, activation.code)
-                            } else {
-                                epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
-                                         activation: activation)
+                                continue
                             }
+                            #endif
+                            epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
+                                     activation: activation)
                         }
                     }
                 }
@@ -339,6 +343,7 @@ struct PreparedConvolution: Sendable {
         }
     }
 
+    #if arch(x86_64)
     /// A grouped 3×3 convolution with at most 32 input channels a group (ResNeXt's: 4 to 32)
     /// computed directly, with no unfolded copy: its per-group GEMMs are too small to run near the
     /// machine's speed (ResNeXt-50's sixteen grouped layers: 11 ms as GEMMs, 3.4 ms here). The
@@ -368,6 +373,7 @@ struct PreparedConvolution: Sendable {
             }
         }
     }
+    #endif
 
     /// Unfolds the receptive fields of output positions `columns` into `[icg·kH·kW, columns.count]`.
     private func im2col(source: UnsafeMutablePointer<Float>, height h: Int, width w: Int, channels: Int, outputWidth ow: Int,
@@ -456,6 +462,7 @@ struct PreparedConvolution: Sendable {
                     guard let outputPlanes else { return output[plane * oh * ow] }
                     return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
                 }
+                #if arch(x86_64)
                 if direct {
                     // AVX-512: masked loads stand in for the padding, so no padded copy. Each share
                     // takes a run of whole planes (see `split` for why runs).
@@ -470,6 +477,7 @@ struct PreparedConvolution: Sendable {
                     }
                     return
                 }
+                #endif
                 workers.forEachChunk(n * c) { worker, planes in
                     let padded = scratch[worker].base
                     // The stride-2 3×3 kernel reads each padded row split into its even columns and then

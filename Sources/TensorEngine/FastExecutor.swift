@@ -90,9 +90,9 @@ public final class FastExecutor: @unchecked Sendable {
         }
         self.graph = graph
         self.threads = threads
-        self.kernels = kernels
+        self.kernels = kernels.runnable
         workers = Workers(threads)
-        (steps, output) = FastExecutor.compile(graph, kernels: kernels)
+        (steps, output) = FastExecutor.compile(graph, kernels: self.kernels)
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a

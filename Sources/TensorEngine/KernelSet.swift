@@ -14,6 +14,10 @@ public enum KernelSet: Sendable, Hashable {
 
     /// The widest set this CPU runs.
     public static let best: KernelSet = wc_has_avx512() ? .avx512 : .portable
+
+    /// This set where the CPU runs it, else the portable kernels: asking for AVX-512 on a processor
+    /// without it (or off x86-64, where those kernels are not compiled) must not fault.
+    public var runnable: KernelSet { self == .avx512 && KernelSet.best != .avx512 ? .portable : self }
 }
 
 extension Activation {

@@ -9,8 +9,15 @@
 /// Activation codes shared with TensorEngine.Activation.
 enum { WC_IDENTITY = 0, WC_RELU = 1, WC_RELU6 = 2 };
 
-/// Whether this CPU runs the AVX-512 (F) kernels below.
+/// Whether this CPU runs the AVX-512 (F) kernels below (always false off x86-64).
 bool wc_has_avx512(void);
+
+/// Pooling kinds for wc_pool3x3_avx512.
+enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
+
+// The AVX-512 kernels are declared and compiled only for x86-64; callers guard their use with
+// `#if arch(x86_64)` and fall back to the portable kernels elsewhere.
+#if defined(__x86_64__) || defined(_M_X64)
 
 /// One plane of a 3×3 depthwise convolution, dilation 1, stride 1 or 2 in both directions, any
 /// padding, reading the unpadded input directly (lanes outside the plane are masked to zero):
@@ -37,9 +44,6 @@ void wc_grouped3x3_avx512(const float *input, long height, long width, long in_c
                           long stride, long pad_top, long pad_left,
                           const float *filter, const float *bias, int activation);
 
-/// Pooling kinds for wc_pool3x3_avx512.
-enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
-
 /// One plane of 3×3 pooling, dilation 1, stride 1 or 2 in both directions, any padding, reading
 /// the unpadded input directly:
 ///   max:     output[oy][ox] = the largest in-plane input of the window (NaN if any is NaN; −∞ if
@@ -49,5 +53,13 @@ enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
 /// Requires AVX-512F.
 void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
                        long out_width, long stride, long pad_top, long pad_left, int kind);
+
+#endif // x86-64
+
+/// `C = A·op(B) + beta·C` for row-major float32 matrices (`op(B)` = B, or Bᵀ with `transpose_b`):
+/// the portable GEMM, used where neither oneDNN nor Accelerate is available. A is `[m][k]` with row
+/// stride `lda`, B `[k][n]` (or `[n][k]`) with row stride `ldb`, C `[m][n]` with row stride `ldc`.
+void wc_sgemm_portable(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                       bool transpose_b, float beta, float *c, long ldc);
 
 #endif
