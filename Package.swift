@@ -4,12 +4,15 @@ import PackageDescription
 // Dependencies point one way:
 //   CZip ← TorchCheckpoint ─┐
 //   WeightconvCore ─────────┼→ WeightFormat ─┐
-//   CDNNL, CKernels, CThreadPool ← TensorEngine ← Networks ─────────┴→ WeightconvKit ← weightconv
+//   CDNNL, CKernels, CThreadPool ← TensorEngine ← Networks ─────────┴→ WeightconvRuntime ← WeightconvKit ← weightconv
 let package = Package(
     name: "weightconv",
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WeightconvKit", targets: ["WeightconvKit"]),
+        // Only what an app that runs converted files needs: open a .wcv, build and run its network.
+        // Links neither libzip nor the pickle reader.
+        .library(name: "WeightconvRuntime", targets: ["WeightconvRuntime"]),
         .executable(name: "weightconv", targets: ["weightconv"]),
         // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
         .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "ImageDecoding"]),
@@ -58,9 +61,12 @@ let package = Package(
                 dependencies: ["WeightconvCore",
                                .target(name: "CTurboJPEG", condition: .when(platforms: [.linux])),
                                .target(name: "CSPNG", condition: .when(platforms: [.linux]))]),
-        // Import / verify pipeline and the one-line loading API.
+        // The one-line loading API: a .wcv file to a network ready to run.
+        .target(name: "WeightconvRuntime", dependencies: ["WeightconvCore", "WeightFormat", "TensorEngine", "Networks"]),
+        // Import / verify pipeline.
         .target(name: "WeightconvKit",
-                dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks"],
+                dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks",
+                               "WeightconvRuntime"],
                 plugins: ["EmbedLayouts"]),
         // The built-in layouts (layouts/*.json, docs/layout-format.md) compiled into WeightconvKit.
         .executableTarget(name: "embed-layouts"),

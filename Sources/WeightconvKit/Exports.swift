@@ -1,6 +1,3 @@
-// A program that imports WeightconvKit gets the types its API speaks in: tensors, configurations,
-// dtypes and errors, without importing each module.
-@_exported import Networks
-@_exported import TensorEngine
-@_exported import WeightconvCore
-@_exported import WeightFormat
+// A program that imports WeightconvKit gets the runtime (open a `.wcv`, run its network) and the
+// types its API speaks in: tensors, configurations, dtypes and errors, without importing each module.
+@_exported import WeightconvRuntime

@@ -1,14 +1,6 @@
 import Foundation
 import WeightconvCore
 
-/// The four network families weightconv models.
-public enum NetworkFamily: String, Sendable, CaseIterable, Codable {
-    case xception
-    case mobileNetV2 = "mobilenet_v2"
-    case shuffleNetV1 = "shufflenet_v1"
-    case resnext
-}
-
 /// How an implementation expects its input: the preprocessing travels with the weights so that a
 /// library user feeds the network the way it was trained.
 public struct Preprocessing: Sendable, Hashable, Codable {

@@ -212,38 +212,3 @@ public enum Verifier {
         return Tolerance(atol: Float(record.atol), rtol: Float(record.rtol), requireTopK: record.topK > 0, rule: rule)
     }
 }
-
-/// A converted network ready to run: `let logits = try PretrainedNetwork(contentsOf: "xception.wcv")(images)`.
-///
-/// The file says everything needed: architecture, configuration and the preprocessing its weights
-/// expect. Inputs are NCHW float32 images already preprocessed (see ``preprocessing``).
-public struct PretrainedNetwork: Sendable {
-    public let family: String
-    public let configuration: NetworkConfiguration
-    /// How inputs must be prepared, when the source layout recorded it.
-    public let preprocessing: WeightFileDocument.Preprocessing?
-    public let network: any Network
-
-    /// Opens a `.wcv` file (header validated; tensor checksums are `weightconv check`'s job) and builds its network.
-    public init(contentsOf path: String, threads: Int = 2) throws {
-        try self.init(file: WeightFile(path: path), mode: .fast(threads: threads))
-    }
-
-    public init(file: WeightFile, mode: ExecutionMode) throws {
-        guard let architecture = file.document.architecture else {
-            throw WeightconvError(file: file.path, problem: "records no architecture",
-                                  hint: "it was written by a generic import; import it with --arch to run it")
-        }
-        family = architecture.family
-        configuration = try ConfigurationCoding.configuration(family: architecture.family, architecture.config, file: file.path)
-        preprocessing = file.document.preprocessing
-        do {
-            network = try configuration.build(WeightSource(StoreWeightProvider(file)), mode: mode)
-        } catch {
-            throw WeightconvError(file: file.path, problem: "\(error)", hint: "the file's tensors do not fit its configuration")
-        }
-    }
-
-    /// Logits `[N, classes]` for preprocessed images `[N, 3, H, W]`.
-    public func callAsFunction(_ images: Tensor) throws -> Tensor { try network(images) }
-}
