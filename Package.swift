@@ -80,6 +80,7 @@ let package = Package(
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "WeightconvCore"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
+        .testTarget(name: "WeightconvRuntimeTests", dependencies: ["WeightconvRuntime"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
         // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
         .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
