@@ -15,6 +15,8 @@ Writes
         classifier_scale       [] float32: the factor the final linear layer (weight and bias) is multiplied
                                by for the large-logit variant (0 where the output is a softmax)
         large_logits_<engine>  the same engines with the final layer scaled, logits reaching ~500
+  fixtures/engines/layouts/resnext_torchvision.photos.npz   one noise sample and two photos
+      (fixtures/images/decode) prepared by tools/make_reference.py --image with the layout's preprocessing.
   fixtures/engines/layouts/<case>.<engine>.npz   `input` and `logits` (what `verify --reference` reads) for
       one imported layout fixture per family, the reference.npz input run by every engine but the default
       (the default is that fixture's own reference.npz).
@@ -129,6 +131,16 @@ def layout_case(name: str, family: str):
             np.savez(OUT / "layouts" / f"{name}.{engine}.npz", input=reference["input"], logits=logits)
 
 
+def photo_reference():
+    """tools/make_reference.py's --image path: several inputs, photos among them, in one reference."""
+    import subprocess
+    images = ROOT / "images" / "decode"
+    subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "make_reference.py"),
+                    str(ROOT / "layouts" / "resnext_torchvision" / "model.pth"), "--arch", "resnext", "--size", "64",
+                    "--batch", "1", "--image", str(images / "baseline-444.jpg"), "--image", str(images / "rgb8.png"),
+                    "-o", str(OUT / "layouts" / "resnext_torchvision.photos.npz")], check=True)
+
+
 def main():
     for sub in ("networks", "layouts"):
         (OUT / sub).mkdir(parents=True, exist_ok=True)
@@ -139,6 +151,7 @@ def main():
         network_case(name)
     for name, family in LAYOUT_CASES.items():
         layout_case(name, family)
+    photo_reference()
     total = sum(f.stat().st_size for f in OUT.rglob("*.npz"))
     print(f"total {total / 1e6:.2f} MB")
 

@@ -2,7 +2,7 @@
 """Writes the reference file `weightconv import --reference REF.npz` consumes, for any checkpoint.
 
     /work/.venv-tools/bin/python tools/make_reference.py MODEL.pth --arch resnext -o REF.npz
-        [--layout NAME] [--size N] [--batch N] [--seed N] [--canonical]
+        [--layout NAME] [--size N] [--batch N] [--seed N] [--canonical] [--image PHOTO.jpg ...]
 
 Loads MODEL.pth (zip or legacy, with torch.load(weights_only=True): nothing in the file is executed) or
 a .safetensors file, unwraps {'state_dict' | 'model' | 'ema' | …} and `module.` prefixes, recognises the
@@ -12,8 +12,12 @@ mmpretrain code), built with the classes and width the weights show and loaded s
 constructor fits the weights (an unusual width or depth), or with --canonical, it runs weightconv's
 canonical reference net instead, which tools/check_reference_nets.py proves equal to every implementation.
 
-REF.npz holds `input` (N x 3 x H x W float32, seeded: N(0, 1) for normalised inputs, integers 0-255 for
-Megvii's BGR input) and `logits` (N x classes float32), computed in float32 (F16/BF16 weights widened).
+REF.npz holds `input` (N x 3 x H x W float32) and `logits` (N x classes float32), computed in float32
+(F16/BF16 weights widened). The input is --batch seeded noise samples (N(0, 1) for normalised inputs,
+integers 0-255 for Megvii's BGR input) followed by one sample per --image, prepared with the layout's own
+preprocessing (Pillow): converted to RGB, the shorter side resized to size / crop_ratio (bilinear;
+crop_ratio 0.875 unless the layout says otherwise), centre-cropped to size x size, put in the layout's
+channel order, divided by its pixel scale, then (x - mean) / std per channel.
 """
 from __future__ import annotations
 
@@ -186,6 +190,26 @@ def build_model(path: Path, arch: str, layout: str | None = None, canonical: boo
     return model.float().eval(), ran, layout, prefix, impl
 
 
+def prepare_image(path: Path, preprocessing: dict, size: int) -> np.ndarray:
+    """One photo as the layout's network expects it: [3, size, size] float32 (see the module docstring)."""
+    from PIL import Image
+    with Image.open(path) as opened:
+        image = opened.convert("RGB")
+    crop_ratio = preprocessing.get("crop_ratio") or 0.875
+    short = max(size, round(size / crop_ratio))
+    width, height = image.size
+    scale = short / min(width, height)
+    resized = image.resize((max(short, round(width * scale)), max(short, round(height * scale))), Image.BILINEAR)
+    left, top = (resized.width - size) // 2, (resized.height - size) // 2
+    pixels = np.asarray(resized.crop((left, top, left + size, top + size)), dtype=np.float32)  # [H, W, RGB]
+    if preprocessing.get("channel_order", "RGB") == "BGR":
+        pixels = pixels[:, :, ::-1]
+    pixels = pixels / np.float32(preprocessing.get("pixel_scale", 255.0))
+    mean = np.asarray(preprocessing.get("mean", [0, 0, 0]), dtype=np.float32)
+    std = np.asarray(preprocessing.get("std", [1, 1, 1]), dtype=np.float32)
+    return np.ascontiguousarray(((pixels - mean) / std).transpose(2, 0, 1), dtype=np.float32)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
@@ -193,7 +217,9 @@ def main() -> int:
     parser.add_argument("-o", "--output", type=Path, required=True)
     parser.add_argument("--layout")
     parser.add_argument("--size", type=int, help="input height = width (default: the layout's training size)")
-    parser.add_argument("--batch", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=2, help="seeded noise samples (0 with --image: photos only)")
+    parser.add_argument("--image", type=Path, action="append", default=[],
+                        help="a photo to add as one more sample, prepared with the layout's preprocessing (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--canonical", action="store_true", help="run the canonical reference net")
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32",
@@ -202,12 +228,16 @@ def main() -> int:
 
     model, ran, layout, prefix, impl = build_model(args.model, args.arch, args.layout, args.canonical, args.dtype)
     size = args.size or impl.preprocessing["input_size"][0]
-    x = zoo.make_input(impl.input_kind, size, args.batch, args.seed)
+    samples = [zoo.make_input(impl.input_kind, size, args.batch, args.seed)] if args.batch > 0 else []
+    samples += [torch.from_numpy(prepare_image(path, impl.preprocessing, size))[None] for path in args.image]
+    if not samples:
+        raise SystemExit("no input: give --batch N > 0 or at least one --image")
+    x = torch.cat(samples)
     with torch.no_grad():
         logits = model(x)
     np.savez(args.output, input=x.numpy().astype(np.float32), logits=logits.float().numpy())
     print(f"{args.model}: layout {layout} (prefix '{prefix}'), ran {ran}; input {list(x.shape)} "
-          f"({impl.input_kind}), logits {list(logits.shape)} -> {args.output}")
+          f"({args.batch} x {impl.input_kind} noise, {len(args.image)} image(s)), logits {list(logits.shape)} -> {args.output}")
     return 0
 
 

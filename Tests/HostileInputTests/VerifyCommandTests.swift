@@ -31,6 +31,18 @@ import WeightconvKit
         }
     }
 
+    /// A reference of several samples, two of them photos prepared with the layout's preprocessing
+    /// (tools/make_reference.py --batch 1 --image baseline-444.jpg --image rgb8.png --size 64).
+    @Test func aReferenceMadeFromPhotosPasses() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported("resnext_torchvision", into: folder)
+        let result = try runCLI(["verify", file, "--reference", "\(Self.engines)/resnext_torchvision.photos.npz", "--json"])
+        #expect(result.status == 0, "\(result.stdout) \(result.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect((json["samples"] as? [Any])?.count == 3)
+    }
+
     @Test func jsonReportsEverySampleTheRuleAndTheVerdict() throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
