@@ -8,7 +8,8 @@ as a (height, width, 3) uint8 .npy next to it; the two scikit-learn photos; and 
 Writes fixtures/images/decode/ (small cases, `NAME.png|jpg` + `NAME.npy`, and `NAME.apply.npy` where the
 file has an EXIF orientation: Pillow's `ImageOps.exif_transpose`), fixtures/images/photos/ (china.jpg,
 flower.jpg as scikit-learn ships them + .npy), fixtures/images/hostile/ (files Pillow refuses, listed
-with Pillow's error in hostile.json), the FuzzImage seeds in fixtures/fuzz/FuzzImage/ and fixtures/images/versions.json (Pillow's and its libjpeg-turbo's
+with Pillow's error in hostile.json), fixtures/images/divergent/ (files Pillow decodes and this decoder
+refuses, with the reason in divergent.json), the FuzzImage seeds in fixtures/fuzz/FuzzImage/ and fixtures/images/versions.json (Pillow's and its libjpeg-turbo's
 versions: decoded JPEG pixels depend on the IDCT/upsampling code of the library that decodes them).
 
 PNGs are written by a small encoder here (not Pillow's) so that every colour type, bit depth, filter
@@ -35,6 +36,7 @@ OUT = ROOT / "fixtures" / "images"
 DECODE = OUT / "decode"
 PHOTOS = OUT / "photos"
 HOSTILE = OUT / "hostile"
+DIVERGENT = OUT / "divergent"
 rng = np.random.default_rng(14)
 
 
@@ -290,6 +292,55 @@ def make_photos():
     shutil.copy(source / "README.txt", PHOTOS / "README.txt")   # licence and attribution
 
 
+divergent = {}
+
+
+def write_divergent(name, data, refusal, reason):
+    """A file Pillow decodes and this decoder knowingly refuses: Pillow's pixels are kept next to it,
+    divergent.json records the refusal the test expects and why."""
+    write_case(name, data, folder=DIVERGENT)
+    divergent[name] = {"refusal": refusal, "reason": reason}
+    (DIVERGENT / "divergent.json").write_text(json.dumps(divergent, indent=1, sort_keys=True) + "\n")
+
+
+def png_chunks(data):
+    """A PNG's chunks as whole byte strings (length, type, body, CRC)."""
+    pos, chunks = 8, []
+    while pos < len(data):
+        length = struct.unpack(">I", data[pos:pos + 4])[0]
+        chunks.append(data[pos:pos + 12 + length])
+        pos += 12 + length
+    return chunks
+
+
+def bad_crc(whole_chunk):
+    return whole_chunk[:-1] + bytes([whole_chunk[-1] ^ 1])
+
+
+def make_damaged_pngs():
+    """Damage Pillow decodes through: it checks no CRC from the first IDAT on and needs no IEND."""
+    data = (DECODE / "rgb8.png").read_bytes()
+    chunks = png_chunks(data)   # IHDR, IDAT, IDAT, IEND
+    text = chunk(b"tEXt", b"Comment\x00made by make_image_fixtures.py")
+    write_divergent("idat-bad-crc.png", data[:8] + chunks[0] + bad_crc(chunks[1]) + b"".join(chunks[2:]),
+                    "invalid chunk checksum",
+                    "libspng checks the CRC of every critical chunk (IDAT included) and has no per-chunk switch; "
+                    "turning critical CRCs off would also turn off the zlib Adler-32 check, which Pillow does apply")
+    write_case("text-bad-crc-after-idat.png", data[:8] + b"".join(chunks[:-1]) + bad_crc(text) + chunks[-1])
+    write_case("no-iend.png", data[:8] + b"".join(chunks[:-1]))
+
+
+def make_odd_sampling_jpeg():
+    """Chroma sampled 2×1 under a 1×1 luma (the baseline 4:4:4 file's Cb factors patched): legal
+    JPEG, decoded by Pillow (with garbage pixels, the data was written for 1×1)."""
+    data = bytearray((DECODE / "baseline-444.jpg").read_bytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 10 + 3 + 1] = 0x21
+    write_divergent("odd-sampling.jpg", bytes(data), "Could not determine subsampling type",
+                    "the TurboJPEG API of libjpeg-turbo 2.1 (Debian 12) refuses sampling factors outside 4:4:4, "
+                    "4:2:2, 4:2:0, 4:4:0, 4:1:1 and grey; TurboJPEG 3 (TJSAMP_UNKNOWN) would decode it")
+
+
 def make_hostile():
     """Files to refuse. Each is checked here to be refused by Pillow as well (hostile.json records
     Pillow's error); the Swift tests check the decoder refuses each with one line naming it."""
@@ -306,6 +357,8 @@ def make_hostile():
         # A flipped byte inside IDAT: the chunk's CRC no longer matches.
         "bad-crc.png": rgb[:60] + bytes([rgb[60] ^ 0xFF]) + rgb[61:],
         "signature-only.png": rgb[:8],
+        # Pillow checks the CRC of every chunk before the first IDAT.
+        "text-bad-crc-before-idat.png": rgb[:33] + bad_crc(chunk(b"tEXt", b"Comment\x00hello")) + rgb[33:],
         "soi-only.jpg": b"\xff\xd8\xff",
         "empty.png": b"",
         "text.png": b"this is not an image\n",
@@ -329,17 +382,19 @@ def make_fuzz_seeds():
     for path in folder.iterdir():
         if not path.name.startswith(("crash-", "regression-", "leak-", "timeout-", "oom-")):
             path.unlink()
-    for source in sorted(DECODE.iterdir()) + sorted(HOSTILE.iterdir()):
+    for source in sorted(DECODE.iterdir()) + sorted(HOSTILE.iterdir()) + sorted(DIVERGENT.iterdir()):
         if source.suffix in (".png", ".jpg") and source.stat().st_size:
             shutil.copy(source, folder / f"{source.parent.name}-{source.name}")
 
 
 def main():
-    for folder in (DECODE, PHOTOS, HOSTILE):
+    for folder in (DECODE, PHOTOS, HOSTILE, DIVERGENT):
         shutil.rmtree(folder, ignore_errors=True)
         folder.mkdir(parents=True)
     make_png_cases()
     make_jpeg_cases()
+    make_damaged_pngs()
+    make_odd_sampling_jpeg()
     make_photos()
     make_hostile()
     make_fuzz_seeds()

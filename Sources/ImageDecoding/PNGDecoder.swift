@@ -21,6 +21,9 @@ enum PNGDecoder {
         let side = UInt32(clamping: limits.maxSide)
         _ = spng_set_image_limits(context, side, side)
         _ = spng_set_chunk_limits(context, max(limits.maxFileBytes, 1), chunkCacheBytes)
+        // Pillow refuses a bad CRC in any chunk before the image data, ancillary ones included;
+        // libspng's default would silently drop such an ancillary chunk.
+        _ = spng_set_crc_action(context, Int32(SPNG_CRC_ERROR.rawValue), Int32(SPNG_CRC_ERROR.rawValue))
 
         return try bytes.withUnsafeBufferPointer { (buffer) throws(WeightconvError) -> DecodedImage in
             var status = spng_set_png_buffer(context, buffer.baseAddress, buffer.count)

@@ -86,6 +86,26 @@ struct PillowFixtureTests {
         try Self.compare(image, with: Self.photoFolder.appendingPathComponent(Self.stem(name) + ".npy"), name)
     }
 
+    /// Files Pillow decodes and this decoder refuses, on purpose (divergent.json says why): each is
+    /// refused with one line naming it and the expected reason.
+    @Test func divergentFilesAreRefusedAsDocumented() throws {
+        let folder = Self.images.appendingPathComponent("divergent")
+        let listing = try Data(contentsOf: folder.appendingPathComponent("divergent.json"))
+        let cases = try #require(try JSONSerialization.jsonObject(with: listing) as? [String: [String: String]])
+        #expect(cases.count == 2)
+        for (name, entry) in cases.sorted(by: { $0.key < $1.key }) {
+            let path = folder.appendingPathComponent(name).path
+            do {
+                let image = try ImageDecoder.decode(contentsOf: path)
+                Issue.record("\(name): decoded to \(image.width)×\(image.height); divergent.json expects a refusal")
+            } catch {
+                #expect(error.file == path)
+                #expect(!error.description.contains("\n"))
+                #expect(error.problem.contains(entry["refusal"] ?? "?"), "\(name): \(error.problem)")
+            }
+        }
+    }
+
     /// Every file Pillow refuses (listed in hostile.json with Pillow's error) is refused here too,
     /// with one line that names it.
     @Test func hostileFilesAreRefusedLikePillow() throws {
