@@ -35,6 +35,10 @@ struct ImportCommand: ParsableCommand {
                                valueName: "KEY"))
     var select: String?
 
+    @Option(name: .customLong("save-layout"),
+            help: ArgumentHelp("Write the layout the import used (inferred or not) to FILE, in the layout format.", valueName: "FILE"))
+    var saveLayout: String?
+
     @Flag(name: .shortAndLong, help: "Also print the configuration as JSON (what the .wcv header stores).")
     var verbose = false
 
@@ -74,10 +78,20 @@ struct ImportCommand: ParsableCommand {
             let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
                                                         reference: reference, dtype: storedType, tolerance: tolerance,
                                                         threads: threads, layoutFile: layoutFile,
-                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select),
+                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
+                                                        saveLayout: saveLayout),
                                           temporaryFiles: Interruption.registry)
-            print("recognised \(report.layout.qualifiedName) (\(report.layout.implementation))"
-                  + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
+            if let inferred = report.inferred {
+                print("inferred a \(report.layout.family.rawValue) layout (no known layout matched): \(inferred.tensorCount) tensors "
+                      + "aligned by shape and role" + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
+                let behaviour = report.layout.behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }
+                print("  behaviour decided by the reference: " + behaviour.joined(separator: ", ")
+                      + " (\(inferred.trials.count) variant(s) tried" + (inferred.alsoPassing.isEmpty ? ")"
+                          : "; also within tolerance: " + inferred.alsoPassing.joined(separator: " | ") + ")"))
+            } else {
+                print("recognised \(report.layout.qualifiedName) (\(report.layout.implementation))"
+                      + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
+            }
             if let choice = report.choice {
                 print("took '\(report.prefix.isEmpty ? "the top level" : String(report.prefix.dropLast()))': \(choice)"
                       + (report.alternatives.isEmpty ? ""
@@ -93,6 +107,7 @@ struct ImportCommand: ParsableCommand {
             }
             if let comparison = report.comparison { print("verified against \(reference ?? ""): \(comparison.summary)") }
             print("wrote \(output): \(report.tensorCount) tensors, \(report.fileSize) bytes")
+            if let saveLayout { print("wrote the layout to \(saveLayout)") }
         }
     }
 }

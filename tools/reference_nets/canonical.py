@@ -44,6 +44,10 @@ class MobileNetV2(nn.Module):
             else:
                 hidden, out = first[0], shapes[f"features.{i}.conv.2.weight"][0]
                 ratio = hidden / inp
+                if ratio == 1:
+                    # An expansion to the same width (tonylins' t = 1 block): torchvision adds the expansion
+                    # layer only for ratio != 1, and hidden = round(inp * ratio) stays inp.
+                    ratio = 1 + 1e-6
             block = InvertedResidual(inp, out, 2 if i in MOBILENETV2_STRIDE2 else 1, ratio, norm_layer=norm)
             assert block.conv[0][0].out_channels == hidden
             layers.append(block)

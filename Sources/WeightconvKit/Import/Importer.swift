@@ -29,11 +29,14 @@ public struct ImportRequest: Sendable {
     public var layoutSearchPath: String?
     /// Which state_dict to take when the file holds several (`--select state_dict`).
     public var select: String?
+    /// Where to write the layout the import used, in the layout format (`--save-layout`).
+    public var saveLayout: String?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
                 reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
-                layoutFile: String? = nil, layoutSearchPath: String? = nil, select: String? = nil) {
+                layoutFile: String? = nil, layoutSearchPath: String? = nil, select: String? = nil, saveLayout: String? = nil) {
         self.select = select
+        self.saveLayout = saveLayout
         self.layoutFile = layoutFile
         self.layoutSearchPath = layoutSearchPath
         self.input = input
@@ -50,6 +53,8 @@ public struct ImportRequest: Sendable {
 /// What an import did, for the command line to print.
 public struct ImportReport: Sendable {
     public var layout: LayoutProfile
+    /// Set when no layout matched and one was inferred (and proven by the reference).
+    public var inferred: InferredLayout?
     /// The wrapper prefix stripped from the model's keys (`state_dict.module.`), empty if none.
     public var prefix: String
     /// Other state_dicts in the file that the layout matches, and why `prefix` was taken instead.
@@ -75,8 +80,29 @@ public enum Importer {
         let identity = try ConcurrentSourceIdentity(path: request.input)
         defer { identity.cancel() }
         let store = try openTensorStore(path: request.input, streaming: true)
-        let catalog = try layoutCatalog(request)
-        let forced = request.layoutFile == nil ? request.layout : catalog.profiles.first?.qualifiedName
+        var catalog = try layoutCatalog(request)
+        var forced = request.layoutFile == nil ? request.layout : catalog.profiles.first?.qualifiedName
+        var inferred: InferredLayout?
+        let keys = store.tensors.map(\.name)
+        if forced == nil, LayoutInference.noLayoutMatches(keys: keys, family: request.family, catalog: catalog, select: request.select) {
+            // No layout names these tensors: infer one, and only where a reference can prove it.
+            guard let referencePath = request.reference else {
+                throw WeightconvError(
+                    file: request.input,
+                    problem: "no known \(request.family.map { "\($0.rawValue) " } ?? "")layout matches these tensor names (first: "
+                        + keys.prefix(3).joined(separator: ", ") + "), and an inferred layout needs a reference to prove it",
+                    hint: "give --reference REF.npz (tools/make_reference.py) to infer the layout from the shapes and verify it, "
+                        + "or write a layout file (docs/layout-format.md)")
+            }
+            let prefixes = LayoutRecognizer.candidatePrefixes(keys)
+            let prefix = request.select.flatMap { wanted in prefixes.first { $0.hasPrefix(wanted + ".") } } ?? prefixes.first ?? ""
+            let layout = try LayoutInference.infer(store: store, prefix: prefix, family: request.family,
+                                                   reference: try ReferenceRecord(path: referencePath), tolerance: request.tolerance,
+                                                   threads: request.threads, source: request.input)
+            inferred = layout
+            catalog = LayoutCatalog(profiles: [layout.profile], refusals: [])
+            forced = layout.profile.qualifiedName
+        }
         let mapping = try map(store, family: request.family, layout: forced, storedType: request.dtype, catalog: catalog,
                               select: request.select)
         let network = try checkStructure(mapping, runnable: request.reference != nil, request: request)
@@ -112,7 +138,14 @@ public enum Importer {
             verification: verification)
         let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
             .write(tensors, document: document, provenance: identity, transforms: transforms, to: request.output)
-        return ImportReport(layout: profile, prefix: mapping.layout.prefix, alternatives: mapping.layout.alternatives,
+        if let path = request.saveLayout {
+            do {
+                try AtomicText.write(LayoutFile.text(of: profile), to: path)
+            } catch {
+                throw WeightconvError(file: path, problem: "cannot write the layout (\(error))", hint: "check the directory exists and is writable")
+            }
+        }
+        return ImportReport(layout: profile, inferred: inferred, prefix: mapping.layout.prefix, alternatives: mapping.layout.alternatives,
                             choice: mapping.layout.choice, configuration: mapping.configuration,
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
@@ -190,8 +223,9 @@ public enum Importer {
         var transforms: [String] = []
         let profile = mapping.layout.profile
         if !mapping.layout.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.layout.prefix)'") }
-        if !profile.renames.isEmpty {
-            transforms.append("renamed by layout \(profile.qualifiedName)" + (profile.origin == "built-in" ? "" : " from \(profile.origin)"))
+        if !profile.renames.isEmpty || !profile.keyMap.isEmpty {
+            transforms.append(profile.origin == "inferred" ? "renamed by the inferred layout"
+                              : "renamed by layout \(profile.qualifiedName)" + (profile.origin == "built-in" ? "" : " from \(profile.origin)"))
         }
         for name in mapping.weights.order {
             if let entry = mapping.weights.entries[name], let stored = entry.storedShape {
@@ -231,5 +265,13 @@ public enum Importer {
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")
         }
         return Mapping(layout: recognized, weights: weights, configuration: configuration)
+    }
+}
+
+/// Writes a small text file whole or not at all.
+enum AtomicText {
+    static func write(_ text: String, to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try Data(text.utf8).write(to: url, options: .atomic)
     }
 }

@@ -143,7 +143,7 @@ public enum LayoutFile {
         }
 
         func definition(_ document: MetadataValue) throws(LayoutFileProblem) -> LayoutDefinition {
-            let top = try object(document, "", allowed: ["format", "family", "name", "implementation", "fingerprint", "renames",
+            let top = try object(document, "", allowed: ["format", "family", "name", "implementation", "fingerprint", "renames", "keys",
                                                          "tables", "repairs", "behaviour", "preprocessing", "notes", "refusal"])
             let format = try string(top["format"], "format")
             guard format == LayoutFile.formatVersion else {
@@ -152,7 +152,7 @@ public enum LayoutFile {
             let name = try string(top["name"], "name")
             if top["notes"] != nil { _ = try string(top["notes"], "notes") }
             if top["refusal"] != nil {
-                for key in ["renames", "tables", "repairs", "behaviour", "preprocessing"] where top[key] != nil {
+                for key in ["renames", "keys", "tables", "repairs", "behaviour", "preprocessing"] where top[key] != nil {
                     throw fail(key, "a refusal (a file with 'refusal') maps nothing, so it has no '\(key)'")
                 }
                 return .refusal(ForeignNetwork(name: name, fingerprint: try fingerprint(top["fingerprint"]),
@@ -190,6 +190,11 @@ public enum LayoutFile {
                     throw fail("\(path).replacement", error.description)
                 }
             }
+            var keyMap: [String: String] = [:]
+            if let value = top["keys"] {
+                guard case .object(let members) = value else { throw fail("keys", "expected an object of key → canonical key") }
+                for member in members { keyMap[member.key] = try string(member.value, "keys.\(member.key)") }
+            }
             var repairs: [TensorRepair] = []
             for (index, item) in try array(top["repairs"], "repairs").enumerated() {
                 let path = "repairs[\(index)]"
@@ -199,7 +204,8 @@ public enum LayoutFile {
                 switch kind {
                 case "pointwise_2d": repairs.append(.appendUnitSpatialDims(keys))
                 case "depthwise_3d": repairs.append(.insertUnitInputDim(keys))
-                default: throw fail("\(path).repair", "unknown repair '\(kind)' (pointwise_2d or depthwise_3d)")
+                case "classifier_1x1": repairs.append(.dropUnitSpatialDims(keys))
+                default: throw fail("\(path).repair", "unknown repair '\(kind)' (pointwise_2d, depthwise_3d or classifier_1x1)")
                 }
             }
             var behaviour: [String: BehaviourValue] = [:]
@@ -230,7 +236,7 @@ public enum LayoutFile {
             }
             return .layout(LayoutProfile(name: name, family: family,
                                          implementation: try string(top["implementation"], "implementation"),
-                                         fingerprint: fingerprint, renames: renames, tables: tables, repairs: repairs,
+                                         fingerprint: fingerprint, renames: renames, keyMap: keyMap, tables: tables, repairs: repairs,
                                          behaviour: behaviour, preprocessing: preprocessing, origin: origin))
         }
 
@@ -268,5 +274,51 @@ extension MetadataValue {
         case .object: "an object"
         case .opaque: "a value"
         }
+    }
+}
+
+extension LayoutFile {
+    /// `profile` as a layout file, in the layout of the built-in ones (one rule, key or repair a line),
+    /// so that `--save-layout` writes what `--layout-file` reads back.
+    public static func text(of profile: LayoutProfile, notes: String? = nil) -> String {
+        func quote(_ s: String) -> String { MetadataValue.string(s).jsonText }
+        func list(_ patterns: [KeyPattern]) -> String { "[" + patterns.map { quote($0.source) }.joined(separator: ", ") + "]" }
+        var members: [String] = [
+            "  \"format\": \(quote(formatVersion))",
+            "  \"family\": \(quote(profile.family.rawValue))",
+            "  \"name\": \(quote(profile.name))",
+            "  \"implementation\": \(quote(profile.implementation))",
+        ]
+        var fingerprint = "  \"fingerprint\": {\n    \"required\": \(list(profile.fingerprint.required))"
+        if !profile.fingerprint.forbidden.isEmpty { fingerprint += ",\n    \"forbidden\": \(list(profile.fingerprint.forbidden))" }
+        members.append(fingerprint + "\n  }")
+        if !profile.renames.isEmpty {
+            members.append("  \"renames\": [\n" + profile.renames.map {
+                "    {\"pattern\": \(quote($0.pattern.source)), \"replacement\": \(quote($0.replacement))}"
+            }.joined(separator: ",\n") + "\n  ]")
+        }
+        if !profile.keyMap.isEmpty {
+            members.append("  \"keys\": {\n" + profile.keyMap.sorted { $0.key < $1.key }.map { "    \(quote($0.key)): \(quote($0.value))" }
+                .joined(separator: ",\n") + "\n  }")
+        }
+        if !profile.tables.isEmpty {
+            members.append("  \"tables\": {\n" + profile.tables.sorted { $0.key < $1.key }.map {
+                "    \(quote($0.key)): [" + $0.value.map(String.init).joined(separator: ", ") + "]"
+            }.joined(separator: ",\n") + "\n  }")
+        }
+        if !profile.repairs.isEmpty {
+            members.append("  \"repairs\": [\n" + profile.repairs.map {
+                "    {\"repair\": \(quote($0.fileName)), \"pattern\": \(quote($0.pattern.source))}"
+            }.joined(separator: ",\n") + "\n  ]")
+        }
+        members.append("  \"behaviour\": {" + (profile.behaviour.isEmpty ? "}" : "\n" + profile.behaviour.sorted { $0.key < $1.key }
+            .map { "    \(quote($0.key)): \($0.value.jsonText)" }.joined(separator: ",\n") + "\n  }"))
+        // Through Preprocessing's own Codable form, so every field it has is carried.
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let preprocessing = (try? encoder.encode(profile.preprocessing)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        members.append("  \"preprocessing\": \(preprocessing)")
+        if let notes { members.append("  \"notes\": \(quote(notes))") }
+        return "{\n" + members.joined(separator: ",\n") + "\n}\n"
     }
 }

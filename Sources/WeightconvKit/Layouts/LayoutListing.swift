@@ -13,6 +13,7 @@ extension LayoutProfile {
             lines.append("  and none of: " + fingerprint.forbidden.map(\.source).joined(separator: "  "))
         }
         for rule in renames { lines.append("  rename \(rule.pattern)  →  \(rule.replacement)") }
+        for (source, canonical) in keyMap.sorted(by: { $0.key < $1.key }) { lines.append("  key \(source)  →  \(canonical)") }
         for (table, values) in tables.sorted(by: { $0.key < $1.key }) {
             lines.append("  table \(table) = \(values)")
         }
@@ -20,6 +21,7 @@ extension LayoutProfile {
             switch repair {
             case .appendUnitSpatialDims(let pattern): lines.append("  repair [out, in] → [out, in, 1, 1] for \(pattern)")
             case .insertUnitInputDim(let pattern): lines.append("  repair [C, k, k] → [C, 1, k, k] for \(pattern)")
+            case .dropUnitSpatialDims(let pattern): lines.append("  repair [out, in, 1, 1] → [out, in] for \(pattern)")
             }
         }
         let behaviourText = behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }

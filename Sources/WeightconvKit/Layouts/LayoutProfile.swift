@@ -66,18 +66,21 @@ public enum TensorRepair: Sendable, Hashable {
     case appendUnitSpatialDims(KeyPattern)
     /// Even older ones store depthwise kernels as `[C, k, k]`; they become `[C, 1, k, k]` (`depthwise_3d`).
     case insertUnitInputDim(KeyPattern)
+    /// A classifier stored as a 1×1 convolution, `[classes, C, 1, 1]`, becomes `[classes, C]` (`classifier_1x1`).
+    case dropUnitSpatialDims(KeyPattern)
 
     /// The name a layout file gives the repair.
     public var fileName: String {
         switch self {
         case .appendUnitSpatialDims: "pointwise_2d"
         case .insertUnitInputDim: "depthwise_3d"
+        case .dropUnitSpatialDims: "classifier_1x1"
         }
     }
 
     public var pattern: KeyPattern {
         switch self {
-        case .appendUnitSpatialDims(let p), .insertUnitInputDim(let p): p
+        case .appendUnitSpatialDims(let p), .insertUnitInputDim(let p), .dropUnitSpatialDims(let p): p
         }
     }
 }
@@ -112,6 +115,9 @@ public struct LayoutProfile: Sendable {
     public var fingerprint: Fingerprint
     /// Applied in order; each rule rewrites a key if it matches.
     public var renames: [RenameRule]
+    /// Exact renames (`keys` in a layout file): a key listed here becomes its value and no rule applies
+    /// to it. Inferred layouts are written this way, one line per tensor.
+    public var keyMap: [String: String]
     public var tables: [String: [Int]]
     public var repairs: [TensorRepair]
     /// Behaviour the weights do not record (bn eps, where stride and shuffle sit, …), in the family's
@@ -122,13 +128,14 @@ public struct LayoutProfile: Sendable {
     public var origin: String
 
     public init(name: String, family: NetworkFamily, implementation: String, fingerprint: Fingerprint,
-                renames: [RenameRule] = [], tables: [String: [Int]] = [:], repairs: [TensorRepair] = [],
+                renames: [RenameRule] = [], keyMap: [String: String] = [:], tables: [String: [Int]] = [:], repairs: [TensorRepair] = [],
                 behaviour: [String: BehaviourValue] = [:], preprocessing: Preprocessing, origin: String = "built-in") {
         self.name = name
         self.family = family
         self.implementation = implementation
         self.fingerprint = fingerprint
         self.renames = renames
+        self.keyMap = keyMap
         self.tables = tables
         self.repairs = repairs
         self.behaviour = behaviour
@@ -149,6 +156,8 @@ public struct LayoutProfile: Sendable {
                 if shape.count == 2, pattern.matches(canonicalKey) { return shape + [1, 1] }
             case .insertUnitInputDim(let pattern):
                 if shape.count == 3, pattern.matches(canonicalKey) { return [shape[0], 1, shape[1], shape[2]] }
+            case .dropUnitSpatialDims(let pattern):
+                if shape.count == 4, shape[2] == 1, shape[3] == 1, pattern.matches(canonicalKey) { return [shape[0], shape[1]] }
             }
         }
         return shape
@@ -156,6 +165,7 @@ public struct LayoutProfile: Sendable {
 
     /// The canonical key for a layout key (after wrapper prefixes are stripped).
     public func canonicalName(for key: String) throws(LayoutError) -> String {
+        if let exact = keyMap[key] { return exact }
         var name = key
         for rule in renames {
             if let renamed = try rule.apply(to: name, tables: tables) { name = renamed }

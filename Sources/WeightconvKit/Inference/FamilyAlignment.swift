@@ -1,0 +1,186 @@
+/// Each family's layers in forward order, matched against a checkpoint's modules by shape and role:
+/// the canonical name every stored module gets. Names in the file play no part, so index shifts
+/// (a ReLU or a Dropout between two layers) and any naming scheme are absorbed; widths, group counts,
+/// stage boundaries and block counts are read from the shapes as the walk goes.
+enum FamilyAlignment {
+    typealias Aligned = [(module: StoredModule, canonical: String)]
+
+    static func align(_ family: NetworkFamily, _ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
+        switch family {
+        case .mobileNetV2: try mobileNetV2(modules)
+        case .resnext: try resnext(modules)
+        case .shuffleNetV1: try shuffleNetV1(modules)
+        case .xception: throw AlignmentFailure(family: .xception, key: modules.first?.firstKey ?? "",
+                                               shape: modules.first?.weightShape ?? [],
+                                               expected: "a layout file (Xception layouts are not inferred yet)", aligned: 0)
+        }
+    }
+
+    /// torchvision's MobileNetV2: stem conv + BN, inverted residuals (optional 1×1 expansion, 3×3
+    /// depthwise, linear 1×1 projection, each with its BN), the last 1×1 conv + BN, the classifier.
+    static func mobileNetV2(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
+        var c = ModuleCursor(family: .mobileNetV2, modules: modules)
+        let stem = try c.convolution("features.0.0", "the stem convolution [C, 3, 3, 3] without bias") { _, i, k, b in
+            i == 3 && k == 3 && !b
+        }
+        try c.batchNorm("features.0.1", channels: stem.out)
+        var input = stem.out
+        var index = 1
+        while let next = c.peek(), case let .convolution(out, inPerGroup, kernel, _) = next.role {
+            let depthwiseFirst = kernel == 3 && inPerGroup == 1 && out == input
+            var expands = false
+            if !depthwiseFirst {
+                guard kernel == 1, inPerGroup == input, let after = c.peek(2),
+                      case let .convolution(dwOut, 1, 3, _) = after.role, dwOut == out else { break }
+                expands = true
+            }
+            let prefix = "features.\(index).conv"
+            var hidden = input
+            if expands {
+                hidden = try c.convolution("\(prefix).0.0", "an expansion 1x1 convolution from \(input) channels") { _, i, k, b in
+                    i == input && k == 1 && !b
+                }.out
+                try c.batchNorm("\(prefix).0.1", channels: hidden)
+            }
+            let dw = expands ? "\(prefix).1" : "\(prefix).0"
+            try c.convolution("\(dw).0", "a 3x3 depthwise convolution over \(hidden) channels") { o, i, k, b in
+                o == hidden && i == 1 && k == 3 && !b
+            }
+            try c.batchNorm("\(dw).1", channels: hidden)
+            let projection = expands ? "\(prefix).2" : "\(prefix).1"
+            let output = try c.convolution(projection, "a linear 1x1 projection from \(hidden) channels") { _, i, k, b in
+                i == hidden && k == 1 && !b
+            }.out
+            try c.batchNorm(expands ? "\(prefix).3" : "\(prefix).2", channels: output)
+            input = output
+            index += 1
+        }
+        guard index > 1 else { throw c.failure("an inverted residual block (1x1 expansion or 3x3 depthwise over \(input) channels)") }
+        let last = try c.convolution("features.\(index).0", "the last 1x1 convolution from \(input) channels") { _, i, k, b in
+            i == input && k == 1 && !b
+        }
+        try c.batchNorm("features.\(index).1", channels: last.out)
+        _ = try c.classifier("classifier.1", features: last.out)
+        return try c.finish()
+    }
+
+    /// torchvision's ResNeXt: 7×7 stem + BN, four stages of bottlenecks (1×1, grouped 3×3, 1×1, each
+    /// with BN, and a 1×1 + BN projection where the shape changes, stored after or before the main
+    /// branch), the classifier. A block with a projection starts a stage.
+    static func resnext(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
+        var c = ModuleCursor(family: .resnext, modules: modules)
+        let stem = try c.convolution("conv1", "the 7x7 stem convolution [C, 3, 7, 7]") { _, i, k, _ in i == 3 && k == 7 }
+        try c.batchNorm("bn1", channels: stem.out)
+        var input = stem.out
+        var layer = 0
+        var block = 0
+        while let next = c.peek(), case let .convolution(_, inPerGroup, 1, _) = next.role, inPerGroup == input {
+            // Two 1x1 convolutions from the block input in a row (each with its BN): the projection was stored first.
+            var projectionFirst = false
+            if let third = c.peek(2), case let .convolution(_, thirdIn, 1, _) = third.role, thirdIn == input { projectionFirst = true }
+            let startsStage = projectionFirst || hasTrailingProjection(c, input: input) || layer == 0
+            if startsStage {
+                layer += 1
+                block = 0
+            }
+            let prefix = "layer\(layer).\(block)"
+            var projected: Int?
+            if projectionFirst {
+                projected = try c.convolution("\(prefix).downsample.0", "a 1x1 projection from \(input) channels") { _, i, k, b in
+                    i == input && k == 1 && !b
+                }.out
+                try c.batchNorm("\(prefix).downsample.1", channels: projected ?? 0)
+            }
+            let width = try c.convolution("\(prefix).conv1", "a 1x1 reduction from \(input) channels") { _, i, k, b in
+                i == input && k == 1 && !b
+            }.out
+            try c.batchNorm("\(prefix).bn1", channels: width)
+            try c.convolution("\(prefix).conv2", "a grouped 3x3 convolution over \(width) channels") { o, i, k, b in
+                o == width && k == 3 && i >= 1 && width % i == 0 && !b
+            }
+            try c.batchNorm("\(prefix).bn2", channels: width)
+            let output = try c.convolution("\(prefix).conv3", "a 1x1 expansion from \(width) channels") { _, i, k, b in
+                i == width && k == 1 && !b
+            }.out
+            try c.batchNorm("\(prefix).bn3", channels: output)
+            if !projectionFirst, startsStage, hasProjection(c, input: input, output: output) {
+                try c.convolution("\(prefix).downsample.0", "a 1x1 projection from \(input) to \(output) channels") { o, i, k, b in
+                    o == output && i == input && k == 1 && !b
+                }
+                try c.batchNorm("\(prefix).downsample.1", channels: output)
+                projected = output
+            }
+            if projectionFirst, projected != output { throw c.failure("a projection to \(output) channels") }
+            if projected == nil, output != input { throw c.failure("a 1x1 projection from \(input) to \(output) channels") }
+            input = output
+            block += 1
+        }
+        guard layer == 4 else {
+            throw c.failure("a bottleneck block of stage \(layer + 1) (weightconv's ResNeXt has four stages, this has \(layer))")
+        }
+        _ = try c.classifier("fc", features: input)
+        return try c.finish()
+    }
+
+    /// Whether the block starting at the cursor ends with a projection (conv1, bn1, conv2, bn2, conv3,
+    /// bn3, then a 1x1 convolution from the block input).
+    private static func hasTrailingProjection(_ c: ModuleCursor, input: Int) -> Bool {
+        guard let conv3 = c.peek(4), case let .convolution(output, _, 1, _) = conv3.role,
+              let after = c.peek(6), case let .convolution(o, i, 1, _) = after.role else { return false }
+        return o == output && i == input
+    }
+
+    private static func hasProjection(_ c: ModuleCursor, input: Int, output: Int) -> Bool {
+        guard let next = c.peek(), case let .convolution(o, i, 1, _) = next.role else { return false }
+        return o == output && i == input
+    }
+
+    /// ShuffleNet v1 under weightconv's canonical names: 3×3 stem (optional BN), units of grouped 1×1
+    /// compress, 3×3 depthwise, grouped 1×1 expand (each with BN) and an optional 1×1 projection on the
+    /// shortcut, the classifier. A unit whose output is concatenated with its (pooled) input starts a stage.
+    static func shuffleNetV1(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
+        var c = ModuleCursor(family: .shuffleNetV1, modules: modules)
+        let stem = try c.convolution("conv1", "the 3x3 stem convolution [C, 3, 3, 3]") { _, i, k, _ in i == 3 && k == 3 }
+        if c.peek()?.role == .batchNorm(channels: stem.out) { try c.batchNorm("bn1", channels: stem.out) }
+        var input = stem.out
+        var stage = -1
+        var unit = 0
+        while let next = c.peek(), case let .convolution(_, inPerGroup, 1, _) = next.role, inPerGroup >= 1, input % inPerGroup == 0 {
+            // Look ahead to the expand convolution: its output against the input says whether the unit concatenates.
+            guard let expandModule = c.peek(4), case let .convolution(expandOut, _, 1, _) = expandModule.role else { break }
+            let projection: Int? = {
+                guard let s = c.peek(6), case let .convolution(o, i, 1, _) = s.role, i == input else { return nil }
+                return o
+            }()
+            let concatenates = expandOut != input || projection != nil || stage < 0
+            if concatenates {
+                stage += 1
+                unit = 0
+            }
+            let prefix = "stages.\(stage).\(unit)"
+            let bottleneck = try c.convolution("\(prefix).compress", "a grouped 1x1 compress from \(input) channels") { _, i, k, _ in
+                k == 1 && input % i == 0
+            }.out
+            try c.batchNorm("\(prefix).compress_bn", channels: bottleneck)
+            try c.convolution("\(prefix).depthwise", "a 3x3 depthwise convolution over \(bottleneck) channels") { o, i, k, _ in
+                o == bottleneck && i == 1 && k == 3
+            }
+            try c.batchNorm("\(prefix).depthwise_bn", channels: bottleneck)
+            let expanded = try c.convolution("\(prefix).expand", "a grouped 1x1 expand from \(bottleneck) channels") { _, i, k, _ in
+                k == 1 && bottleneck % i == 0
+            }.out
+            try c.batchNorm("\(prefix).expand_bn", channels: expanded)
+            var shortcut = input
+            if let projection {
+                try c.convolution("\(prefix).shortcut", "a 1x1 shortcut projection") { o, i, k, _ in o == projection && i == input && k == 1 }
+                if c.peek()?.role == .batchNorm(channels: projection) { try c.batchNorm("\(prefix).shortcut_bn", channels: projection) }
+                shortcut = projection
+            }
+            input = concatenates ? expanded + shortcut : expanded
+            unit += 1
+        }
+        guard stage >= 0 else { throw c.failure("a ShuffleNet unit (grouped 1x1 compress from \(input) channels)") }
+        _ = try c.classifier("fc", features: input)
+        return try c.finish()
+    }
+}

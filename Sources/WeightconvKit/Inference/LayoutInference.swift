@@ -1,0 +1,179 @@
+import Foundation
+import Networks
+import WeightconvCore
+
+/// A layout inferred for a checkpoint no layout file describes, and the evidence for it.
+public struct InferredLayout: Sendable {
+    /// The layout: exact key renames, the repairs the shapes needed, and the behaviour the reference chose.
+    public var profile: LayoutProfile
+    /// The behaviour variants tried and how each compared with the reference (max |diff|, or why it failed).
+    public var trials: [(behaviour: String, passed: Bool, detail: String)]
+    /// Tensors aligned.
+    public var tensorCount: Int
+
+    /// The variants other than the chosen one that also reproduced the reference.
+    public var alsoPassing: [String] { Array(trials.filter(\.passed).map(\.behaviour).dropFirst()) }
+}
+
+/// Infers a layout by aligning a checkpoint's modules, in stored order, with a family's layers by
+/// shape and role (`FamilyAlignment`), then choosing what the weights cannot show (eps, activation,
+/// stride and shuffle placement…) by running each of the family's known variants on the reference
+/// input: only a variant that reproduces the reference logits is accepted, so an inferred layout is
+/// never a guess.
+public enum LayoutInference {
+    /// Whether `keys` match no layout in `catalog` (as opposed to matching one, or a refusal).
+    static func noLayoutMatches(keys: [String], family: NetworkFamily?, catalog: LayoutCatalog, select: String?) -> Bool {
+        do throws(RecognitionFailure) {
+            _ = try LayoutRecognizer.recognize(keys: keys, family: family, layoutName: nil, catalog: catalog, select: select)
+            return false
+        } catch {
+            if case .unknown = error { return true }
+            return false
+        }
+    }
+
+    /// The behaviours a state_dict cannot show, each family's known variants, most common first.
+    static func variants(_ family: NetworkFamily, reference: ReferenceRecord) -> [[String: BehaviourValue]] {
+        func product(_ axes: [(String, [BehaviourValue])]) -> [[String: BehaviourValue]] {
+            axes.reduce([[:]]) { partial, axis in
+                partial.flatMap { base in axis.1.map { value in base.merging([axis.0: value]) { _, new in new } } }
+            }
+        }
+        let eps: (String, [BehaviourValue]) = ("eps", [.number(1e-5), .number(1e-3)])
+        switch family {
+        case .mobileNetV2: return product([("activation", ["relu6", "relu"]), eps])
+        case .resnext: return product([("stridePlacement", ["conv2", "conv1"]), eps])
+        case .xception: return product([eps])
+        case .shuffleNetV1:
+            // A softmax output shows in the reference itself: every row non-negative and summing to 1.
+            let classes = max(1, reference.classes)
+            let rows = stride(from: 0, to: reference.logits.storage.count, by: classes).map { reference.logits.storage[$0..<min($0 + classes, reference.logits.storage.count)] }
+            let softmax = !rows.isEmpty && rows.allSatisfy { row in row.allSatisfy { $0 >= 0 } && abs(row.reduce(0, +) - 1) < 1e-3 }
+            return product([("shufflePlacement", ["afterCompress", "afterDepthwise"]),
+                            ("shufflePermutation", ["groupsFirst", "groupsLast"]),
+                            ("shuffleAfterUngroupedCompress", [true, false]),
+                            ("concatActivation", ["all", "mainBranch"]),
+                            ("stemActivation", ["identity", "relu"]),
+                            ("outputSoftmax", [.bool(softmax)]), eps])
+        }
+    }
+
+    /// A regular expression matching exactly `key`.
+    static func exactPattern(_ key: String) -> String {
+        "^" + key.map { "\\^$.|?*+()[]{}".contains($0) ? "\\\($0)" : String($0) }.joined() + "$"
+    }
+
+    /// Infers the layout of `store`'s model tensors (under `prefix`) for `family`, or for whichever
+    /// family aligns when `family` is `nil`, and proves it against `reference`.
+    public static func infer(store: any TensorStore, prefix: String, family: NetworkFamily?, reference: ReferenceRecord,
+                             tolerance: Tolerance, threads: Int, source: String) throws -> InferredLayout {
+        let keys = store.tensors.filter { $0.name.hasPrefix(prefix) }
+            .map { (key: $0.name, local: String($0.name.dropFirst(prefix.count)), shape: $0.shape) }
+        let modules: [StoredModule]
+        do {
+            modules = try StoredModules.group(keys)
+        } catch {
+            throw WeightconvError(file: store.path, problem: "no layout matches and none can be inferred: '\(error.key)' \(error.shape) is \(error.problem)",
+                                  hint: "a checkpoint of a network outside the four families, or a damaged one")
+        }
+        var failures: [AlignmentFailure] = []
+        var aligned: [(NetworkFamily, FamilyAlignment.Aligned)] = []
+        // Xception is not aligned yet (its blocks' separable layers need their own walk): auto tries the others.
+        for candidate in family.map({ [$0] }) ?? NetworkFamily.allCases.filter({ $0 != .xception }) {
+            do throws(AlignmentFailure) {
+                aligned.append((candidate, try FamilyAlignment.align(candidate, modules)))
+            } catch {
+                failures.append(error)
+            }
+        }
+        guard !aligned.isEmpty else {
+            // The family whose walk got furthest is the most informative.
+            // The family whose walk got furthest is the most informative (the first of equals).
+            let best = failures.reduce(nil as AlignmentFailure?) { best, next in (best.map { next.aligned > $0.aligned } ?? true) ? next : best }
+            throw WeightconvError(file: store.path, problem: "no layout matches and none can be inferred: \(best.map { "\($0)" } ?? "no tensors")",
+                                  hint: family == nil ? "a checkpoint of a network outside the four families, or one with a tensor missing or reshaped"
+                                                      : "a tensor is missing or reshaped, or this is not a \(family?.rawValue ?? "") checkpoint")
+        }
+        var lastProblem = ""
+        for (candidate, names) in aligned {
+            let profile = profile(for: candidate, names: names, source: source, prefix: prefix)
+            var trials: [(behaviour: String, passed: Bool, detail: String)] = []
+            var results: [(behaviour: [String: BehaviourValue], error: Float)] = []
+            for behaviour in variants(candidate, reference: reference) {
+                var trial = profile
+                trial.behaviour = behaviour
+                let text = behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: ", ")
+                do {
+                    let catalog = LayoutCatalog(profiles: [trial], refusals: [])
+                    let mapping = try Importer.map(store, family: candidate, layout: trial.qualifiedName, catalog: catalog,
+                                                   select: prefix.isEmpty ? nil : String(prefix.dropLast()))
+                    let network = try mapping.configuration.build(WeightSource(mapping.weights), mode: .fast(threads: threads))
+                    guard mapping.weights.unused.isEmpty else {
+                        trials.append((text, false, "tensors left unused"))
+                        continue
+                    }
+                    let actual = try network(reference.input)
+                    let comparison = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
+                                                         classes: reference.classes, tolerance: tolerance)
+                    let error = comparison.samples.map(\.maxAbsoluteError).max() ?? .infinity
+                    trials.append((text, comparison.passed, "max |diff| \(error)"))
+                    if comparison.passed { results.append((behaviour, error)) }
+                } catch {
+                    trials.append((text, false, "\(error)"))
+                    lastProblem = "\(error)"
+                }
+            }
+            guard let best = results.min(by: { $0.error < $1.error }) else {
+                let closest = trials.compactMap { trial -> (String, Float)? in
+                    guard trial.detail.hasPrefix("max |diff| "), let value = Float(trial.detail.dropFirst("max |diff| ".count)) else { return nil }
+                    return (trial.behaviour, value)
+                }.min { $0.1 < $1.1 }
+                if family != nil || aligned.count == 1 {
+                    throw WeightconvError(
+                        file: store.path,
+                        problem: "the tensors align with \(candidate.rawValue) (\(names.count) layers), but none of its \(trials.count) known "
+                            + "behaviour variants reproduces the reference"
+                            + (closest.map { " (closest: \($0.0), max |diff| \($0.1))" } ?? (lastProblem.isEmpty ? "" : ": \(lastProblem)")),
+                        hint: "the implementation computes something weightconv's \(candidate.rawValue) does not (or the reference is for other weights)")
+                }
+                continue
+            }
+            var chosen = profile
+            chosen.behaviour = best.behaviour
+            let bestText = best.behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: ", ")
+            // The chosen variant first, so `alsoPassing` lists the others.
+            trials.sort { ($0.behaviour == bestText ? 0 : 1, $0.passed ? 0 : 1) < ($1.behaviour == bestText ? 0 : 1, $1.passed ? 0 : 1) }
+            return InferredLayout(profile: chosen, trials: trials, tensorCount: names.reduce(0) { $0 + $1.module.tensors.count })
+        }
+        throw WeightconvError(file: store.path, problem: "the tensors align with \(aligned.map(\.0.rawValue).joined(separator: " and ")), "
+                                  + "but no behaviour variant reproduces the reference",
+                              hint: "the implementation computes something weightconv's networks do not")
+    }
+
+    /// The layout that names every aligned module canonically, file key by file key.
+    static func profile(for family: NetworkFamily, names: FamilyAlignment.Aligned, source: String, prefix: String) -> LayoutProfile {
+        var keyMap: [String: String] = [:]
+        var repairs: [TensorRepair] = []
+        for (module, canonical) in names {
+            for (leaf, tensor) in module.tensors {
+                keyMap[String(tensor.key.dropFirst(prefix.count))] = "\(canonical).\(leaf)"
+            }
+            if let repair = module.repair, let pattern = try? KeyPattern(exactPattern("\(canonical).weight")) {
+                switch repair {
+                case "pointwise_2d": repairs.append(.appendUnitSpatialDims(pattern))
+                case "depthwise_3d": repairs.append(.insertUnitInputDim(pattern))
+                default: repairs.append(.dropUnitSpatialDims(pattern))
+                }
+            }
+        }
+        // Recognised again by its first layer's and its classifier's keys, exactly.
+        let anchors = [names.first, names.last].compactMap { $0?.module.tensors["weight"]?.key }
+            .map { String($0.dropFirst(prefix.count)) }
+        let required = anchors.compactMap { try? KeyPattern(exactPattern($0)) }
+        let name = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
+        return LayoutProfile(name: "inferred", family: family,
+                             implementation: "inferred by weightconv from \(name) (\(names.count) layers aligned by shape and role)",
+                             fingerprint: Fingerprint(required: required), keyMap: keyMap, repairs: repairs,
+                             preprocessing: family == .xception ? .inception(299) : .imageNet(224), origin: "inferred")
+    }
+}

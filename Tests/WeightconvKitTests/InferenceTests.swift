@@ -1,0 +1,147 @@
+import Foundation
+import Testing
+@testable import WeightconvKit
+
+// Layouts inferred for implementations weightconv has no layout file for (fixtures/inferred, made by
+// tools/make_inferred_fixtures.py from the implementations' code restated in tools/reference_nets/):
+// the mapping must equal the one the fixture script proved in PyTorch, the reference must be
+// reproduced, and without a reference, or for a checkpoint that does not fit, nothing is written.
+
+struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
+    struct Key: Decodable, Sendable { var name: String; var shape: [Int] }
+    var `case`: String
+    var family: String?
+    var keys: [Key]
+    var mapping: [String: String]?
+    var configuration_behaviour: [String: JSONScalar]?
+    var refuse_at: String?
+
+    var testDescription: String { self.case }
+
+    static let directory = LayoutFixture.directory.deletingLastPathComponent().appendingPathComponent("inferred")
+
+    static let all: [InferredFixture] = {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().compactMap { name in
+            guard let data = try? Data(contentsOf: directory.appendingPathComponent(name).appendingPathComponent("expected.json"))
+            else { return nil }
+            return try? JSONDecoder().decode(InferredFixture.self, from: data)
+        }
+    }()
+
+    static var importable: [InferredFixture] { all.filter { $0.mapping != nil } }
+
+    var model: String { Self.directory.appendingPathComponent(self.case).appendingPathComponent("model.pth").path }
+    var reference: String { Self.directory.appendingPathComponent(self.case).appendingPathComponent("reference.npz").path }
+}
+
+@Suite struct InferenceTests {
+    func temporaryDirectory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-infer-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func fixturesArePresent() {
+        #expect(InferredFixture.importable.count == 2)
+        #expect(InferredFixture.all.count == 3)
+    }
+
+    @Test(arguments: InferredFixture.importable)
+    func inferenceAloneMapsAnImplementationWithNoLayoutAndTheReferenceProvesIt(_ fixture: InferredFixture) throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // No built-in layout knows these names.
+        #expect(LayoutInference.noLayoutMatches(keys: fixture.keys.map(\.name), family: nil, catalog: try LayoutCatalog.builtIn(),
+                                                select: nil))
+        let output = folder.appendingPathComponent("out.wcv").path
+        let saved = folder.appendingPathComponent("layout.json").path
+        let report = try Importer.run(ImportRequest(input: fixture.model, output: output, family: nil, reference: fixture.reference,
+                                                    saveLayout: saved))
+        let inferred = try #require(report.inferred)
+        #expect(report.layout.family.rawValue == fixture.family)
+        #expect(report.layout.origin == "inferred")
+        // Every tensor onto the canonical name the fixture script proved by loading it into the canonical net.
+        let mapping = try #require(fixture.mapping)
+        for (source, canonical) in mapping.sorted(by: { $0.key < $1.key }) {
+            #expect(report.layout.keyMap[source] == canonical, "\(source)")
+        }
+        #expect(report.layout.keyMap.count == mapping.count)
+        for (key, value) in fixture.configuration_behaviour ?? [:] {
+            #expect(report.layout.behaviour[key].map(JSONScalar.init) == value, "\(key)")
+        }
+        #expect(inferred.trials.count == 4)
+        #expect(try #require(report.comparison).passed)
+        #expect(try Verifier.run(path: output).passed)
+
+        // The saved layout checks, and imports the same file with no inference and no reference.
+        guard case .layout(let reloaded) = try LayoutFile.load(path: saved) else {
+            Issue.record("the saved layout is not a layout")
+            return
+        }
+        #expect(reloaded.keyMap == report.layout.keyMap)
+        let again = try Importer.run(ImportRequest(input: fixture.model, output: folder.appendingPathComponent("again.wcv").path,
+                                                   layoutFile: saved))
+        #expect(again.inferred == nil)
+        #expect(again.layout.keyMap == report.layout.keyMap)
+    }
+
+    @Test(arguments: InferredFixture.importable)
+    func withoutAReferenceNothingIsInferred(_ fixture: InferredFixture) throws {
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("out.wcv").path
+        #expect {
+            try Importer.run(ImportRequest(input: fixture.model, output: output, family: nil))
+        } throws: { error in
+            "\(error)".contains("an inferred layout needs a reference to prove it")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    @Test func aNetworkOutsideTheFamiliesIsRefusedNamingTheFirstTensorThatDoesNotFit() throws {
+        let fixture = try #require(InferredFixture.all.first { $0.refuse_at != nil })
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let output = folder.appendingPathComponent("out.wcv").path
+        #expect {
+            try Importer.run(ImportRequest(input: fixture.model, output: output, family: nil, reference: fixture.reference))
+        } throws: { error in
+            "\(error)".contains("the first tensor that does not fit is '\(fixture.refuse_at ?? "?")'")
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+
+    /// The tonylins checkpoint rewritten with one tensor dropped, or one shape changed: refused, naming
+    /// the first tensor that no longer fits.
+    @Test(arguments: [("drop", "features.5.conv.3.weight", "features.5.conv.4.weight"),
+                      ("reshape", "features.3.conv.3.weight", "features.3.conv.3.weight")])
+    func aDroppedOrReshapedTensorIsRefusedNamingIt(_ edit: String, _ key: String, _ named: String) throws {
+        let fixture = try #require(InferredFixture.importable.first { $0.case == "mobilenetv2_tonylins" })
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let store = try openTensorStore(path: fixture.model)
+        var tensors: [PendingTensor] = []
+        for descriptor in store.tensors {
+            if descriptor.name == key {
+                if edit == "drop" { continue }
+                // The 3x3 depthwise kernel becomes 5x5: no MobileNetV2 layer has that shape there.
+                let shape = [descriptor.shape[0], 1, 5, 5]
+                tensors.append(try PendingTensor.floats(key, shape: shape, [Float](repeating: 0.5, count: shape.reduce(1, *))))
+            } else {
+                tensors.append(try PendingTensor.from(store, name: descriptor.name))
+            }
+        }
+        let edited = folder.appendingPathComponent("edited.safetensors").path
+        _ = try SafetensorsWriter().write(tensors, to: edited)
+        let output = folder.appendingPathComponent("out.wcv").path
+        for family: NetworkFamily? in [nil, .mobileNetV2] {
+            #expect {
+                try Importer.run(ImportRequest(input: edited, output: output, family: family, reference: fixture.reference))
+            } throws: { error in
+                "\(error)".contains("the first tensor that does not fit is '\(named)'")
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: output))
+    }
+}

@@ -1,0 +1,170 @@
+#!/usr/bin/env python3
+"""Writes fixtures/inferred/<case>/{model.pth, reference.npz, expected.json}: checkpoints of public
+implementations that weightconv has NO layout file for (their model code restated in tools/reference_nets/),
+which `import --arch auto --reference` must map by inference alone, plus refusals: a network outside the
+four families, and a checkpoint with one tensor dropped or reshaped is made by the Swift test itself.
+
+expected.json: family, the mapping of every file key onto its canonical name (checked here: the canonical
+reference net loaded strictly with the mapped weights reproduces the original logits within 1e-5), the
+behaviour in weightconv's vocabulary, and for refusals the first tensor that does not fit.
+
+Usage: /work/venv/bin/python tools/make_inferred_fixtures.py [CASE ...]   (~15 s; deterministic, fixed seeds)
+Budget: fixtures/inferred stays under 3 MB.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+warnings.filterwarnings("ignore")
+
+from reference_nets import dli14_mobilenetv2, tonylins_mobilenetv2, zoo  # noqa: E402
+from reference_nets.common import DTYPE_NAMES, flatten_tensors, randomize_  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "inferred"
+CLASSES = 10
+
+
+def nbt(key: str) -> bool:
+    return key.endswith("num_batches_tracked")
+
+
+def tonylins_mapping(key: str) -> str:
+    # features.N.conv.{0,1,3,4,6,7} -> torchvision's conv.{0.0, 0.1, 1.0, 1.1, 2, 3}; stem, last conv, classifier.1 as is.
+    parts = key.split(".")
+    if parts[0] == "features" and len(parts) > 3 and parts[2] == "conv":
+        canonical = {"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"}[parts[3]]
+        return ".".join(parts[:3] + [canonical] + parts[4:])
+    return key
+
+
+def dli14_mapping(expanding_blocks: set[int], last_index: int) -> Callable[[str], str]:
+    def mapping(key: str) -> str:
+        parts = key.split(".")
+        if parts[0] == "features" and len(parts) > 3 and parts[2] == "conv":
+            table = ({"0": "0.0", "1": "0.1", "3": "1.0", "4": "1.1", "6": "2", "7": "3"} if int(parts[1]) in expanding_blocks
+                     else {"0": "0.0", "1": "0.1", "3": "1", "4": "2"})
+            return ".".join(parts[:3] + [table[parts[3]]] + parts[4:])
+        if parts[0] == "conv":
+            return ".".join(["features", str(last_index)] + parts[1:])
+        if parts[0] == "classifier":
+            return ".".join(["classifier", "1"] + parts[1:])
+        return key
+    return mapping
+
+
+@dataclass
+class Case:
+    name: str
+    source: str
+    family: str | None
+    build: Callable[[], nn.Module]
+    input_size: int
+    mapping: Callable[[nn.Module], Callable[[str], str]] | None = None
+    behaviour: dict = field(default_factory=dict)          # the reference net's terms (tools/reference_nets)
+    configuration_behaviour: dict = field(default_factory=dict)   # weightconv's vocabulary
+    refuse_at: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def dli14_mapping_for(model: nn.Module) -> Callable[[str], str]:
+    expanding = {i for i, m in enumerate(model.features) if isinstance(m, dli14_mobilenetv2.InvertedResidual)
+                 and len(m.conv) == 8}
+    return dli14_mapping(expanding, len(model.features))
+
+
+class LeNet(nn.Module):
+    """kuangliu/pytorch-cifar models/lenet.py, restated: conv1 (3->6, 5x5), conv2 (6->16, 5x5), fc1 (400->120),
+    fc2 (120->84), fc3 (84->10), ReLU and 2x2 max pools: a network outside the four families."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, CLASSES)
+
+    def forward(self, x):
+        x = nn.functional.max_pool2d(nn.functional.relu(self.conv1(x)), 2)
+        x = nn.functional.max_pool2d(nn.functional.relu(self.conv2(x)), 2)
+        x = x.view(x.size(0), -1)
+        return self.fc3(nn.functional.relu(self.fc2(nn.functional.relu(self.fc1(x)))))
+
+
+CASES = [
+    Case("mobilenetv2_tonylins", "tools/reference_nets/tonylins_mobilenetv2.py (tonylins/pytorch-mobilenet-v2, width_mult 0.25)",
+         "mobilenet_v2", lambda: tonylins_mobilenetv2.MobileNetV2(n_class=CLASSES, input_size=64, width_mult=0.25), 64,
+         mapping=lambda m: tonylins_mapping, behaviour={"bn_eps": 1e-5},
+         configuration_behaviour={"activation": "relu6", "eps": 1e-5},
+         notes=["t = 1 block has an expansion 1x1 (torchvision's has none); widths int(c * 0.25), no rounding to 8"]),
+    Case("mobilenetv2_dli14", "tools/reference_nets/dli14_mobilenetv2.py (d-li14/mobilenetv2.pytorch, width_mult 0.25)",
+         "mobilenet_v2", lambda: dli14_mobilenetv2.MobileNetV2(num_classes=CLASSES, input_size=64, width_mult=0.25), 64,
+         mapping=dli14_mapping_for, behaviour={"bn_eps": 1e-5},
+         configuration_behaviour={"activation": "relu6", "eps": 1e-5},
+         notes=["last 1x1 conv is a top-level `conv`, the classifier a bare Linear"]),
+    Case("foreign_lenet", "kuangliu/pytorch-cifar models/lenet.py, restated here", None, LeNet, 32,
+         refuse_at="conv1.weight",
+         notes=["a network outside the four families: refused naming the first tensor that does not fit"]),
+]
+
+
+def save_case(case: Case) -> dict:
+    torch.manual_seed(3)
+    model = case.build()
+    calibration = zoo.make_input("normalized", case.input_size, 4, 99)
+    randomize_(model, 3, calibration)
+    model.eval()
+    x = zoo.make_input("normalized", case.input_size, 2)
+    with torch.no_grad():
+        logits = model(x)
+    sd = model.state_dict()
+    out = ROOT / case.name
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save(sd, out / "model.pth")
+    np.savez(out / "reference.npz", input=x.numpy().astype(np.float32), logits=logits.float().numpy())
+    expected = {"case": case.name, "source": case.source, "family": case.family,
+                "keys": [{"name": k, "shape": list(v.shape)} for k, v in flatten_tensors(sd)]}
+    if case.mapping is not None:
+        mapping_fn = case.mapping(model)
+        canonical_sd = {mapping_fn(k): v for k, v in sd.items()}
+        shapes = {k: tuple(v.shape) for k, v in canonical_sd.items()}
+        net = zoo.canonical_net(case.family, shapes, case.behaviour).eval()
+        net.load_state_dict(canonical_sd)
+        with torch.no_grad():
+            err = ((net(x) - logits).abs().max() / max(1.0, logits.abs().max().item())).item()
+        assert err <= 1e-5, f"{case.name}: the canonical net differs by {err:.2e}: the mapping is wrong"
+        expected["mapping"] = {k: mapping_fn(k) for k in sd if not nbt(k)}
+        expected["configuration_behaviour"] = case.configuration_behaviour
+    else:
+        expected["refuse_at"] = case.refuse_at
+    expected["notes"] = case.notes
+    (out / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+    return expected
+
+
+def main(selected: list[str]) -> int:
+    for case in CASES:
+        if selected and case.name not in selected:
+            continue
+        shutil.rmtree(ROOT / case.name, ignore_errors=True)
+        expected = save_case(case)
+        size = sum(f.stat().st_size for f in (ROOT / case.name).iterdir())
+        print(f"{case.name:30} {len(expected['keys']):4} tensors {size / 1024:8.1f} KiB")
+    total = sum(f.stat().st_size for f in ROOT.rglob("*") if f.is_file())
+    print(f"total {total / 1e6:.2f} MB in {ROOT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
