@@ -77,16 +77,18 @@ let package = Package(
         // Open/read timings of .wcv and safetensors files (release build; see docs/wcv-format.md).
         .executableTarget(name: "wcv-bench", dependencies: ["WeightFormat", "WeightconvCore"]),
 
-        .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore"]),
-        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "WeightconvCore"]),
-        .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit"]),
-        .testTarget(name: "WeightconvRuntimeTests", dependencies: ["WeightconvRuntime"]),
-        .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore"]),
-        // "weightconv" is a dependency so the binary the command-line tests run is built with the tests.
-        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "weightconv"]),
-        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore"]),
-        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore"]),
-        .testTarget(name: "HostileInputTests", dependencies: ["WeightconvKit", "TorchCheckpoint"]),
-        .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit"]),
+        // Helpers every test target shares: the package and fixture paths, scratch folders, running the
+        // command line. Not in any product. Test targets that run `weightconv` depend on it so it is built.
+        .target(name: "TestSupport", dependencies: ["WeightconvCore"], path: "Tests/TestSupport"),
+        .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore", "TestSupport"]),
+        .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "WeightconvCore", "TestSupport"]),
+        .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit", "TestSupport", "weightconv"]),
+        .testTarget(name: "WeightconvRuntimeTests", dependencies: ["WeightconvRuntime", "TestSupport"]),
+        .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore", "TestSupport"]),
+        .testTarget(name: "TorchCheckpointTests", dependencies: ["TorchCheckpoint", "WeightconvKit", "WeightconvCore", "TestSupport", "weightconv"]),
+        .testTarget(name: "TensorEngineTests", dependencies: ["TensorEngine", "WeightconvCore", "TestSupport"]),
+        .testTarget(name: "NetworksTests", dependencies: ["Networks", "TensorEngine", "WeightconvCore", "TestSupport"]),
+        .testTarget(name: "HostileInputTests", dependencies: ["WeightconvKit", "TorchCheckpoint", "TestSupport", "weightconv"]),
+        .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit", "TestSupport", "weightconv"]),
     ]
 )

@@ -116,7 +116,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
             }
             var out = [UInt8](repeating: 0, count: byteCount)
             out.withUnsafeMutableBytes { Strided.gather(from: storage, start: start, shape: tensor.shape, strides: tensor.strides, elementSize: size, into: $0) }
-            if swap { out.withUnsafeMutableBytes { Strided.swapBytes($0, elementSize: size) } }
+            if swap { out.withUnsafeMutableBytes { swapByteOrder($0, elementSize: size) } }
             return try out.withUnsafeBytes { try body($0) }
         }
     }
@@ -160,7 +160,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
     }
 }
 
-/// Copying strided views into row-major order, and byte swapping.
+/// Copying strided views into row-major order.
 enum Strided {
     /// Copies the view (`shape`, `strides` in elements, starting at byte `start`) row-major into `out`.
     /// The caller has checked that every element lies inside `source`.
@@ -197,15 +197,6 @@ enum Strided {
                 axis -= 1
             }
             if axis < 0 { return }
-        }
-    }
-
-    static func swapBytes(_ buffer: UnsafeMutableRawBufferPointer, elementSize: Int) {
-        var i = 0
-        while i + elementSize <= buffer.count {
-            var lo = i, hi = i + elementSize - 1
-            while lo < hi { buffer.swapAt(lo, hi); lo += 1; hi -= 1 }
-            i += elementSize
         }
     }
 }

@@ -29,17 +29,16 @@ public final class NumpyArchive: TensorStore {
             guard data[name] == nil else {
                 throw WeightconvError(file: path, problem: "entry '\(entry.name)' appears twice", hint: "the archive is damaged or hostile")
             }
-            var bytes = try archive.read(entry, limit: Self.maximumArrayBytes)
-            let header: NpyHeader
-            do throws(PickleError) {
-                header = try NpyHeader.parse(bytes, name: entry.name)
+            let bytes = try archive.read(entry, limit: Self.maximumArrayBytes)
+            let array: NumpyArray
+            do throws(NumpyArray.ParseError) {
+                array = try NumpyArray(parsing: consume bytes)
             } catch {
-                throw WeightconvError(file: path, problem: error.problem, hint: error.hint)
+                throw WeightconvError(file: path, problem: "entry '\(entry.name)' is not a readable .npy array: \(error.problem) at byte \(error.offset)",
+                                      hint: error.hint)
             }
-            bytes.removeSubrange(0..<header.dataOffset)
-            if header.isBigEndian { bytes.withUnsafeMutableBytes { Strided.swapBytes($0, elementSize: header.dtype.byteSize) } }
-            data[name] = bytes
-            descriptors.append(TensorDescriptor(name: name, dtype: header.dtype, shape: header.shape))
+            data[name] = array.data
+            descriptors.append(TensorDescriptor(name: name, dtype: array.dtype, shape: array.shape))
         }
         tensors = descriptors
     }

@@ -64,14 +64,14 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
     public let tensors: [TensorDescriptor]
     /// The `__metadata__` string map, as an object of strings (empty when absent).
     public let metadata: MetadataValue
-    private let storage: MappedBytes
+    private let storage: MappedFile
     private let ranges: [String: Range<Int>]
 
     public convenience init(path: String) throws {
-        try self.init(storage: try MappedBytes.map(path: path), path: path)
+        try self.init(storage: try MappedFile(path: path), path: path)
     }
 
-    public init(storage: MappedBytes, path: String) throws {
+    public init(storage: MappedFile, path: String) throws {
         do {
             (tensors, metadata, ranges) = try SafetensorsFile.validate(storage.bytes)
         } catch {

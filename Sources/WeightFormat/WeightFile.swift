@@ -9,17 +9,17 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
     public let path: String
     public let header: WeightFileHeader
     public let tensors: [TensorDescriptor]
-    private let storage: MappedBytes
+    private let storage: MappedFile
     private let indexByName: [String: Int]
 
     /// Maps and validates `path`; throws a one-line `WeightconvError` naming what is wrong.
     public convenience init(path: String) throws {
-        let storage = try MappedBytes.map(path: path)
+        let storage = try MappedFile(path: path)
         try self.init(storage: storage, path: path)
     }
 
     /// Validates bytes already in memory (`path` is used in messages only).
-    public init(storage: MappedBytes, path: String) throws {
+    public init(storage: MappedFile, path: String) throws {
         do {
             header = try WeightFileHeader.validate(storage.bytes)
         } catch {
@@ -32,7 +32,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
     }
 
     /// The same validation with the typed problem, for callers that tell problems apart (tests, `check`).
-    public static func validate(_ storage: MappedBytes) throws(WeightFileProblem) -> WeightFileHeader {
+    public static func validate(_ storage: MappedFile) throws(WeightFileProblem) -> WeightFileHeader {
         try WeightFileHeader.validate(storage.bytes)
     }
 

@@ -1,20 +1,23 @@
 /// An array read from a `.npy` file (NumPy's format, versions 1 to 3): its element type, shape
 /// and little-endian C-order bytes. Nothing in the header is evaluated; the header is a Python
-/// dict literal read by a small parser that accepts only what NumPy writes.
+/// dict literal read by a small parser that accepts only what NumPy writes. The one `.npy` reader:
+/// whole files here, and each entry of an `.npz` archive (TorchCheckpoint's `NumpyArchive`).
 public struct NumpyArray: Sendable, Equatable {
     public var dtype: DType
     /// `[]` for a 0-d array.
     public var shape: [Int]
-    /// Exactly `shape.product × dtype.byteSize` bytes.
+    /// Exactly `shape.product × dtype.byteSize` bytes, little-endian (big-endian files are swapped).
     public var data: [UInt8]
 
     /// Headers longer than this are refused before they are read: NumPy writes a few hundred bytes.
     public static let maximumHeaderLength = 65_536
+    /// More dimensions than this are refused (NumPy's own limit is 64).
+    public static let maximumRank = 64
 
     /// Parses a whole `.npy` file. `file` names it in error messages.
     public init(bytes: [UInt8], file: String) throws(WeightconvError) {
         do {
-            self = try NumpyArray.parse(bytes)
+            self = try NumpyArray(parsing: bytes)
         } catch {
             throw WeightconvError(file: file, problem: "not a readable .npy file: \(error.problem) at byte \(error.offset)",
                                   hint: error.hint)
@@ -33,7 +36,8 @@ public struct NumpyArray: Sendable, Equatable {
         public var hint: String
     }
 
-    static func parse(_ bytes: [UInt8]) throws(ParseError) -> NumpyArray {
+    /// Parses one `.npy` array; `bytes` becomes its data in place (no second copy of a large array).
+    package init(parsing bytes: consuming [UInt8]) throws(ParseError) {
         let magic: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59] // \x93NUMPY
         guard bytes.count >= 10, Array(bytes[0..<6]) == magic else {
             throw ParseError(problem: "missing the \\x93NUMPY magic", offset: 0, hint: "the file is not a NumPy .npy array")
@@ -54,23 +58,26 @@ public struct NumpyArray: Sendable, Equatable {
         default:
             throw ParseError(problem: "unsupported format version \(major).\(bytes[7])", offset: 6, hint: "versions 1, 2 and 3 are supported")
         }
-        guard headerLength <= maximumHeaderLength else {
-            throw ParseError(problem: "header of \(headerLength) bytes exceeds \(maximumHeaderLength)", offset: 8,
+        guard headerLength <= Self.maximumHeaderLength else {
+            throw ParseError(problem: "header of \(headerLength) bytes exceeds \(Self.maximumHeaderLength)", offset: 8,
                              hint: "a NumPy header is a short dict literal")
         }
         guard headerStart + headerLength <= bytes.count else {
             throw ParseError(problem: "header of \(headerLength) bytes runs past the end of the file (\(bytes.count) bytes)",
                              offset: headerStart, hint: "the file is cut short")
         }
-        var parser = HeaderParser(bytes: bytes, start: headerStart, end: headerStart + headerLength)
-        let header = try parser.parseDictionary()
+        let dataStart = headerStart + headerLength
+        guard String(validating: bytes[headerStart..<dataStart], as: UTF8.self) != nil else {
+            throw ParseError(problem: "header is not text", offset: headerStart, hint: "NumPy writes the header as ASCII")
+        }
+        let header = try HeaderParser.parse(bytes, start: headerStart, end: dataStart)
         guard let descr = header.descr else {
             throw ParseError(problem: "header has no 'descr'", offset: headerStart, hint: "NumPy always writes descr, fortran_order and shape")
         }
-        let types: [String: DType] = ["<f4": .f32, "<f8": .f64, "<f2": .f16, "<i8": .i64, "<i4": .i32, "|u1": .u8, "|b1": .bool]
-        guard let dtype = types[descr] else {
-            throw ParseError(problem: "unsupported dtype '\(descr)'", offset: headerStart,
-                             hint: "supported: little-endian <f4 <f8 <f2 <i8 <i4, and |u1 |b1")
+        guard case let (dtype, isBigEndian)? = Self.elementType(descr) else {
+            throw ParseError(problem: "unsupported dtype '\(descr.prefix(20))'", offset: headerStart,
+                             hint: descr.contains("O") ? "object arrays hold pickles and are refused"
+                                 : "supported: f8 f4 f2 i8 i4 i2 i1 u1 b1, little- or big-endian")
         }
         guard let fortran = header.fortranOrder else {
             throw ParseError(problem: "header has no 'fortran_order'", offset: headerStart, hint: "NumPy always writes it")
@@ -81,7 +88,6 @@ public struct NumpyArray: Sendable, Equatable {
         guard let shape = header.shape else {
             throw ParseError(problem: "header has no 'shape'", offset: headerStart, hint: "NumPy always writes it")
         }
-        let dataStart = headerStart + headerLength
         guard let count = CheckedMath.product(shape), let byteCount = CheckedMath.multiply(count, dtype.byteSize) else {
             throw ParseError(problem: "shape \(shape) overflows", offset: headerStart, hint: "the header is corrupt")
         }
@@ -90,7 +96,18 @@ public struct NumpyArray: Sendable, Equatable {
             throw ParseError(problem: "shape \(shape) of \(descr) needs \(byteCount) data bytes, the file has \(available)",
                              offset: dataStart, hint: byteCount > available ? "the file is cut short" : "trailing bytes after the array")
         }
-        return NumpyArray(dtype: dtype, shape: shape, data: Array(bytes[dataStart...]))
+        var data = consume bytes
+        data.removeSubrange(0..<dataStart)
+        if isBigEndian { data.withUnsafeMutableBytes { swapByteOrder($0, elementSize: dtype.byteSize) } }
+        self.init(dtype: dtype, shape: shape, data: data)
+    }
+
+    /// The element type a `descr` such as `<f4` or `>i8` names, and whether its bytes are big-endian.
+    static func elementType(_ descr: String) -> (DType, Bool)? {
+        let types: [Substring: DType] = ["f8": .f64, "f4": .f32, "f2": .f16, "i8": .i64, "i4": .i32, "i2": .i16, "i1": .i8,
+                                         "u1": .u8, "b1": .bool]
+        guard descr.count == 3, let order = descr.first, "<>|=".contains(order), let dtype = types[descr.dropFirst()] else { return nil }
+        return (dtype, order == ">" && dtype.byteSize > 1)
     }
 
     init(dtype: DType, shape: [Int], data: [UInt8]) {
@@ -181,6 +198,12 @@ private struct HeaderParser {
         return String(decoding: bytes[start..<position], as: UTF8.self)
     }
 
+    /// The header dict between `start` and `end`; the parser (and its reference to `bytes`) ends here.
+    static func parse(_ bytes: [UInt8], start: Int, end: Int) throws(NumpyArray.ParseError) -> Header {
+        var parser = HeaderParser(bytes: bytes, start: start, end: end)
+        return try parser.parseDictionary()
+    }
+
     mutating func parseDictionary() throws(NumpyArray.ParseError) -> Header {
         var header = Header()
         try expect(0x7B) // {
@@ -203,7 +226,7 @@ private struct HeaderParser {
                 try expect(0x28) // (
                 var dimensions: [Int] = []
                 while !peek(0x29) {
-                    guard dimensions.count < 64 else { throw fail("more than 64 dimensions") }
+                    guard dimensions.count < NumpyArray.maximumRank else { throw fail("more than \(NumpyArray.maximumRank) dimensions") }
                     dimensions.append(try integer())
                     if !peek(0x29) { try expect(0x2C) }
                 }

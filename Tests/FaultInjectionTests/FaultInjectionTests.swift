@@ -13,17 +13,17 @@ import Testing
 
     /// Sets up a workspace with the existing output, runs `body`, then checks the promises shared by
     /// every fault: no temporary file left, the old output unchanged.
-    func withWorkspace(_ body: (Workspace, String) throws -> Void) throws {
-        let workspace = try Workspace()
+    func withWorkspace(_ body: (ScratchFolder, String) throws -> Void) throws {
+        let workspace = try ScratchFolder(prefix: "fault")
         defer { workspace.remove() }
         let output = workspace.file("out.wcv")
-        try write(Self.previous, to: output)
+        try writeBytes(Self.previous, to: output)
         try body(workspace, output)
         #expect(workspace.temporaries.isEmpty, "left behind: \(workspace.temporaries)")
-        #expect(try bytes(of: output) == Self.previous, "the existing output changed")
+        #expect(try readBytes(output) == Self.previous, "the existing output changed")
     }
 
-    func expectOneLine(_ outcome: Outcome, status: Int32 = 1, containing phrase: String) {
+    func expectOneLine(_ outcome: CLIResult, status: Int32 = 1, containing phrase: String) {
         #expect(!outcome.killedBySignal, "killed by signal \(outcome.status): \(outcome.stderr)")
         #expect(outcome.status == status, "exit \(outcome.status): \(outcome.stderr)")
         #expect(outcome.stderrLines.count == 1, "stderr: \(outcome.stderr)")
@@ -33,7 +33,7 @@ import Testing
     @Test func theInputConvertsWhenNothingGoesWrong() throws {
         // The baseline the faults below break: the same command succeeds and replaces the output.
         let input = try sharedBigInput.get()
-        let workspace = try Workspace()
+        let workspace = try ScratchFolder(prefix: "fault")
         defer { workspace.remove() }
         let output = workspace.file("out.wcv")
         let outcome = try Child.run(["import", input, "-o", output])
@@ -45,7 +45,7 @@ import Testing
     @Test func readOnlyOutputFolder() throws {
         let input = try sharedBigInput.get()
         try withWorkspace { workspace, output in
-            let outcome: Outcome
+            let outcome: CLIResult
             if getuid() == 0 {
                 // Root writes anywhere; an unprivileged child (nobody) cannot write in root's 0755 folder.
                 outcome = try Child.run(["import", input, "-o", output],
@@ -79,7 +79,7 @@ import Testing
         try withWorkspace { workspace, output in
             let fifo = workspace.file("input.safetensors")
             #expect(mkfifo(fifo, 0o644) == 0)
-            let head = Array(try bytes(of: input).prefix(1024))
+            let head = Array(try readBytes(input).prefix(1024))
             let writer = Thread {
                 // Non-blocking open succeeds only once the reader has the FIFO open; retry until then.
                 let deadline = Date().addingTimeInterval(30)
@@ -131,13 +131,13 @@ import Testing
     }
 
     /// Polls until the child's temporary output appears (the write has started).
-    func waitForTemporary(in workspace: Workspace, child: Child) throws {
+    func waitForTemporary(in workspace: ScratchFolder, child: Child) throws {
         let deadline = Date().addingTimeInterval(60)
         while workspace.temporaries.isEmpty {
             guard child.process.isRunning, Date() < deadline else {
                 let outcome = try child.finish()
                 Issue.record("the import ended before its output appeared: exit \(outcome.status), \(outcome.stderr)")
-                throw ChildTimedOut()
+                throw TimedOut(arguments: child.arguments)
             }
             usleep(500)
         }

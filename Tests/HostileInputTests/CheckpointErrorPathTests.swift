@@ -6,7 +6,7 @@ import WeightconvCore
 /// The refusals past the pickle machine: persistent ids (StorageCatalog), tensor views
 /// (TensorReference), storages against the file (Checkpoint), names and nesting
 /// (CheckpointContents), the legacy layout (LegacyCheckpoint), the zip layout (TorchZipCheckpoint,
-/// ZipArchive) and npz archives (NumpyArchive, NpyHeader). Each crafted file must be refused on one
+/// ZipArchive) and npz archives (NumpyArchive, NumpyArray). Each crafted file must be refused on one
 /// line that names it.
 @Suite struct CheckpointErrorPathTests {
     /// `{"w": <value>}` inside a torch zip whose storage "0" holds `storageBytes`.

@@ -167,7 +167,7 @@ import WeightFormat
         var bytes = WCVLayout.magic + Op.le(1) + Op.le(0) + Op.le64(UInt64(WCVLayout.maximumHeaderLength + 1))
         bytes += Array(repeating: 0, count: 64)
         #expect(throws: WeightFileProblem(.headerLengthOutOfRange(UInt64(WCVLayout.maximumHeaderLength + 1)), at: 16)) {
-            _ = try WeightFile.validate(MappedBytes.copying(bytes))
+            _ = try WeightFile.validate(MappedFile.copying(bytes))
         }
     }
 

@@ -3,8 +3,8 @@ import Testing
 import TorchCheckpoint
 import WeightconvCore
 
-/// The refusals of the two `.npy` header readers: `NumpyArray` (WeightconvCore, whole `.npy` files)
-/// and `NpyHeader` (inside `.npz` archives, through `NumpyArchive`).
+/// The refusals of the `.npy` reader (`NumpyArray`, WeightconvCore), on whole `.npy` files and on the
+/// entries of `.npz` archives (through `NumpyArchive`, which names the entry).
 @Suite struct NumpyErrorPathTests {
     /// A version 1.0 `.npy` file with `header` padded as NumPy pads it, then `data`.
     static func npy(_ header: String, data: [UInt8] = [], version: UInt8 = 1) -> [UInt8] {
@@ -73,20 +73,20 @@ import WeightconvCore
     static let npzCases: [Case] = [
         Case("an entry that is not .npy", npz([("a.npy", npy(f4, data: Array(repeating: 0, count: 8))), ("notes.txt", Array("hi".utf8))]),
              "entry 'notes.txt' is not a .npy array"),
-        Case("no magic", npz([("a.npy", Array("NOTNUMPY!!".utf8))]), "a.npy does not start with the \\x93NUMPY magic"),
-        Case("version 4", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [4, 0, 0, 0])]), "a.npy has .npy format version 4, not 1 to 3"),
-        Case("version 2 cut in the length", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [2, 0, 1, 0])]), "a.npy header length is truncated"),
+        Case("no magic", npz([("a.npy", Array("NOTNUMPY!!".utf8))]), "entry 'a.npy' is not a readable .npy array: missing the \\x93NUMPY magic"),
+        Case("version 4", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [4, 0, 0, 0])]), "entry 'a.npy' is not a readable .npy array: unsupported format version 4.0"),
+        Case("version 2 cut in the length", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [2, 0, 1, 0])]), "entry 'a.npy' is not a readable .npy array: truncated header length"),
         Case("header past the end", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 0xFF, 0] + Array("{}".utf8))]),
-             "a.npy header of 255 bytes does not fit"),
-        Case("header that is not UTF-8", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 2, 0, 0xFF, 0xFE])]), "a.npy header is not text"),
-        Case("header that is not a dict", npz([("a.npy", npy("['descr']"))]), "a.npy header is not the dict literal NumPy writes"),
+             "entry 'a.npy' is not a readable .npy array: header of 255 bytes runs past the end"),
+        Case("header that is not UTF-8", npz([("a.npy", [0x93] + Array("NUMPY".utf8) + [1, 0, 2, 0, 0xFF, 0xFE])]), "entry 'a.npy' is not a readable .npy array: header is not text"),
+        Case("header that is not a dict", npz([("a.npy", npy("['descr']"))]), "entry 'a.npy' is not a readable .npy array: expected '{' at byte 10 (the header is not the dict literal NumPy writes)"),
         Case("Fortran order", npz([("a.npy", npy("{'descr': '<f4', 'fortran_order': True, 'shape': (2,), }", data: Array(repeating: 0, count: 8)))]),
-             "a.npy is stored in Fortran order"),
+             "entry 'a.npy' is not a readable .npy array: Fortran-ordered data"),
         Case("object dtype", npz([("a.npy", npy("{'descr': '|O', 'fortran_order': False, 'shape': (2,), }"))]),
-             "a.npy has dtype '|O', which weightconv does not read (object arrays hold pickles and are refused)"),
+             "entry 'a.npy' is not a readable .npy array: unsupported dtype '|O' at byte 10 (object arrays hold pickles and are refused)"),
         Case("shape that overflows", npz([("a.npy", npy("{'descr': '<f4', 'fortran_order': False, 'shape': (999999999999999999, 999999999999999999), }"))]),
              "overflows"),
-        Case("data cut short", npz([("a.npy", npy(f4, data: [0, 0, 0, 0]))]), "a.npy shape [2] needs 8 bytes of data, the array has 4"),
+        Case("data cut short", npz([("a.npy", npy(f4, data: [0, 0, 0, 0]))]), "entry 'a.npy' is not a readable .npy array: shape [2] of <f4 needs 8 data bytes, the file has 4"),
         // Found by FuzzNpz (fixtures/fuzz/FuzzNpz/crash-bcc36437…): the second 'a.npy' replaced the first
         // one's bytes but not its listing, so 'a' was listed as 24 bytes and handed out as 16.
         Case("a name that appears twice", npz([("a.npy", npy("{'descr': '<i8', 'fortran_order': False, 'shape': (3,), }",

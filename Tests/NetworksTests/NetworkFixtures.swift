@@ -1,14 +1,14 @@
 import Foundation
 import Networks
 import TensorEngine
+// Exported so every test file in this target sees the shared helpers without its own import.
+@_exported import TestSupport
 import WeightconvCore
 
-let fixturesRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("fixtures")
-
+/// Reads a float32 `.npy` fixture into a tensor.
 func loadTensor(_ url: URL) throws -> Tensor {
-    let array = try NumpyArray(bytes: [UInt8](try Data(contentsOf: url)), file: url.path)
-    return try Tensor(shape: array.shape, storage: array.floats(file: url.path))
+    let (shape, values) = try readNumpyFloats(url)
+    return try Tensor(shape: shape, storage: values)
 }
 
 /// A test-only safetensors reader (8-byte little-endian header length, JSON header, data): just

@@ -1,16 +1,13 @@
 import Foundation
 import TensorEngine
+// Exported so every test file in this target sees the shared helpers without its own import.
+@_exported import TestSupport
 import WeightconvCore
-
-/// The repository's `fixtures/` directory, found from this file's path.
-let fixturesRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent().appendingPathComponent("fixtures")
 
 /// Reads a float32 `.npy` fixture into a tensor.
 func loadTensor(_ url: URL) throws -> Tensor {
-    let bytes = [UInt8](try Data(contentsOf: url))
-    let array = try NumpyArray(bytes: bytes, file: url.path)
-    return try Tensor(shape: array.shape, storage: array.floats(file: url.path))
+    let (shape, values) = try readNumpyFloats(url)
+    return try Tensor(shape: shape, storage: values)
 }
 
 /// Largest `|a − e|`, its flat index, and whether every element is within `atol + rtol·|e|`.

@@ -17,7 +17,7 @@ import WeightconvCore
         ("hostile/picklescan/data/bad_pytorch.pt", .unknown), ("hostile/picklescan/data/malicious1.zip", .zipArchive),
     ])
     func kindIsSniffed(_ name: String, _ kind: FileKind) throws {
-        #expect(try Checkpoint.detectKind(path: Fixtures.root.appendingPathComponent(name).path) == kind)
+        #expect(try Checkpoint.detectKind(path: fixturesRoot.appendingPathComponent(name).path) == kind)
     }
 
     @Test func nativeWeightFileMagicIsRecognised() {
@@ -26,7 +26,7 @@ import WeightconvCore
     }
 
     @Test func missingFileIsOneLine() {
-        let path = Fixtures.root.appendingPathComponent("no-such-file.pt").path
+        let path = fixturesRoot.appendingPathComponent("no-such-file.pt").path
         #expect {
             _ = try Checkpoint.open(path: path)
         } throws: { error in
@@ -36,6 +36,6 @@ import WeightconvCore
     }
 
     @Test func directoryIsRefused() {
-        #expect(throws: WeightconvError.self) { _ = try Checkpoint.open(path: Fixtures.root.path) }
+        #expect(throws: WeightconvError.self) { _ = try Checkpoint.open(path: fixturesRoot.path) }
     }
 }

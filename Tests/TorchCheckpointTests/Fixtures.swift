@@ -1,14 +1,15 @@
 import Foundation
+// Exported so every test file in this target sees the shared helpers without its own import.
+@_exported import TestSupport
 import Testing
 import WeightconvCore
 
 /// Where the committed fixtures are, and their torch-made expectations.
 enum Fixtures {
-    /// `<package>/fixtures`, found from this file's path so tests run from any directory.
-    static let root: URL = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures")
-    static let checkpoints = root.appendingPathComponent("checkpoints")
-    static let hostile = root.appendingPathComponent("hostile")
+    /// `<package>/fixtures` (``fixturesRoot``), kept under this name for the tests that use it.
+    static let root = fixturesRoot
+    static let checkpoints = fixturesRoot.appendingPathComponent("checkpoints")
+    static let hostile = fixturesRoot.appendingPathComponent("hostile")
 
     static func path(_ name: String) -> String { checkpoints.appendingPathComponent(name).path }
 

@@ -4,35 +4,14 @@ import Testing
 /// Runs the built `weightconv` binary: the command line's contract is exit status 1 with one line
 /// on stderr for bad input, and JSON that agrees with torch for good input.
 @Suite struct InspectCommandTests {
-    /// The executable sits beside the test bundle in the build products directory.
-    static var binary: URL {
-        var directory = Bundle.main.bundleURL
-        for bundle in Bundle.allBundles where bundle.bundlePath.hasSuffix(".xctest") { directory = bundle.bundleURL }
-        let candidates = [directory.deletingLastPathComponent(), directory, Bundle.main.bundleURL.deletingLastPathComponent(),
-                          Bundle.main.bundleURL]
-        for dir in candidates {
-            let url = dir.appendingPathComponent("weightconv")
-            if FileManager.default.isExecutableFile(atPath: url.path) { return url }
-        }
-        return Fixtures.root.deletingLastPathComponent().appendingPathComponent(".build/debug/weightconv")
-    }
-
+    /// ``runCLI(_:timeout:)`` in the shape the command-line tests here were written against.
     static func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: stdout, as: UTF8.self), String(decoding: stderr, as: UTF8.self))
+        let result = try runCLI(arguments)
+        return (result.status, result.stdout, result.stderr)
     }
 
     @Test func binaryIsBuilt() {
-        #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "no weightconv binary at \(Self.binary.path)")
+        #expect(FileManager.default.isExecutableFile(atPath: weightconvBinary), "no weightconv binary at \(weightconvBinary)")
     }
 
     @Test(arguments: ["reduce_os_system.pt", "deep_tuples.pt", "truncated_zip.pt", "short_storage.pt", "lfs_pointer.pt",
@@ -40,7 +19,7 @@ import Testing
                       "control_chars_in_name.pkl"])
     func hostileFileExitsOneWithOneLine(_ name: String) throws {
         let path = Fixtures.hostile.appendingPathComponent(name).path
-        let result = try Self.run(["inspect", path])
+        let result = try runCLI(["inspect", path])
         #expect(result.status == 1)
         #expect(result.stdout.isEmpty)
         // One line by any definition: no control characters but the final newline.
@@ -50,7 +29,7 @@ import Testing
     }
 
     @Test func jsonAgreesWithTorch() throws {
-        let result = try Self.run(["inspect", "--json", Fixtures.path("views_legacy.pt")])
+        let result = try runCLI(["inspect", "--json", Fixtures.path("views_legacy.pt")])
         #expect(result.status == 0, "\(result.stderr)")
         struct Listing: Decodable {
             struct Tensor: Decodable { var name: String; var dtype: String; var shape: [Int]; var sha256: String }
@@ -66,7 +45,7 @@ import Testing
     }
 
     @Test func tableHasTotalsAndLimit() throws {
-        let result = try Self.run(["inspect", "--limit", "2", Fixtures.path("wrapped.pt")])
+        let result = try runCLI(["inspect", "--limit", "2", Fixtures.path("wrapped.pt")])
         #expect(result.status == 0, "\(result.stderr)")
         let expected = try Fixtures.expectation("wrapped.pt")
         #expect(result.stdout.contains("total: \(expected.tensors.count) tensors"))

@@ -4,14 +4,14 @@ import Testing
 /// `weightconv layouts --export` and `--check` through the binary: a valid file passes, a broken one
 /// is refused with exit status 1 and one line naming the file, the line and the member.
 @Suite struct LayoutsCommandTests {
-    func run(_ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        try InspectCommandTests.run(["layouts"] + arguments)
+    func run(_ arguments: [String]) throws -> CLIResult {
+        try runCLI(["layouts"] + arguments)
     }
 
     @Test func exportedLayoutChecksAndBrokenOnesAreRefusedInOneLine() throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-layouts-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: folder) }
+        let scratch = try ScratchFolder(prefix: "weightconv-layouts")
+        defer { scratch.remove() }
+        let folder = scratch.url
 
         let exported = try run(["--export", "resnext/seed003"])
         #expect(exported.status == 0, "\(exported.stderr)")
@@ -50,10 +50,11 @@ import Testing
 /// configuration JSON only with --verbose.
 @Suite struct ImportReportCommandTests {
     @Test func reportIsASummaryWithTheJSONBehindVerbose() throws {
-        let folder = Fixtures.root.appendingPathComponent("layouts/mobilenetv2_seed002_timm_ema")
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-report-\(UUID().uuidString).wcv").path
-        defer { try? FileManager.default.removeItem(atPath: out) }
-        let plain = try InspectCommandTests.run(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto", "-o", out])
+        let folder = fixturesRoot.appendingPathComponent("layouts/mobilenetv2_seed002_timm_ema")
+        let scratch = try ScratchFolder(prefix: "weightconv-report")
+        defer { scratch.remove() }
+        let out = scratch.file("out.wcv")
+        let plain = try runCLI(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto", "-o", out])
         #expect(plain.status == 0, "\(plain.stderr)")
         #expect(plain.stdout.contains("took 'state_dict_ema': the EMA weights"), "\(plain.stdout)")
         #expect(plain.stdout.contains("(also in the file: state_dict)"), "\(plain.stdout)")
@@ -62,7 +63,7 @@ import Testing
         #expect(plain.stdout.contains(" 10 classes"), "\(plain.stdout)")
         #expect(!plain.stdout.contains("configuration: {"), "\(plain.stdout)")
         try FileManager.default.removeItem(atPath: out)
-        let verbose = try InspectCommandTests.run(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto",
+        let verbose = try runCLI(["import", folder.appendingPathComponent("model.pth").path, "--arch", "auto",
                                                    "-o", out, "--verbose", "--select", "state_dict"])
         #expect(verbose.status == 0, "\(verbose.stderr)")
         #expect(verbose.stdout.contains("took 'state_dict': chosen with --select state_dict"), "\(verbose.stdout)")

@@ -277,7 +277,7 @@ import WeightconvCore
         let folder = try ScratchFolder()
         defer { folder.remove() }
         let image = try writtenImage(try sampleTensors(), document: sampleDocument(), in: folder)
-        let file = try WeightFile(storage: MappedBytes.copying(image), path: "memory")
+        let file = try WeightFile(storage: MappedFile.copying(image), path: "memory")
         let dataOffset = file.header.dataOffset
         let headerEnd = 72 + file.header.headerLength
         let dataEnd = dataOffset + (file.header.entries.last.map { $0.offset + $0.byteLength } ?? 0)

@@ -18,8 +18,7 @@ import WeightconvCore
         var tensors: [Tensor]
     }
 
-    static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../fixtures/wcv").standardized.path
+    static let folder = fixturesRoot.appendingPathComponent("wcv").path
 
     static let cases = ["dtypes", "small_cnn", "small_cnn.f16", "small_cnn.bf16"]
 

@@ -1,36 +1,13 @@
 import Foundation
+// Exported so every test file in this target sees the shared helpers without its own import.
+@_exported import TestSupport
 @testable import WeightFormat
 import WeightconvCore
-
-/// A fresh folder under the system temporary folder, deleted by `remove()`.
-struct ScratchFolder {
-    let path: String
-
-    init() throws {
-        path = FileManager.default.temporaryDirectory.appendingPathComponent("wcv-tests-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-    }
-
-    func file(_ name: String) -> String { path + "/" + name }
-
-    /// Every entry of the folder, hidden temporaries included.
-    func listing() throws -> [String] { try FileManager.default.contentsOfDirectory(atPath: path).sorted() }
-
-    func remove() { try? FileManager.default.removeItem(atPath: path) }
-}
-
-func readBytes(_ path: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
-}
-
-func writeBytes(_ bytes: [UInt8], to path: String) throws {
-    try Data(bytes).write(to: URL(fileURLWithPath: path))
-}
 
 /// The typed problem a `.wcv` image is refused with, or `nil` when it opens.
 func openProblem(_ bytes: [UInt8]) -> WeightFileProblem? {
     do {
-        _ = try WeightFile.validate(MappedBytes.copying(bytes))
+        _ = try WeightFile.validate(MappedFile.copying(bytes))
         return nil
     } catch {
         return error
@@ -40,11 +17,11 @@ func openProblem(_ bytes: [UInt8]) -> WeightFileProblem? {
 /// The problem found on open or, failing that, by the full integrity check.
 func checkProblem(_ bytes: [UInt8]) throws -> WeightFileProblem? {
     if let problem = openProblem(bytes) { return problem }
-    return try WeightFile(storage: MappedBytes.copying(bytes), path: "memory").verifyChecksums()
+    return try WeightFile(storage: MappedFile.copying(bytes), path: "memory").verifyChecksums()
 }
 
 func safetensorsProblem(_ bytes: [UInt8]) -> SafetensorsProblem? {
-    let storage = MappedBytes.copying(bytes)
+    let storage = MappedFile.copying(bytes)
     defer { withExtendedLifetime(storage) {} }
     do {
         _ = try SafetensorsFile.validate(storage.bytes)

@@ -16,9 +16,7 @@ struct ExpectedKeysFixture: Decodable, CustomTestStringConvertible, Sendable {
 
     enum CodingKeys: String, CodingKey { case arguments, keys }
 
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/expected")
+    static let directory = fixturesRoot.appendingPathComponent("expected")
 
     static let all: [ExpectedKeysFixture] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

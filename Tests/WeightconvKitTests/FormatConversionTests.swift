@@ -5,14 +5,9 @@ import WeightconvCore
 @testable import WeightconvKit
 
 @Suite struct FormatConversionTests {
-    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../..").standardized.path
-    static let fixtures = root + "/fixtures/wcv"
+    static let fixtures = fixturesRoot.appendingPathComponent("wcv").path
 
-    private func scratch() throws -> String {
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("wcv-kit-\(UUID().uuidString)").path
-        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        return path
-    }
+    private func scratch() throws -> String { try ScratchFolder(prefix: "wcv-kit").path }
 
     private func bytes(_ path: String) throws -> Data { try Data(contentsOf: URL(fileURLWithPath: path)) }
 
@@ -100,37 +95,31 @@ import WeightconvCore
     /// by SIGKILL leaves at most a hidden temporary, and neither leaves an output file.
     @Test(arguments: [SIGINT, SIGKILL])
     func interruptedImportLeavesNoOutput(signalNumber: Int32) throws {
-        let binary = Self.root + "/.build/debug/weightconv"
-        #expect(FileManager.default.isExecutableFile(atPath: binary), "build the package first (swift build --build-tests)")
-        let folder = try scratch()
-        defer { try? FileManager.default.removeItem(atPath: folder) }
+        #expect(FileManager.default.isExecutableFile(atPath: weightconvBinary), "build the package first (swift build --build-tests)")
+        let folder = try ScratchFolder(prefix: "wcv-kit")
+        defer { folder.remove() }
         // 160 MB of tensors: long enough to interrupt mid-write.
         let big = (0..<40).map { index in
             try? PendingTensor.bytes("layer\(index).weight", dtype: .f32, shape: [1024, 1024], [UInt8](repeating: UInt8(index), count: 4 << 20))
         }.compactMap { $0 }
-        try SafetensorsWriter().write(big, to: "\(folder)/big.safetensors")
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["import", "\(folder)/big.safetensors", "-o", "\(folder)/big.wcv", "--dtype", "f16"]
-        process.standardError = FileHandle.nullDevice
-        process.standardOutput = FileHandle.nullDevice
-        try process.run()
+        try SafetensorsWriter().write(big, to: folder.file("big.safetensors"))
+        let child = try Child(["import", folder.file("big.safetensors"), "-o", folder.file("big.wcv"), "--dtype", "f16"])
         let deadline = Date().addingTimeInterval(60)
         var sawTemporary = false
-        while Date() < deadline, process.isRunning {
-            if try FileManager.default.contentsOfDirectory(atPath: folder).contains(where: { $0.hasSuffix(".tmp") }) {
+        while Date() < deadline, child.process.isRunning {
+            if !folder.temporaries.isEmpty {
                 sawTemporary = true
                 break
             }
             usleep(2000)
         }
-        kill(process.processIdentifier, signalNumber)
-        process.waitUntilExit()
+        kill(child.pid, signalNumber)
+        let result = try child.finish()
         #expect(sawTemporary, "the import was caught mid-way")
-        let left = try FileManager.default.contentsOfDirectory(atPath: folder)
+        let left = try folder.listing()
         #expect(!left.contains("big.wcv"))
         if signalNumber == SIGINT {
-            #expect(process.terminationStatus == 128 + SIGINT)
+            #expect(result.status == 128 + SIGINT, "\(result.stderr)")
             #expect(left == ["big.safetensors"])
         }
     }

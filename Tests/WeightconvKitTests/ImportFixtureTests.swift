@@ -11,9 +11,7 @@ import Testing
     static var importable: [LayoutFixture] { LayoutFixture.all.filter { $0.expect.outcome == "import" } }
 
     func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-import-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try ScratchFolder(prefix: "weightconv-import").url
     }
 
     func paths(_ fixture: LayoutFixture) -> (model: String, reference: String) {
@@ -150,8 +148,7 @@ import Testing
 @Suite struct VerifyDamageTests {
     @Test func verifyRefusesAFileWithAFlippedWeightBitAndNamesTheTensor() throws {
         let fixture = try #require(LayoutFixture.all.first { $0.case == "resnext_seed003" })
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-damage-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder(prefix: "weightconv-damage").url
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = LayoutFixture.directory.appendingPathComponent(fixture.case)
         let output = folder.appendingPathComponent("r.wcv").path
@@ -178,8 +175,7 @@ import Testing
 
     @Test(arguments: cases)
     func roundedWeightsReproduceTheRoundedReference(_ name: String, _ dtype: DType) throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-precision-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try ScratchFolder(prefix: "weightconv-precision").url
         defer { try? FileManager.default.removeItem(at: folder) }
         let source = LayoutFixture.directory.appendingPathComponent(name)
         let model = source.appendingPathComponent("model.pth").path

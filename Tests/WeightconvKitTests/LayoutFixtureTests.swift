@@ -36,9 +36,7 @@ struct LayoutFixture: Decodable, CustomTestStringConvertible, Sendable {
 
     var testDescription: String { self.case }
 
-    static let directory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("fixtures/layouts")
+    static let directory = fixturesRoot.appendingPathComponent("layouts")
 
     static let all: [LayoutFixture] = {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []

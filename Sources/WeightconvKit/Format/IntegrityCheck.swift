@@ -11,9 +11,9 @@ public struct IntegrityReport: Sendable, Equatable {
 
 /// Validates a `.wcv` file's header and, unless `headerOnly`, every tensor checksum and padding byte.
 public func checkWeightFile(path: String, headerOnly: Bool = false) -> IntegrityReport {
-    let storage: MappedBytes
+    let storage: MappedFile
     do {
-        storage = try MappedBytes.map(path: path)
+        storage = try MappedFile(path: path)
     } catch {
         return IntegrityReport(intact: false, line: "\(error)", tensor: nil)
     }

@@ -7,7 +7,7 @@ import WeightFormat
 /// mutation would stop at the checksum and the table and JSON parsers would never be reached.
 enum FuzzWeightFile {
     static func run(_ bytes: [UInt8]) {
-        guard let file = try? WeightFile(storage: MappedBytes.copying(bytes), path: "fuzz.wcv") else { return }
+        guard let file = try? WeightFile(storage: MappedFile.copying(bytes), path: "fuzz.wcv") else { return }
         _ = file.verifyChecksums()
         FuzzSupport.touchEverything(file)
         _ = file.document.architecture

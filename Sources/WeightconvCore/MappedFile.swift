@@ -3,20 +3,35 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import WeightconvCore
 
 /// A whole file mapped read-only, so tensor bytes are served from the page cache without copying
-/// and without loading the file at open.
+/// and without loading the file at open. Every reader (checkpoints, zip entries, `.wcv`,
+/// safetensors) reads its file through one of these. Immutable once created, hence shareable
+/// across threads; unmapped when the last reference goes.
 ///
-/// Shared by every view of the file (zip source, storages) and unmapped when the last one goes.
+/// If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
+/// that is the price of zero-copy access every mapped format (safetensors, GGUF) pays.
 public final class MappedFile: @unchecked Sendable {
+    /// The file's path, or the name given to an in-memory copy.
     public let path: String
-    /// Start of the mapping; `nil` for an empty file (mmap refuses length 0).
-    let base: UnsafeRawPointer?
-    public let count: Int
+    /// The whole file (empty for an empty file: mmap refuses length 0).
+    public let bytes: UnsafeRawBufferPointer
+    /// How the bytes were obtained, hence how they are given back.
+    private let origin: Origin
 
-    public init(path: String) throws(WeightconvError) {
+    private enum Origin {
+        case mapping, allocation, none
+    }
+
+    private init(path: String, bytes: UnsafeRawBufferPointer, origin: Origin) {
         self.path = path
+        self.bytes = bytes
+        self.origin = origin
+    }
+
+    /// Maps `path` read-only. Refuses anything that is not a regular file (a FIFO or device could
+    /// block or never end).
+    public convenience init(path: String) throws(WeightconvError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw WeightconvError(file: path, problem: "cannot open: \(Self.errnoText())",
@@ -28,43 +43,55 @@ public final class MappedFile: @unchecked Sendable {
             throw WeightconvError(file: path, problem: "cannot stat: \(Self.errnoText())")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw WeightconvError(file: path, problem: "not a regular file", hint: "pass a checkpoint file, not a directory or device")
+            throw WeightconvError(file: path, problem: "not a regular file", hint: "pass the path of a file, not a directory or device")
         }
         guard let size = Int(exactly: info.st_size), size >= 0 else {
             throw WeightconvError(file: path, problem: "file size \(info.st_size) is not representable")
         }
-        count = size
         if size == 0 {
-            base = nil
+            self.init(path: path, bytes: UnsafeRawBufferPointer(start: nil, count: 0), origin: .none)
             return
         }
         let mapped = mmap(nil, size, PROT_READ, MAP_PRIVATE, fd, 0)
         guard let mapped, mapped != MAP_FAILED else {
             throw WeightconvError(file: path, problem: "cannot map \(size) bytes: \(Self.errnoText())")
         }
-        base = UnsafeRawPointer(mapped)
+        self.init(path: path, bytes: UnsafeRawBufferPointer(start: mapped, count: size), origin: .mapping)
+    }
+
+    /// An in-memory copy aligned like a mapping (for tests, fuzzing, and bytes that never were a
+    /// file). The default alignment is the largest page size in use (16 KiB, Apple silicon).
+    public static func copying(_ source: [UInt8], path: String = "memory", alignment: Int = 16_384) -> MappedFile {
+        let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: alignment)
+        source.withUnsafeBytes { storage.copyMemory(from: $0) }
+        return MappedFile(path: path, bytes: UnsafeRawBufferPointer(rebasing: storage[0..<source.count]), origin: .allocation)
     }
 
     deinit {
-        if let base { munmap(UnsafeMutableRawPointer(mutating: base), count) }
+        switch origin {
+        case .mapping: _ = munmap(UnsafeMutableRawPointer(mutating: bytes.baseAddress), bytes.count)
+        case .allocation: UnsafeMutableRawPointer(mutating: bytes.baseAddress)?.deallocate()
+        case .none: break
+        }
     }
 
-    /// The whole file as a buffer (empty for an empty file).
-    public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: base == nil ? 0 : count) }
+    /// The file's size in bytes.
+    public var count: Int { bytes.count }
 
     /// `count` bytes at `offset`, or `nil` when the range leaves the file (checked, never traps).
     public func slice(offset: Int, count length: Int) -> UnsafeRawBufferPointer? {
         guard offset >= 0, length >= 0, let end = CheckedMath.add(offset, length), end <= count else { return nil }
         if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        guard let base else { return nil }
+        guard let base = bytes.baseAddress else { return nil }
         return UnsafeRawBufferPointer(start: base + offset, count: length)
     }
 
     /// Drops the pages of a range from this process's resident set once it has been read (the
     /// mapping is private and never written, so they are re-read from the file if touched again).
     /// Keeps the memory of a pass over every tensor near one storage rather than the whole file.
+    /// Does nothing for an in-memory copy, whose pages would come back as zeros.
     public func releasePages(offset: Int, count length: Int) {
-        guard let base, length > 0, offset >= 0, offset <= count - length else { return }
+        guard origin == .mapping, let base = bytes.baseAddress, length > 0, offset >= 0, offset <= count - length else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard page > 0 else { return }
         let start = offset / page * page
@@ -76,12 +103,12 @@ public final class MappedFile: @unchecked Sendable {
     /// ``releasePages(offset:count:)`` for a buffer handed out by ``slice(offset:count:)``; a
     /// buffer that does not lie wholly in the mapping (a copy elsewhere in memory) is left alone.
     public func releasePages(of buffer: UnsafeRawBufferPointer) {
-        guard let base, let start = buffer.baseAddress, start >= base else { return }
+        guard let base = bytes.baseAddress, let start = buffer.baseAddress, start >= base else { return }
         releasePages(offset: start - base, count: buffer.count)
     }
 
     /// The first `n` bytes (fewer if the file is shorter), for `FileKind.sniff`.
     public func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
 
-    static func errnoText() -> String { String(cString: strerror(errno)) }
+    private static func errnoText() -> String { String(cString: strerror(errno)) }
 }
