@@ -1,13 +1,13 @@
 import Foundation
 import ImageDecoding
 import Testing
+import TestSupport
 import WeightconvCore
 
 /// The decoder against Pillow's `Image.open(f).convert("RGB")` on the files
 /// tools/make_image_fixtures.py writes, byte for byte.
 struct PillowFixtureTests {
-    static let images = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../fixtures/images").standardized
+    static let images = fixturesRoot.appendingPathComponent("images")
     static let decodeFolder = images.appendingPathComponent("decode")
     static let photoFolder = images.appendingPathComponent("photos")
     static let hostileFolder = images.appendingPathComponent("hostile")
