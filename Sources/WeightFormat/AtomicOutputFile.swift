@@ -114,6 +114,13 @@ final class AtomicOutputFile {
             let written = pwrite(descriptor, bytes.baseAddress.map { $0 + done }, bytes.count - done, off_t(offset + done))
             if written < 0 {
                 if errno == EINTR { continue }
+                // Tensor bytes are written straight from the input's mapping: when another process
+                // truncates the input, pwrite meets the lost pages first and fails with EFAULT
+                // (a read of them in this process would be the SIGBUS the CLI reports the same way).
+                if errno == EFAULT {
+                    throw WeightconvError(file: destination, problem: "cannot write the output: an input file shrank while it was being read",
+                                          hint: "another process truncated or replaced it; run again once it is complete")
+                }
                 throw failure("cannot write the output")
             }
             done += written
