@@ -7,13 +7,10 @@ import Testing
 // and a broken file is refused naming the line and the member at fault.
 
 @Suite struct LayoutFileTests {
-    static let layoutsDirectory = LayoutFixture.directory.deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("layouts")
+    static let layoutsDirectory = URL(fileURLWithPath: packageRoot).appendingPathComponent("layouts")
 
     func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-layout-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try ScratchFolder(prefix: "weightconv-layout").url
     }
 
     @Test func everyBuiltInLayoutIsItsFileByteForByte() throws {
