@@ -1,11 +1,11 @@
 import Foundation
 import Testing
+import TestSupport
 import WeightconvRuntime
 
 /// A `PretrainedNetwork` shared by many tasks gives each caller what a serial call gives.
 @Suite struct ConcurrentCallTests {
-    static let example = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().appendingPathComponent("fixtures/examples/shufflenet_seed001.wcv").path
+    static let example = fixturesRoot.appendingPathComponent("examples/shufflenet_seed001.wcv").path
 
     /// The file's stored reference input, scaled by `factor` (a different input per caller).
     static func input(_ file: WeightFile, factor: Float) throws -> Tensor {
