@@ -37,9 +37,7 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
 
 @Suite struct InferenceTests {
     func temporaryDirectory() throws -> URL {
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-infer-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-        return url
+        try ScratchFolder(prefix: "weightconv-infer").url
     }
 
     @Test func fixturesArePresent() {
