@@ -17,6 +17,8 @@ Writes
         large_logits_<engine>  the same engines with the final layer scaled, logits reaching ~500
   fixtures/engines/layouts/resnext_torchvision.photos.npz   one noise sample and two photos
       (fixtures/images/decode) prepared by tools/make_reference.py --image with the layout's preprocessing.
+  fixtures/engines/traces/<case>.npz   tools/make_reference.py --trace of one layout fixture per family
+      (every layer's output; one sample at 32x32, 40x40 for Xception), for `verify --trace`.
   fixtures/engines/layouts/<case>.<engine>.npz   `input` and `logits` (what `verify --reference` reads) for
       one imported layout fixture per family, the reference.npz input run by every engine but the default
       (the default is that fixture's own reference.npz).
@@ -141,8 +143,22 @@ def photo_reference():
                     "-o", str(OUT / "layouts" / "resnext_torchvision.photos.npz")], check=True)
 
 
+TRACE_CASES = {"resnext_torchvision": ("resnext", 32), "mobilenetv2_torchvision": ("mobilenet_v2", 32),
+               "shufflenet_seed001": ("shufflenet_v1", 32), "xception_seed004": ("xception", 40)}
+
+
+def trace_references():
+    """tools/make_reference.py --trace for one layout fixture per family (one sample, small input)."""
+    import subprocess
+    (OUT / "traces").mkdir(exist_ok=True)
+    for name, (family, size) in TRACE_CASES.items():
+        subprocess.run([sys.executable, str(Path(__file__).resolve().parent / "make_reference.py"),
+                        str(ROOT / "layouts" / name / "model.pth"), "--arch", family, "--size", str(size), "--batch", "1",
+                        "--trace", "-o", str(OUT / "traces" / f"{name}.npz")], check=True)
+
+
 def main():
-    for sub in ("networks", "layouts"):
+    for sub in ("networks", "layouts", "traces"):
         (OUT / sub).mkdir(parents=True, exist_ok=True)
         for old in (OUT / sub).glob("*.npz"):
             old.unlink()
@@ -152,6 +168,7 @@ def main():
     for name, family in LAYOUT_CASES.items():
         layout_case(name, family)
     photo_reference()
+    trace_references()
     total = sum(f.stat().st_size for f in OUT.rglob("*.npz"))
     print(f"total {total / 1e6:.2f} MB")
 

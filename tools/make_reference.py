@@ -2,7 +2,7 @@
 """Writes the reference file `weightconv import --reference REF.npz` consumes, for any checkpoint.
 
     /work/.venv-tools/bin/python tools/make_reference.py MODEL.pth --arch resnext -o REF.npz
-        [--layout NAME] [--size N] [--batch N] [--seed N] [--canonical] [--image PHOTO.jpg ...]
+        [--layout NAME] [--size N] [--batch N] [--seed N] [--canonical] [--image PHOTO.jpg ...] [--trace]
 
 Loads MODEL.pth (zip or legacy, with torch.load(weights_only=True): nothing in the file is executed) or
 a .safetensors file, unwraps {'state_dict' | 'model' | 'ema' | …} and `module.` prefixes, recognises the
@@ -18,6 +18,12 @@ integers 0-255 for Megvii's BGR input) followed by one sample per --image, prepa
 preprocessing (Pillow): converted to RGB, the shorter side resized to size / crop_ratio (bilinear;
 crop_ratio 0.875 unless the layout says otherwise), centre-cropped to size x size, put in the layout's
 channel order, divided by its pixel scale, then (x - mean) / std per channel.
+
+With --trace (implies --canonical, whose module names are the converted file's tensor names), REF.npz also
+holds what `weightconv verify --trace` compares layer by layer: `trace.<module>` the output of every
+convolution and linear module, and `trace.<conv>@bn` the output of the batch norm that follows a
+convolution (forward hooks, in execution order; the batch norm is filed under the convolution that fed it,
+which is how weightconv's graph names the fused step).
 """
 from __future__ import annotations
 
@@ -210,6 +216,33 @@ def prepare_image(path: Path, preprocessing: dict, size: int) -> np.ndarray:
     return np.ascontiguousarray(((pixels - mean) / std).transpose(2, 0, 1), dtype=np.float32)
 
 
+def traced(model: torch.nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, np.ndarray]]:
+    """The logits and every convolution's, linear layer's and batch norm's output (see the docstring)."""
+    outputs: dict[str, np.ndarray] = {}
+    last_conv = [None]
+
+    def hook(name):
+        def record(module, inputs, output):
+            if isinstance(module, torch.nn.modules.batchnorm._BatchNorm):
+                if last_conv[0] is not None:
+                    outputs[f"trace.{last_conv[0]}@bn"] = output.detach().numpy().astype(np.float32)
+                return
+            if isinstance(module, torch.nn.Conv2d):
+                last_conv[0] = name
+            outputs[f"trace.{name}"] = output.detach().numpy().astype(np.float32)
+        return record
+
+    handles = [module.register_forward_hook(hook(name)) for name, module in model.named_modules()
+               if isinstance(module, (torch.nn.Conv2d, torch.nn.Linear, torch.nn.modules.batchnorm._BatchNorm))]
+    try:
+        with torch.no_grad():
+            logits = model(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return logits, outputs
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path)
@@ -222,20 +255,27 @@ def main() -> int:
                         help="a photo to add as one more sample, prepared with the layout's preprocessing (repeatable)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--canonical", action="store_true", help="run the canonical reference net")
+    parser.add_argument("--trace", action="store_true",
+                        help="also store every layer's output for `weightconv verify --trace` (runs the canonical net)")
     parser.add_argument("--dtype", choices=["f32", "f16", "bf16"], default="f32",
                         help="round the weights as `weightconv import --dtype` will store them before running")
     args = parser.parse_args()
 
-    model, ran, layout, prefix, impl = build_model(args.model, args.arch, args.layout, args.canonical, args.dtype)
+    model, ran, layout, prefix, impl = build_model(args.model, args.arch, args.layout, args.canonical or args.trace,
+                                                   args.dtype)
     size = args.size or impl.preprocessing["input_size"][0]
     samples = [zoo.make_input(impl.input_kind, size, args.batch, args.seed)] if args.batch > 0 else []
     samples += [torch.from_numpy(prepare_image(path, impl.preprocessing, size))[None] for path in args.image]
     if not samples:
         raise SystemExit("no input: give --batch N > 0 or at least one --image")
     x = torch.cat(samples)
-    with torch.no_grad():
-        logits = model(x)
-    np.savez(args.output, input=x.numpy().astype(np.float32), logits=logits.float().numpy())
+    if args.trace:
+        logits, trace = traced(model, x)
+    else:
+        with torch.no_grad():
+            logits = model(x)
+        trace = {}
+    np.savez(args.output, input=x.numpy().astype(np.float32), logits=logits.float().numpy(), **trace)
     print(f"{args.model}: layout {layout} (prefix '{prefix}'), ran {ran}; input {list(x.shape)} "
           f"({args.batch} x {impl.input_kind} noise, {len(args.image)} image(s)), logits {list(logits.shape)} -> {args.output}")
     return 0

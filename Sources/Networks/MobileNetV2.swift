@@ -162,7 +162,8 @@ public struct MobileNetV2Network: Network {
             let project = try body.pp(index + 1).convolution(in: width, out: block.outputChannels, kernel: 1, bias: false)
             let bn = try body.pp(index + 2).batchNorm(channels: block.outputChannels, eps: c.eps)
             let residual = block.stride == 1 && channels == block.outputChannels ? input : nil
-            x = g.add(.convolution(h, project, batchNorm: bn, residual: residual, activation: .identity), name: body.modulePath)
+            x = g.add(.convolution(h, project, batchNorm: bn, residual: residual, activation: .identity),
+                      name: body.pp(index + 1).modulePath)
             channels = block.outputChannels
         }
         x = try convBN(x, features.pp(c.blocks.count + 1), in: channels, out: c.lastChannels, kernel: 1, activation: c.activation)

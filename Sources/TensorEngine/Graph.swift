@@ -161,12 +161,17 @@ public struct GraphBuilder: Sendable {
 /// Runs a graph with the reference operators, one fresh tensor per node, freeing each value after
 /// its last reader.
 public enum ReferenceExecutor {
-    public static func run(_ graph: Graph, input: Tensor) throws -> Tensor {
+    /// A layer's output as the reference operators compute it, before fusion: `(node name, output)` for
+    /// every convolution (its own output, then `"<name>@bn"` after its batch norm) and linear layer, in
+    /// execution order. What `weightconv verify --trace` compares with PyTorch's forward hooks.
+    public typealias Tap = (String, Tensor) throws -> Void
+
+    public static func run(_ graph: Graph, input: Tensor, tap: Tap? = nil) throws -> Tensor {
         _ = try graph.shapes(for: input.shape)
         let last = graph.lastUses()
         var values = [Tensor?](repeating: nil, count: graph.nodes.count)
         for (index, node) in graph.nodes.enumerated() {
-            values[index] = try evaluate(node.operation, input: input, values: values)
+            values[index] = try evaluate(node.operation, input: input, values: values, name: node.name, tap: tap)
             for value in node.operation.inputs where last[value.index] == index { values[value.index] = nil }
         }
         guard let result = values[graph.output.index] else {
@@ -175,7 +180,8 @@ public enum ReferenceExecutor {
         return result
     }
 
-    private static func evaluate(_ operation: Operation, input: Tensor, values: [Tensor?]) throws -> Tensor {
+    private static func evaluate(_ operation: Operation, input: Tensor, values: [Tensor?], name: String,
+                                 tap: Tap?) throws -> Tensor {
         func value(_ id: ValueID) throws -> Tensor {
             guard let v = values[id.index] else {
                 throw TensorError(operation: "graph", problem: "value \(id.index) read after it was freed", hint: "a network definition bug")
@@ -187,7 +193,11 @@ public enum ReferenceExecutor {
             return input
         case let .convolution(x, layer, bn, residual, activation):
             var y = try Reference.conv2d(try value(x), layer)
-            if let bn { y = try Reference.batchNorm(y, bn) }
+            try tap?(name, y)
+            if let bn {
+                y = try Reference.batchNorm(y, bn)
+                try tap?(name + "@bn", y)
+            }
             if let residual { y = try Reference.add(y, try value(residual)) }
             return Reference.activation(y, activation)
         case let .activation(x, kind):
@@ -199,7 +209,9 @@ public enum ReferenceExecutor {
         case let .globalAvgPool(x):
             return try Reference.flatten(try Reference.adaptiveAvgPool2d(try value(x), output: Size2(1)))
         case let .linear(x, layer):
-            return try Reference.linear(try value(x), layer)
+            let y = try Reference.linear(try value(x), layer)
+            try tap?(name, y)
+            return y
         case let .add(a, b, activation):
             return Reference.activation(try Reference.add(try value(a), try value(b)), activation)
         case let .concat(parts, activation):

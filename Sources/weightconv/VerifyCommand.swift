@@ -26,6 +26,10 @@ struct VerifyCommand: ParsableCommand {
                                valueName: "R"))
     var rtol: Float?
 
+    @Option(help: ArgumentHelp("An .npz from tools/make_reference.py --trace: compare every layer and name the first that differs.",
+                               valueName: "REF.npz"))
+    var trace: String?
+
     @Flag(help: "Print the per-sample metrics, the rule and the verdict as JSON.")
     var json = false
 
@@ -39,6 +43,23 @@ struct VerifyCommand: ParsableCommand {
     var portableKernels = false
 
     func run() throws {
+        if let trace {
+            let report: TraceReport
+            do {
+                report = try Verifier.trace(path: file, reference: trace, atol: atol, rtol: rtol)
+            } catch {
+                printErrorLine(error)
+                throw ExitCode(2)
+            }
+            print(report.text)
+            guard report.passed else {
+                printErrorLine(WeightconvError(file: file, problem: "its layers leave the tolerance against \(trace)",
+                                               hint: "the first layer named above is where the conversion differs"))
+                throw ExitCode(1)
+            }
+            print("verified")
+            return
+        }
         let report: VerificationReport
         do {
             report = try Verifier.run(VerificationRequest(

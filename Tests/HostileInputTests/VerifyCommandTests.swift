@@ -43,6 +43,22 @@ import WeightconvKit
         #expect((json["samples"] as? [Any])?.count == 3)
     }
 
+    /// `--trace`: every layer against PyTorch's (tools/make_reference.py --trace), exit 0; a reference
+    /// without layer outputs is unusable input, exit 2, one line saying how to make one.
+    @Test func traceComparesEveryLayer() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let file = try Self.imported("shufflenet_seed001", into: folder)
+        let traced = try runCLI(["verify", file, "--trace", packageRoot + "/fixtures/engines/traces/shufflenet_seed001.npz"])
+        #expect(traced.status == 0, "\(traced.stdout) \(traced.stderr)")
+        #expect(traced.stdout.hasPrefix("98 layers within"), "\(traced.stdout)")
+        let untraced = try runCLI(["verify", file, "--trace", "\(Self.layouts)/shufflenet_seed001/reference.npz"])
+        #expect(untraced.status == 2 && untraced.stderrLines.count == 1 && untraced.stderr.contains("--trace"), "\(untraced.stderr)")
+        // Another network's trace shares no layer names with this one... or differs at its first.
+        let other = try runCLI(["verify", file, "--trace", packageRoot + "/fixtures/engines/traces/resnext_torchvision.npz"])
+        #expect(other.status != 0, "\(other.stdout)")
+    }
+
     @Test func jsonReportsEverySampleTheRuleAndTheVerdict() throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }
