@@ -1,8 +1,3 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 import WeightconvCore
 
 /// Decodes JPEG and PNG files to ``RGBImage``, pixel for pixel as Pillow's
@@ -19,7 +14,7 @@ public enum ImageDecoder {
     /// Reads and decodes the image at `path`.
     public static func decode(contentsOf path: String, orientation: OrientationHandling = .ignore,
                               limits: ImageDecodingLimits = .standard) throws(WeightconvError) -> RGBImage {
-        let bytes = try readFile(path, limit: limits.maxFileBytes)
+        let bytes = try readFile(path, limits: limits)
         return try decode(bytes, name: path, orientation: orientation, limits: limits)
     }
 
@@ -29,10 +24,7 @@ public enum ImageDecoder {
         guard !bytes.isEmpty else {
             throw WeightconvError(file: name, problem: "empty file, not an image", hint: "give a JPEG or PNG file")
         }
-        guard bytes.count <= limits.maxFileBytes else {
-            throw WeightconvError(file: name, problem: "\(bytes.count) bytes exceed the limit of \(limits.maxFileBytes) bytes (maxFileBytes)",
-                                  hint: "raise ImageDecodingLimits.maxFileBytes for an image you trust")
-        }
+        try limits.checkFileSize(bytes.count, file: name)
         guard let format = ImageFormat.detect(bytes) else {
             throw WeightconvError(file: name, problem: "not a JPEG or PNG image (\(describeUnknown(bytes)))",
                                   hint: "convert it to PNG or JPEG; the format is read from the content, not the extension")
@@ -70,45 +62,12 @@ public enum ImageDecoder {
         return "starts with bytes \(hex)"
     }
 
-    /// The whole file, refused past `limit` bytes or if it is not a regular file (a FIFO or a
-    /// device could block or never end). Read rather than mapped: images are small, and a copy
-    /// cannot fault if another process truncates the file.
-    static func readFile(_ path: String, limit: Int) throws(WeightconvError) -> [UInt8] {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            throw WeightconvError(file: path, problem: "cannot open: \(String(cString: strerror(errno)))",
-                                  hint: "check the path and its permissions")
-        }
-        defer { close(fd) }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            throw WeightconvError(file: path, problem: "cannot stat: \(String(cString: strerror(errno)))")
-        }
-        guard status.st_mode & S_IFMT == S_IFREG else {
-            throw WeightconvError(file: path, problem: "not a regular file", hint: "give the path of a JPEG or PNG file")
-        }
-        guard let size = Int(exactly: status.st_size), size >= 0 else {
-            throw WeightconvError(file: path, problem: "file size \(status.st_size) is not representable")
-        }
-        guard size <= limit else {
-            throw WeightconvError(file: path, problem: "\(size) bytes exceed the limit of \(limit) bytes (maxFileBytes)",
-                                  hint: "raise ImageDecodingLimits.maxFileBytes for an image you trust")
-        }
-        var bytes = [UInt8](repeating: 0, count: size)
-        var done = 0
-        while done < size {
-            let got = bytes.withUnsafeMutableBytes { buffer in
-                buffer.baseAddress.map { read(fd, $0 + done, size - done) } ?? 0
-            }
-            if got < 0, errno == EINTR { continue }
-            guard got > 0 else {
-                throw WeightconvError(file: path, problem: got < 0 ? "cannot read: \(String(cString: strerror(errno)))"
-                                                                  : "file shrank while being read",
-                                      hint: "check the file is not being written")
-            }
-            done += got
-        }
-        return bytes
+    /// The whole file, refused past `limits.maxFileBytes` (checked before any byte is read) or if it is not a
+    /// regular file. Copied out of the mapping: images are small next to decoding them.
+    static func readFile(_ path: String, limits: ImageDecodingLimits) throws(WeightconvError) -> [UInt8] {
+        let file = try MappedFile(path: path)
+        try limits.checkFileSize(file.count, file: path)
+        return Array(file.bytes)
     }
 }
 

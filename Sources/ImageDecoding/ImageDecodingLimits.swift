@@ -22,6 +22,14 @@ public struct ImageDecodingLimits: Sendable, Equatable {
     /// The defaults.
     public static let standard = ImageDecodingLimits()
 
+    /// Throws unless a file of `count` bytes is within `maxFileBytes`.
+    func checkFileSize(_ count: Int, file: String) throws(WeightconvError) {
+        guard count <= maxFileBytes else {
+            throw WeightconvError(file: file, problem: "\(count) bytes exceed the limit of \(maxFileBytes) bytes (maxFileBytes)",
+                                  hint: "raise ImageDecodingLimits.maxFileBytes for an image you trust")
+        }
+    }
+
     /// Throws unless a `width`×`height` image is within the limits.
     func check(width: Int, height: Int, file: String) throws(WeightconvError) {
         guard width > 0, height > 0 else {
