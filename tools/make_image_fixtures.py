@@ -328,6 +328,12 @@ def make_damaged_pngs():
                     "turning critical CRCs off would also turn off the zlib Adler-32 check, which Pillow does apply")
     write_case("text-bad-crc-after-idat.png", data[:8] + b"".join(chunks[:-1]) + bad_crc(text) + chunks[-1])
     write_case("no-iend.png", data[:8] + b"".join(chunks[:-1]))
+    # Colour information Pillow reads into .info and never applies to the pixels (nor does libspng
+    # unless asked): gamma 1/2.2, sRGB primaries, 5 significant bits per channel.
+    colour = chunk(b"gAMA", struct.pack(">I", 45455)) + \
+        chunk(b"cHRM", struct.pack(">8I", 31270, 32900, 64000, 33000, 30000, 60000, 15000, 6000)) + \
+        chunk(b"sBIT", bytes([5, 5, 5]))
+    write_case("rgb8-gamma-sbit.png", data[:8] + chunks[0] + colour + b"".join(chunks[1:]))
 
 
 def make_odd_sampling_jpeg():
