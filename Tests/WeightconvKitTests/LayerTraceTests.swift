@@ -91,4 +91,17 @@ import Testing
         #expect(failure.name == "layer2.0.conv1" && failure.shapes != nil, "\(report.text)")
         #expect(report.text.contains("layer2.0.conv1: output [1, 16, 4, 4], PyTorch's [1, 16, 8, 8]"), "\(report.text)")
     }
+
+    /// The inverse shuffle permutation (Megvii's order on the paper's network) shows at the first
+    /// convolution that reads shuffled channels: a depthwise convolution, after everything before it matched.
+    @Test func aWrongShuffleOrderIsFoundAtTheFirstConvolutionReadingIt() throws {
+        let traced = try Traced("shufflenet_seed001")
+        defer { try? FileManager.default.removeItem(at: traced.folder) }
+        guard case .shuffleNetV1(var flipped) = traced.configuration else { Issue.record("not a ShuffleNet"); return }
+        flipped.shufflePermutation = flipped.shufflePermutation == .groupsFirst ? .groupsLast : .groupsFirst
+        let report = try traced.trace(.shuffleNetV1(flipped))
+        let failure = try #require(report.firstFailure)
+        #expect(failure.name.hasSuffix(".depthwise") && failure.shapes == nil, "\(report.text)")
+        print("shuffle order flipped: \(report.text)")
+    }
 }

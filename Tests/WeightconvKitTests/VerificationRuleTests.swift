@@ -137,11 +137,12 @@ struct MutatedProvider: WeightProvider, @unchecked Sendable {
         return try #require(keys.dropFirst(keys.count / 2).first, "\(fixture.name): no \(suffix)")
     }
 
-    static func expectFails(_ fixture: EngineFixture, _ what: String, large: Bool, network: any Network) throws -> Float {
+    static func expectFails(_ fixture: EngineFixture, _ what: String, large: Bool, network: any Network,
+                            quiet: Bool = false) throws -> Float {
         let (comparison, _) = try Verifier.compare(network, against: fixture.reference("torch_default", large: large),
                                                    tolerance: .float32, file: "\(fixture.name).npz")
         let worst = comparison.samples.map(\.maxScaledError).max() ?? 0
-        print("\(fixture.name)\(large ? " large" : "") \(what): max |Δ|/max|ref| \(worst)")
+        if !quiet { print("\(fixture.name)\(large ? " large" : "") \(what): max |Δ|/max|ref| \(worst)") }
         #expect(!comparison.passed, "\(fixture.name)\(large ? " large" : "") with \(what) still passes: \(comparison.summary)")
         return worst
     }
@@ -178,7 +179,7 @@ struct MutatedProvider: WeightProvider, @unchecked Sendable {
                     state = state &* 6364136223846793005 &+ 1442695040888963407
                     values[i] += (state >> 63 == 0 ? 0.05 : -0.05) * max(rms, 1e-3)
                 }
-            })
+            }, quiet: true)
             if moved < smallest.0 { smallest = (moved, key) }
         }
         print("\(name): smallest effect of one perturbed tensor \(smallest.0) (\(smallest.1))")
