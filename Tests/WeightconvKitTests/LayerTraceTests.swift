@@ -18,15 +18,13 @@ import Testing
         let folder: URL
 
         init(_ name: String) throws {
-            folder = FileManager.default.temporaryDirectory.appendingPathComponent("weightconv-trace-\(UUID().uuidString)")
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            folder = try ScratchFolder(prefix: "weightconv-trace").url
             let output = folder.appendingPathComponent("\(name).wcv").path
             _ = try Importer.run(ImportRequest(input: LayoutFixture.directory.appendingPathComponent("\(name)/model.pth").path,
                                                output: output))
             file = try WeightFile(path: output)
             configuration = try PretrainedNetwork(file: file, mode: .reference).configuration
-            record = try TraceRecord(path: LayoutFixture.directory.deletingLastPathComponent()
-                .appendingPathComponent("engines/traces/\(name).npz").path)
+            record = try TraceRecord(path: fixturesRoot.appendingPathComponent("engines/traces/\(name).npz").path)
         }
 
         func trace(_ configuration: NetworkConfiguration? = nil,
