@@ -9,7 +9,7 @@ reference net loaded strictly with the mapped weights reproduces the original lo
 behaviour in weightconv's vocabulary, and for refusals the first tensor that does not fit.
 
 Usage: /work/venv/bin/python tools/make_inferred_fixtures.py [CASE ...]   (~15 s; deterministic, fixed seeds)
-Budget: fixtures/inferred stays under 3 MB.
+Budget: fixtures/inferred stays under 4 MB.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ import torch.nn as nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore")
 
-from reference_nets import dli14_mobilenetv2, tonylins_mobilenetv2, zoo  # noqa: E402
+from reference_nets import dli14_mobilenetv2, dxy_resnext, prlz77_resnext, tonylins_mobilenetv2, zoo  # noqa: E402
 from reference_nets.common import DTYPE_NAMES, flatten_tensors, randomize_  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "inferred"
@@ -61,6 +61,27 @@ def dli14_mapping(expanding_blocks: set[int], last_index: int) -> Callable[[str]
             return ".".join(["classifier", "1"] + parts[1:])
         return key
     return mapping
+
+
+RESNEXT_LEAVES = {"conv_reduce": "conv1", "bn_reduce": "bn1", "conv_conv": "conv2", "bn": "bn2", "conv_expand": "conv3",
+                  "bn_expand": "bn3", "shortcut.shortcut_conv": "downsample.0", "shortcut.shortcut_bn": "downsample.1",
+                  "downsample.0": "downsample.0", "downsample.1": "downsample.1"}
+
+
+def cifar_resnext_mapping(key: str) -> str:
+    """prlz77's and D-X-Y's names onto torchvision's: conv_1_3x3/bn_1 -> conv1/bn1, stage_S.<block I> -> layerS.I,
+    classifier -> fc."""
+    parts = key.split(".")
+    if parts[0] == "conv_1_3x3":
+        return ".".join(["conv1"] + parts[1:])
+    if parts[0] == "bn_1":
+        return ".".join(["bn1"] + parts[1:])
+    if parts[0] == "classifier":
+        return ".".join(["fc"] + parts[1:])
+    stage = parts[0].removeprefix("stage_")
+    block = parts[1].rsplit("_", 1)[-1]          # 'stage_1_bottleneck_0' (prlz77) or '0' (D-X-Y)
+    module, leaf = ".".join(parts[2:-1]), parts[-1]
+    return f"layer{stage}.{block}.{RESNEXT_LEAVES[module]}.{leaf}"
 
 
 @dataclass
@@ -113,6 +134,24 @@ CASES = [
          mapping=dli14_mapping_for, behaviour={"bn_eps": 1e-5},
          configuration_behaviour={"activation": "relu6", "eps": 1e-5},
          notes=["last 1x1 conv is a top-level `conv`, the classifier a bare Linear"]),
+    Case("resnext_prlz77", "tools/reference_nets/prlz77_resnext.py (prlz77/ResNeXt.pytorch CifarResNeXt, depth 20, "
+         "cardinality 2, widen 4, base 8)", "resnext",
+         lambda: prlz77_resnext.CifarResNeXt(cardinality=2, depth=20, nlabels=CLASSES, widen_factor=4, base=8), 32,
+         mapping=lambda m: cifar_resnext_mapping,
+         behaviour={"stride_on": "conv2", "stem_stride": 1, "stem_max_pool": False, "bn_eps": 1e-5},
+         configuration_behaviour={"stridePlacement": "conv2", "stemStride": 1, "stemMaxPool": False,
+                                  "outputLogSoftmax": False, "eps": 1e-5},
+         notes=["CIFAR: 3x3 stride-1 stem without max pool, three stages; projection only where channels change"]),
+    Case("resnext_dxy", "tools/reference_nets/dxy_resnext.py (D-X-Y/ResNeXt-DenseNet CifarResNeXt, depth 20, "
+         "cardinality 2, base_width 16, scale 1/8)", "resnext",
+         lambda: dxy_resnext.CifarResNeXt(depth=20, cardinality=2, base_width=16, num_classes=CLASSES, scale=0.125), 32,
+         mapping=lambda m: cifar_resnext_mapping,
+         behaviour={"stride_on": "conv2", "stem_stride": 1, "stem_max_pool": False, "output": "log_softmax",
+                    "bn_eps": 1e-5},
+         configuration_behaviour={"stridePlacement": "conv2", "stemStride": 1, "stemMaxPool": False,
+                                  "outputLogSoftmax": True, "eps": 1e-5},
+         notes=["CIFAR stem, three stages; the projection is stored before the block's convolutions; "
+                "forward returns log_softmax"]),
     Case("foreign_lenet", "kuangliu/pytorch-cifar models/lenet.py, restated here", None, LeNet, 32,
          refuse_at="conv1.weight",
          notes=["a network outside the four families: refused naming the first tensor that does not fit"]),

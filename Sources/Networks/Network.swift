@@ -111,7 +111,8 @@ public enum BehaviourVocabulary {
         switch family {
         case "xception": ["eps": .number]
         case "mobilenet_v2": ["eps": .number, "activation": .oneOf(["relu6", "relu"]), "strideTwoBlocks": .indexList]
-        case "resnext": ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"])]
+        case "resnext": ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"]), "stemStride": .number,
+                         "stemMaxPool": .flag, "outputLogSoftmax": .flag]
         case "shufflenet_v1":
             ["eps": .number, "implementation": .oneOf(["paper", "megvii", "seed000"]),
              "shufflePlacement": .oneOf(["afterCompress", "afterDepthwise"]),

@@ -41,6 +41,14 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
     public var stridePlacement: StridePlacement = .conv2
     public var eps: Double = 1e-5
     public var classifierBias: Bool = true
+    /// The stem convolution's kernel, when not torchvision's 7 (CIFAR implementations use 3); read from its shape.
+    public var stemKernel: Int?
+    /// The stem's stride, when not 2 (CIFAR implementations keep the 32×32 input: 1).
+    public var stemStride: Int?
+    /// `false` when the stem has no 3×3 max pool (CIFAR implementations); `nil` means it has one.
+    public var stemMaxPool: Bool?
+    /// `true` when the network ends in `log_softmax` (some CIFAR training scripts return it from `forward`).
+    public var outputLogSoftmax: Bool?
 
     public init(inputChannels: Int = 3, classes: Int, stemChannels: Int = 64, stemBias: Bool = false, stages: [Stage],
                 cardinality: Int, stridePlacement: StridePlacement = .conv2, eps: Double = 1e-5, classifierBias: Bool = true) {
@@ -80,12 +88,15 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
         let stem = try table.require("conv1.weight", rank: 4)
         var stages: [Stage] = []
         var cardinality: Int?
-        for layer in 1...4 {
+        // Four stages in torchvision's ResNeXt, three in the CIFAR ones (ResNeXt-29): as many as the weights hold.
+        var stageCount = 0
+        while table.has("layer\(stageCount + 1).0.conv1.weight") { stageCount += 1 }
+        guard stageCount >= 1 else {
+            throw ConfigurationError(family: "resnext", problem: "no blocks under 'layer1'",
+                                     hint: "the checkpoint must be renamed to the canonical resnext keys first")
+        }
+        for layer in 1...stageCount {
             let count = try table.indices(under: "layer\(layer)")
-            guard count >= 1 else {
-                throw ConfigurationError(family: "resnext", problem: "no blocks under 'layer\(layer)'",
-                                         hint: "a ResNeXt has four stages, layer1 to layer4")
-            }
             let conv2 = try table.require("layer\(layer).0.conv2.weight", rank: 4)
             let conv3 = try table.require("layer\(layer).0.conv3.weight", rank: 4)
             let groups = try table.divide(conv2[0], by: conv2[1], "layer\(layer).0.conv2 cardinality")
@@ -98,10 +109,20 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
         }
         let fc = try table.require("fc.weight", rank: 2)
         let placement = try table.string("stridePlacement", default: "conv2")
+        let stemStride = try table.number("stemStride", default: 2)
+        guard stemStride == 1 || stemStride == 2 else {
+            throw ConfigurationError(family: "resnext", problem: "behaviour stemStride is \(stemStride)", hint: "1 or 2")
+        }
+        let maxPool = try table.flag("stemMaxPool", default: true)
+        let logSoftmax = try table.flag("outputLogSoftmax", default: false)
         self.init(inputChannels: stem[1], classes: fc[0], stemChannels: stem[0], stemBias: table.has("conv1.bias"),
                   stages: stages, cardinality: cardinality ?? 1,
                   stridePlacement: StridePlacement(rawValue: placement) ?? .conv2,
                   eps: try table.number("eps", default: 1e-5), classifierBias: table.has("fc.bias"))
+        stemKernel = stem[2] == 7 ? nil : stem[2]
+        self.stemStride = stemStride == 2 ? nil : Int(stemStride)
+        stemMaxPool = maxPool ? nil : false
+        outputLogSoftmax = logSoftmax ? true : nil
     }
 }
 
@@ -127,9 +148,12 @@ public struct ResNeXtNetwork: Network {
                          name: w.pp(conv).modulePath)
         }
 
-        var x = try convBN(g.input, weights, conv: "conv1", bn: "bn1", in: c.inputChannels, out: c.stemChannels, kernel: 7,
-                           stride: 2, padding: 3, bias: c.stemBias, activation: .relu)
-        x = g.add(.maxPool(x, PoolParameters(kernel: Size2(3), stride: Size2(2), padding: Size2(1))), name: "maxpool")
+        let stemKernel = c.stemKernel ?? 7
+        var x = try convBN(g.input, weights, conv: "conv1", bn: "bn1", in: c.inputChannels, out: c.stemChannels, kernel: stemKernel,
+                           stride: c.stemStride ?? 2, padding: stemKernel / 2, bias: c.stemBias, activation: .relu)
+        if c.stemMaxPool ?? true {
+            x = g.add(.maxPool(x, PoolParameters(kernel: Size2(3), stride: Size2(2), padding: Size2(1))), name: "maxpool")
+        }
         var channels = c.stemChannels
         for (index, stage) in c.stages.enumerated() {
             let layer = weights.pp("layer\(index + 1)")
@@ -156,6 +180,7 @@ public struct ResNeXtNetwork: Network {
         }
         x = g.add(.globalAvgPool(x), name: "avgpool")
         x = g.add(.linear(x, try weights.pp("fc").linear(in: channels, out: c.classes, bias: c.classifierBias)), name: "fc")
+        if c.outputLogSoftmax ?? false { x = g.add(.softmax(x, log: true), name: "log_softmax") }
         network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 

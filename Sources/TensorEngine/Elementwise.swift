@@ -33,8 +33,9 @@ extension Reference {
         return Tensor(uncheckedShape: [n, channels, h, w], storage: out)
     }
 
-    /// `torch.softmax(x, dim=1)` on `[N, C]`, max-subtracted as PyTorch does.
-    public static func softmax(_ x: Tensor) throws -> Tensor {
+    /// `torch.softmax(x, dim=1)` on `[N, C]`, max-subtracted as PyTorch does; `log_softmax` when `log`
+    /// (`x - max - log Σ exp(x - max)`, never the log of a rounded probability).
+    public static func softmax(_ x: Tensor, log: Bool = false) throws -> Tensor {
         guard x.rank == 2 else {
             throw TensorError(operation: "softmax", problem: "expected [batch, classes], got \(x.shape)", hint: "flatten first")
         }
@@ -44,8 +45,8 @@ extension Reference {
             let row = (b * c)..<((b + 1) * c)
             let peak = x.storage[row].max() ?? 0
             var total: Float = 0
-            for i in row { out[i] = _exp(out[i] - peak); total += out[i] }
-            for i in row { out[i] /= total }
+            for i in row { total += _exp(out[i] - peak) }
+            for i in row { out[i] = log ? out[i] - peak - _log(total) : _exp(out[i] - peak) / total }
         }
         return Tensor(uncheckedShape: x.shape, storage: out)
     }
@@ -62,9 +63,11 @@ extension Reference {
 #if canImport(Glibc)
 import Glibc
 @inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
+@inline(__always) func _log(_ v: Float) -> Float { logf(v) }
 #elseif canImport(Darwin)
 import Darwin
 @inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
+@inline(__always) func _log(_ v: Float) -> Float { logf(v) }
 #endif
 
 // MARK: - Fast path
@@ -130,14 +133,15 @@ enum FastElementwise {
         }
     }
 
-    static func softmax(_ input: SharedPointer, _ output: SharedPointer, rows: Int, columns: Int) {
+    static func softmax(_ input: SharedPointer, _ output: SharedPointer, rows: Int, columns: Int, log: Bool) {
         for r in 0..<rows {
             let x = input[r * columns], y = output[r * columns]
             var peak = -Float.infinity
             for i in 0..<columns where x[i] > peak { peak = x[i] }
             var total: Float = 0
-            for i in 0..<columns { y[i] = _exp(x[i] - peak); total += y[i] }
-            for i in 0..<columns { y[i] /= total }
+            for i in 0..<columns { total += _exp(x[i] - peak) }
+            let logTotal = _log(total)
+            for i in 0..<columns { y[i] = log ? x[i] - peak - logTotal : _exp(x[i] - peak) / total }
         }
     }
 }

@@ -19,13 +19,13 @@ public final class FastExecutor: @unchecked Sendable {
         case add(Int, Int, output: Int, Activation)
         case concat([Int], output: Int, Activation)
         case shuffle(input: Int, output: Int, groups: Int, ShufflePermutation)
-        case softmax(input: Int, output: Int)
+        case softmax(input: Int, output: Int, log: Bool)
 
         var reads: [Int] {
             switch self {
             case let .convolution(input, _, residual, _): residual.map { [input, $0] } ?? [input]
             case let .activation(input, _, _), let .maxPool(input, _, _), let .avgPool(input, _, _),
-                 let .globalAvgPool(input, _), let .linear(input, _, _), let .shuffle(input, _, _, _), let .softmax(input, _): [input]
+                 let .globalAvgPool(input, _), let .linear(input, _, _), let .shuffle(input, _, _, _), let .softmax(input, _, _): [input]
             case let .add(a, b, _, _): [a, b]
             case let .concat(parts, _, _): parts
             }
@@ -35,7 +35,7 @@ public final class FastExecutor: @unchecked Sendable {
             switch self {
             case let .convolution(_, output, _, _), let .activation(_, output, _), let .maxPool(_, output, _),
                  let .avgPool(_, output, _), let .globalAvgPool(_, output), let .linear(_, output, _),
-                 let .add(_, _, output, _), let .concat(_, output, _), let .shuffle(_, output, _, _), let .softmax(_, output):
+                 let .add(_, _, output, _), let .concat(_, output, _), let .shuffle(_, output, _, _), let .softmax(_, output, _):
                 output
             }
         }
@@ -200,7 +200,7 @@ public final class FastExecutor: @unchecked Sendable {
                     continue
                 }
                 steps.append(.shuffle(input: r(x), output: index, groups: groups, permutation))
-            case let .softmax(x): steps.append(.softmax(input: r(x), output: index))
+            case let .softmax(x, log): steps.append(.softmax(input: r(x), output: index, log: log))
             }
             stepOfValue[index] = steps.count - 1
         }
@@ -278,7 +278,7 @@ public final class FastExecutor: @unchecked Sendable {
         case let .add(_, _, output, kind): return ("add", dims(output) + (kind == .identity ? "" : " \(kind.rawValue)"))
         case let .concat(_, output, _): return ("concat", dims(output))
         case let .shuffle(input, _, groups, _): return ("channel shuffle", "\(dims(input)) groups \(groups)")
-        case let .softmax(input, _): return ("softmax", dims(input))
+        case let .softmax(input, _, log): return (log ? "log_softmax" : "softmax", dims(input))
         }
     }
 
@@ -339,8 +339,8 @@ public final class FastExecutor: @unchecked Sendable {
         case let .shuffle(input, output, groups, permutation):
             FastShuffle.run(plan.pointer(input), s[input], plan.pointer(output),
                             sources: permutation.sourceChannels(channels: s[input][1], groups: groups))
-        case let .softmax(input, output):
-            FastElementwise.softmax(plan.pointer(input), plan.pointer(output), rows: s[input][0], columns: s[input][1])
+        case let .softmax(input, output, log):
+            FastElementwise.softmax(plan.pointer(input), plan.pointer(output), rows: s[input][0], columns: s[input][1], log: log)
         }
     }
 }

@@ -19,14 +19,15 @@ public enum Operation: Sendable {
     /// Along channels, then the activation over the whole result.
     case concat([ValueID], activation: Activation)
     case shuffle(ValueID, groups: Int, permutation: ShufflePermutation)
-    case softmax(ValueID)
+    /// `torch.softmax(x, dim=1)`, or `log_softmax` when `log`.
+    case softmax(ValueID, log: Bool = false)
 
     var inputs: [ValueID] {
         switch self {
         case .input: []
         case let .convolution(x, _, _, residual, _): residual.map { [x, $0] } ?? [x]
         case let .activation(x, _), let .maxPool(x, _), let .avgPool(x, _), let .globalAvgPool(x),
-             let .linear(x, _), let .shuffle(x, _, _), let .softmax(x): [x]
+             let .linear(x, _), let .shuffle(x, _, _), let .softmax(x, _): [x]
         case let .add(a, b, _): [a, b]
         case let .concat(parts, _): parts
         }
@@ -115,7 +116,7 @@ public struct Graph: Sendable {
                 channels += shape[1]
             }
             return [first[0], channels, first[2], first[3]]
-        case let .softmax(x):
+        case let .softmax(x, _):
             guard s[x.index].count == 2 else {
                 throw TensorError(operation: "softmax", problem: "expected [batch, classes], got \(s[x.index])", hint: "flatten first")
             }
@@ -220,8 +221,8 @@ public enum ReferenceExecutor {
             return Reference.activation(try Reference.concatChannels(tensors), activation)
         case let .shuffle(x, groups, permutation):
             return try Reference.channelShuffle(try value(x), groups: groups, permutation: permutation)
-        case let .softmax(x):
-            return try Reference.softmax(try value(x))
+        case let .softmax(x, log):
+            return try Reference.softmax(try value(x), log: log)
         }
     }
 }

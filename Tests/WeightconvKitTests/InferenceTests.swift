@@ -41,8 +41,9 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
     }
 
     @Test func fixturesArePresent() {
-        #expect(InferredFixture.importable.count == 2)
-        #expect(InferredFixture.all.count == 3)
+        // Two implementations each of MobileNetV2 (tonylins, d-li14) and ResNeXt (prlz77, D-X-Y), one foreign network.
+        #expect(InferredFixture.importable.count == 4)
+        #expect(InferredFixture.all.count == 5)
     }
 
     @Test(arguments: InferredFixture.importable)
@@ -68,7 +69,10 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         for (key, value) in fixture.configuration_behaviour ?? [:] {
             #expect(report.layout.behaviour[key].map(JSONScalar.init) == value, "\(key)")
         }
-        #expect(inferred.trials.count == 4)
+        // Every known variant of the family was run, and the chosen one (listed first) reproduced the reference.
+        let reference = try ReferenceRecord(path: fixture.reference)
+        #expect(inferred.trials.count == LayoutInference.variants(report.layout.family, reference: reference).count)
+        #expect(inferred.trials.first?.passed == true)
         #expect(try #require(report.comparison).passed)
         #expect(try Verifier.run(path: output).passed)
 

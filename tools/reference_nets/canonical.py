@@ -98,13 +98,19 @@ class Bottleneck(nn.Module):
 
 
 class ResNeXt(nn.Module):
-    def __init__(self, shapes: dict[str, tuple[int, ...]], stride_on: str = "conv2", eps: float = 1e-5):
+    def __init__(self, shapes: dict[str, tuple[int, ...]], stride_on: str = "conv2", eps: float = 1e-5,
+                 stem_stride: int = 2, stem_max_pool: bool = True, log_softmax: bool = False):
         super().__init__()
-        stem = shapes["conv1.weight"][0]
-        self.conv1 = nn.Conv2d(3, stem, 7, 2, 3, bias="conv1.bias" in shapes)
+        stem, _, kernel, _ = shapes["conv1.weight"]
+        # torchvision's 7x7 stride-2 stem and max pool; CIFAR implementations: 3x3, stride 1, no pool.
+        self.conv1 = nn.Conv2d(3, stem, kernel, stem_stride, kernel // 2, bias="conv1.bias" in shapes)
         self.bn1 = nn.BatchNorm2d(stem, eps=eps)
+        self.stem_max_pool, self.log_softmax = stem_max_pool, log_softmax
         inp = stem
-        for layer in range(1, 5):
+        self.layers = 0
+        while f"layer{self.layers + 1}.0.conv1.weight" in shapes:
+            self.layers += 1
+        for layer in range(1, self.layers + 1):
             blocks = []
             i = 0
             while (key := f"layer{layer}.{i}.conv1.weight") in shapes:
@@ -120,9 +126,13 @@ class ResNeXt(nn.Module):
         self.fc = nn.Linear(inp, shapes["fc.weight"][0])
 
     def forward(self, x):
-        x = F.max_pool2d(F.relu(self.bn1(self.conv1(x))), 3, 2, 1)
-        x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        x = F.relu(self.bn1(self.conv1(x)))
+        if self.stem_max_pool:
+            x = F.max_pool2d(x, 3, 2, 1)
+        for layer in range(1, self.layers + 1):
+            x = getattr(self, f"layer{layer}")(x)
+        x = self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+        return F.log_softmax(x, dim=1) if self.log_softmax else x
 
     @staticmethod
     def configuration(shapes) -> dict:

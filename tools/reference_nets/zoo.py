@@ -205,7 +205,8 @@ def canonical_net(family: str, shapes: dict[str, tuple[int, ...]], behaviour: di
     if family == "mobilenet_v2":
         return canonical.MobileNetV2(shapes, eps)
     if family == "resnext":
-        return canonical.ResNeXt(shapes, behaviour.get("stride_on", "conv2"), eps)
+        return canonical.ResNeXt(shapes, behaviour.get("stride_on", "conv2"), eps, behaviour.get("stem_stride", 2),
+                                 behaviour.get("stem_max_pool", True), behaviour.get("output") == "log_softmax")
     if family == "xception":
         return canonical.xception(shapes, eps)
     raise ValueError(family)

@@ -64,12 +64,14 @@ enum FamilyAlignment {
         return try c.finish()
     }
 
-    /// torchvision's ResNeXt: 7×7 stem + BN, four stages of bottlenecks (1×1, grouped 3×3, 1×1, each
+    /// torchvision's ResNeXt: 7×7 stem + BN (3×3 in CIFAR implementations), stages of bottlenecks (1×1, grouped 3×3, 1×1, each
     /// with BN, and a 1×1 + BN projection where the shape changes, stored after or before the main
     /// branch), the classifier. A block with a projection starts a stage.
     static func resnext(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
         var c = ModuleCursor(family: .resnext, modules: modules)
-        let stem = try c.convolution("conv1", "the 7x7 stem convolution [C, 3, 7, 7]") { _, i, k, _ in i == 3 && k == 7 }
+        let stem = try c.convolution("conv1", "the stem convolution [C, 3, 7, 7] (or [C, 3, 3, 3] in CIFAR implementations)") { _, i, k, _ in
+            i == 3 && (k == 7 || k == 3)
+        }
         try c.batchNorm("bn1", channels: stem.out)
         var input = stem.out
         var layer = 0
@@ -115,9 +117,7 @@ enum FamilyAlignment {
             input = output
             block += 1
         }
-        guard layer == 4 else {
-            throw c.failure("a bottleneck block of stage \(layer + 1) (weightconv's ResNeXt has four stages, this has \(layer))")
-        }
+        guard layer >= 1 else { throw c.failure("a bottleneck block (1x1 reduction from \(input) channels)") }
         _ = try c.classifier("fc", features: input)
         return try c.finish()
     }
@@ -125,14 +125,21 @@ enum FamilyAlignment {
     /// Whether the block starting at the cursor ends with a projection (conv1, bn1, conv2, bn2, conv3,
     /// bn3, then a 1x1 convolution from the block input).
     private static func hasTrailingProjection(_ c: ModuleCursor, input: Int) -> Bool {
-        guard let conv3 = c.peek(4), case let .convolution(output, _, 1, _) = conv3.role,
-              let after = c.peek(6), case let .convolution(o, i, 1, _) = after.role else { return false }
-        return o == output && i == input
+        guard let conv3 = c.peek(4), case let .convolution(output, _, 1, _) = conv3.role else { return false }
+        return isProjection(c, at: 6, input: input, output: output)
     }
 
     private static func hasProjection(_ c: ModuleCursor, input: Int, output: Int) -> Bool {
-        guard let next = c.peek(), case let .convolution(o, i, 1, _) = next.role else { return false }
-        return o == output && i == input
+        isProjection(c, at: 0, input: input, output: output)
+    }
+
+    /// A 1x1 convolution from `input` to `output` at `offset` that is not the next block's reduction: a
+    /// reduction is followed (after its BN) by the grouped 3x3, a projection never is. Where a block's
+    /// width equals its output, the shapes alone would take one for the other.
+    private static func isProjection(_ c: ModuleCursor, at offset: Int, input: Int, output: Int) -> Bool {
+        guard let module = c.peek(offset), case let .convolution(o, i, 1, _) = module.role, o == output, i == input else { return false }
+        if let after = c.peek(offset + 2), case .convolution(_, _, 3, _) = after.role { return false }
+        return true
     }
 
     /// ShuffleNet v1 under weightconv's canonical names: 3×3 stem (optional BN), units of grouped 1×1

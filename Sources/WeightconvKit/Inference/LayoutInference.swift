@@ -42,13 +42,15 @@ public enum LayoutInference {
         let eps: (String, [BehaviourValue]) = ("eps", [.number(1e-5), .number(1e-3)])
         switch family {
         case .mobileNetV2: return product([("activation", ["relu6", "relu"]), eps])
-        case .resnext: return product([("stridePlacement", ["conv2", "conv1"]), eps])
+        case .resnext:
+            // A CIFAR stem (stride 1, no max pool) shows only in the logits; a log_softmax output in the reference itself.
+            return product([("stridePlacement", ["conv2", "conv1"]), ("stemStride", [2, 1]), ("stemMaxPool", [true, false]),
+                            ("outputLogSoftmax", [.bool(rowsAre(reference) { row in
+                                row.allSatisfy { $0 <= 0 } && abs(row.reduce(0) { $0 + exp($1) } - 1) < 1e-3 })]), eps])
         case .xception: return product([eps])
         case .shuffleNetV1:
             // A softmax output shows in the reference itself: every row non-negative and summing to 1.
-            let classes = max(1, reference.classes)
-            let rows = stride(from: 0, to: reference.logits.storage.count, by: classes).map { reference.logits.storage[$0..<min($0 + classes, reference.logits.storage.count)] }
-            let softmax = !rows.isEmpty && rows.allSatisfy { row in row.allSatisfy { $0 >= 0 } && abs(row.reduce(0, +) - 1) < 1e-3 }
+            let softmax = rowsAre(reference) { row in row.allSatisfy { $0 >= 0 } && abs(row.reduce(0, +) - 1) < 1e-3 }
             return product([("shufflePlacement", ["afterCompress", "afterDepthwise"]),
                             ("shufflePermutation", ["groupsFirst", "groupsLast"]),
                             ("shuffleAfterUngroupedCompress", [true, false]),
@@ -56,6 +58,14 @@ public enum LayoutInference {
                             ("stemActivation", ["identity", "relu"]),
                             ("outputSoftmax", [.bool(softmax)]), eps])
         }
+    }
+
+    /// Whether every row of the reference logits satisfies `test` (a softmax or log-softmax output shows so).
+    static func rowsAre(_ reference: ReferenceRecord, _ test: (ArraySlice<Float>) -> Bool) -> Bool {
+        let values = reference.logits.storage
+        let classes = max(1, reference.classes)
+        let rows = stride(from: 0, to: values.count, by: classes).map { values[$0..<min($0 + classes, values.count)] }
+        return !rows.isEmpty && rows.allSatisfy(test)
     }
 
     /// A regular expression matching exactly `key`.
