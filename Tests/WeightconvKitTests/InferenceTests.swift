@@ -147,3 +147,54 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         #expect(!FileManager.default.fileExists(atPath: output))
     }
 }
+
+/// ShuffleNet v1's alignment and behaviour search, on the four ShuffleNet layout fixtures with every
+/// name replaced by an opaque one in stored order (`layer0007.weight`), so that no layout matches:
+/// inference alone must give every tensor the canonical name the layout fixture's mapping proves, and
+/// find each implementation's shuffle placement, permutation, concatenation activation and output.
+@Suite struct ShuffleNetInferenceTests {
+    @Test(arguments: ["shufflenet_megvii", "shufflenet_mmpretrain", "shufflenet_seed000", "shufflenet_seed001"])
+    func opaqueNamesAreAlignedAndTheBehaviourFound(_ name: String) throws {
+        let fixture = try #require(LayoutFixture.mapped.first { $0.case == name })
+        let folder = try ScratchFolder(prefix: "weightconv-infer-shufflenet")
+        let source = LayoutFixture.directory.appendingPathComponent(name)
+        let store = try openTensorStore(path: source.appendingPathComponent(fixture.file).path)
+        var modules: [String: String] = [:]
+        var opaque: [String: String] = [:]
+        var tensors: [PendingTensor] = []
+        for descriptor in store.tensors where descriptor.name.hasPrefix(fixture.wrapper_prefix) {
+            let local = String(descriptor.name.dropFirst(fixture.wrapper_prefix.count))
+            guard let dot = local.lastIndex(of: ".") else { continue }
+            let module = String(local[..<dot])
+            let renamed = modules[module] ?? String(format: "layer%04d", modules.count)
+            modules[module] = renamed
+            opaque[renamed + local[dot...]] = local
+            tensors.append(try PendingTensor.from(store, name: descriptor.name, storedName: renamed + local[dot...]))
+        }
+        let edited = folder.file("opaque.safetensors")
+        _ = try SafetensorsWriter().write(tensors, to: edited)
+        let report = try Importer.run(ImportRequest(input: edited, output: folder.file("out.wcv"), family: nil,
+                                                    reference: source.appendingPathComponent("reference.npz").path))
+        #expect(report.inferred != nil)
+        #expect(report.layout.family == .shuffleNetV1)
+        let mapping = try #require(fixture.mapping)
+        for (renamed, canonical) in report.layout.keyMap where !renamed.hasSuffix("num_batches_tracked") {
+            let original = try #require(opaque[renamed])
+            #expect(mapping[original] == canonical, "\(original)")
+        }
+        // The implementation's own behaviour reproduces the reference among the variants tried. It need not be
+        // the one chosen: where the unit's input is already non-negative (after a ReLU), relu(cat(pool(x), y)) and
+        // cat(pool(x), relu(y)) are the same function, and the import lists both as passing.
+        let inferred = try #require(report.inferred)
+        let expected = (fixture.configuration_behaviour ?? [:]).map { key, value -> String in
+            switch value {
+            case .bool(let b): "\(key)=\(b)"
+            case .number(let d): "\(key)=\(BehaviourValue.number(d).jsonText)"
+            case .string(let s): "\(key)=\"\(s)\""
+            }
+        }
+        #expect(inferred.trials.contains { trial in trial.passed && expected.allSatisfy { trial.behaviour.contains($0) } },
+                "\(expected) not among the passing variants \(inferred.trials.filter(\.passed).map(\.behaviour))")
+        #expect(try #require(report.comparison).passed)
+    }
+}

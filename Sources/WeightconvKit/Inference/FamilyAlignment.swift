@@ -153,13 +153,33 @@ enum FamilyAlignment {
         var stage = -1
         var unit = 0
         while let next = c.peek(), case let .convolution(_, inPerGroup, 1, _) = next.role, inPerGroup >= 1, input % inPerGroup == 0 {
-            // Look ahead to the expand convolution: its output against the input says whether the unit concatenates.
-            guard let expandModule = c.peek(4), case let .convolution(expandOut, _, 1, _) = expandModule.role else { break }
+            // Look ahead to the expand convolution and to what reads this unit's output (the next unit's
+            // compress, whose groups are the expand's, or the classifier): a unit that concatenates its
+            // pooled input passes on expand + input channels, one that adds passes on expand's. The widths
+            // alone cannot tell (Megvii's stage-opening expand has exactly the input's width).
+            guard case let .convolution(bottleneckOut, _, 1, _)? = c.peek()?.role,
+                  let expandModule = c.peek(4), case let .convolution(expandOut, expandIn, 1, _) = expandModule.role,
+                  expandIn >= 1, bottleneckOut % expandIn == 0 else { break }
+            let groups = bottleneckOut / expandIn
             let projection: Int? = {
-                guard let s = c.peek(6), case let .convolution(o, i, 1, _) = s.role, i == input else { return nil }
+                guard let s = c.peek(6), case let .convolution(o, i, 1, _) = s.role, i == input,
+                      c.peek(8).map({ if case .convolution(_, _, 3, _) = $0.role { false } else { true } }) ?? true else { return nil }
                 return o
             }()
-            let concatenates = expandOut != input || projection != nil || stage < 0
+            let reader = c.peek(projection == nil ? 6 : (c.peek(7)?.role == .batchNorm(channels: projection ?? 0) ? 8 : 7))
+            func reads(_ channels: Int) -> Bool {
+                switch reader?.role {
+                case let .convolution(_, inPerGroup, 1, _)?:
+                    // The next unit's compress: grouped like this unit's expand, or ungrouped.
+                    return channels == inPerGroup * groups || channels == inPerGroup
+                case let .linear(_, features, _)?: return channels == features
+                case let .convolution(_, features, 1, _)?: return channels == features
+                default: return false
+                }
+            }
+            let concatenated = expandOut + (projection ?? input)
+            let concatenates = stage < 0 || projection != nil || expandOut != input
+                || (reads(concatenated) && !reads(expandOut))
             if concatenates {
                 stage += 1
                 unit = 0
