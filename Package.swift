@@ -61,8 +61,12 @@ let package = Package(
                 dependencies: ["WeightconvCore",
                                .target(name: "CTurboJPEG", condition: .when(platforms: [.linux])),
                                .target(name: "CSPNG", condition: .when(platforms: [.linux]))]),
+        // An image file to the tensor a network was trained on: resampling as Pillow / OpenCV do it,
+        // centre crop, normalisation, the recipes of each layout family, class labels.
+        .target(name: "ImagePipeline", dependencies: ["ImageDecoding", "WeightconvCore"]),
         // The one-line loading API: a .wcv file to a network ready to run.
-        .target(name: "WeightconvRuntime", dependencies: ["WeightconvCore", "WeightFormat", "TensorEngine", "Networks"]),
+        .target(name: "WeightconvRuntime", dependencies: ["WeightconvCore", "WeightFormat", "TensorEngine", "Networks",
+                                                        "ImageDecoding", "ImagePipeline"]),
         // Import / verify pipeline.
         .target(name: "WeightconvKit",
                 dependencies: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "TensorEngine", "Networks",
@@ -82,6 +86,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["WeightconvCore"], path: "Tests/TestSupport"),
         .testTarget(name: "WeightconvCoreTests", dependencies: ["WeightconvCore", "TestSupport"]),
         .testTarget(name: "ImageDecodingTests", dependencies: ["ImageDecoding", "WeightconvCore", "TestSupport"]),
+        .testTarget(name: "ImagePipelineTests", dependencies: ["ImagePipeline", "ImageDecoding", "WeightconvCore", "TestSupport"]),
         .testTarget(name: "WeightconvKitTests", dependencies: ["WeightconvKit", "TestSupport", "weightconv"]),
         .testTarget(name: "WeightconvRuntimeTests", dependencies: ["WeightconvRuntime", "TestSupport"]),
         .testTarget(name: "WeightFormatTests", dependencies: ["WeightFormat", "WeightconvCore", "TestSupport"]),

@@ -38,8 +38,9 @@ public enum ClassLabels {
             }
             names = strings
         } else {
-            names = trimmed.split(separator: "\n", omittingEmptySubsequences: false)
-                .map { $0.trimmingCharacters(in: .whitespaces.union(CharacterSet(charactersIn: "\r"))) }
+            // `\r\n` is one Character in Swift, so lines split on any newline character.
+            names = trimmed.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+                .map { $0.trimmingCharacters(in: .whitespaces) }
         }
         guard !names.isEmpty, !(names.count == 1 && names[0].isEmpty) else {
             throw WeightconvError(file: file, problem: "holds no class names", hint: "one name per line, or a JSON list of names")

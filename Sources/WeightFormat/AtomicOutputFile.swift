@@ -164,3 +164,17 @@ final class AtomicOutputFile {
         if descriptor >= 0 { abandon() }
     }
 }
+
+/// Writes `bytes` as the whole of `path` atomically: the destination is either untouched or complete,
+/// never partial. `inputs` are files the destination must not be.
+public func writeFileAtomically(_ bytes: [UInt8], to path: String, protecting inputs: [String] = [],
+                                temporaryFiles: TemporaryFileRegistry? = nil) throws {
+    let output = try AtomicOutputFile.create(destination: path, protecting: inputs, registry: temporaryFiles)
+    do {
+        try bytes.withUnsafeBytes { try output.write($0, at: 0) }
+        try output.commit()
+    } catch {
+        output.abandon()
+        throw error
+    }
+}

@@ -24,11 +24,18 @@ public struct WeightFileDocument: Sendable, Equatable {
         public var channelOrder: String
         /// Pixels are divided by this before `mean` and `std` apply: 255 for 0–1 inputs, 1 for 0–255.
         public var pixelScale: Double
+        /// The resampling filter of the resize (`bilinear`, `bicubic`).
         public var interpolation: String?
+        /// Input side over resized shorter side (timm's `crop_pct`), where the source states one.
         public var cropRatio: Double?
+        /// The shorter side is resized to this before the centre crop to `inputSize`; nil: no resize.
+        public var resizeSize: Int?
+        /// Whose resize: `torchvision` (`transforms.Resize` on a PIL image: Pillow's resampling, the
+        /// longer side floored) or `opencv` (Megvii's `OpencvResize`: `cv2.resize`, the longer side rounded).
+        public var resizeMethod: String?
 
         public init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: String = "RGB", pixelScale: Double = 255,
-                    interpolation: String? = nil, cropRatio: Double? = nil) {
+                    interpolation: String? = nil, cropRatio: Double? = nil, resizeSize: Int? = nil, resizeMethod: String? = nil) {
             self.inputSize = inputSize
             self.mean = mean
             self.std = std
@@ -36,6 +43,8 @@ public struct WeightFileDocument: Sendable, Equatable {
             self.pixelScale = pixelScale
             self.interpolation = interpolation
             self.cropRatio = cropRatio
+            self.resizeSize = resizeSize
+            self.resizeMethod = resizeMethod
         }
     }
 
@@ -88,10 +97,12 @@ public struct WeightFileDocument: Sendable, Equatable {
     /// Free-form user metadata; always an `.object`.
     public var metadata: MetadataValue
     public var verification: VerificationRecord?
+    /// The class names of the network's outputs, in class-index order (section 5.7).
+    public var labels: [String]?
 
     public init(architecture: Architecture? = nil, preprocessing: Preprocessing? = nil, layout: String? = nil,
                 originalKeys: [String: String] = [:], provenance: Provenance? = nil,
-                metadata: MetadataValue = .object([]), verification: VerificationRecord? = nil) {
+                metadata: MetadataValue = .object([]), verification: VerificationRecord? = nil, labels: [String]? = nil) {
         self.architecture = architecture
         self.preprocessing = preprocessing
         self.layout = layout
@@ -99,6 +110,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         self.provenance = provenance
         self.metadata = metadata
         self.verification = verification
+        self.labels = labels
     }
 }
 
@@ -122,6 +134,8 @@ extension WeightFileDocument {
                 ("pixel_scale", number($0.pixelScale)),
                 ("interpolation", optional($0.interpolation)),
                 ("crop_ratio", $0.cropRatio.map(number) ?? .null),
+                ("resize_size", $0.resizeSize.map(MetadataValue.int) ?? .null),
+                ("resize_method", optional($0.resizeMethod)),
             ])
         } ?? .null
         let keysValue = MetadataValue.object(tableOrder.compactMap { name in
@@ -145,7 +159,7 @@ extension WeightFileDocument {
                 ("top_k", .int($0.topK)),
             ] + ($0.rule.map { [("rule", MetadataValue.string($0))] } ?? []))
         } ?? .null
-        let document = MetadataValue.object([
+        var members: [(String, MetadataValue)] = [
             ("architecture", architectureValue),
             ("preprocessing", preprocessingValue),
             ("layout", optional(layout)),
@@ -153,7 +167,11 @@ extension WeightFileDocument {
             ("provenance", provenanceValue),
             ("metadata", metadata),
             ("verification", verificationValue),
-        ])
+        ]
+        // Written only when known, so files without class names keep the bytes they had before
+        // the member existed (section 5.7).
+        if let labels { members.append(("labels", .array(labels.map(MetadataValue.string)))) }
+        let document = MetadataValue.object(members)
         return Array(document.jsonText.utf8)
     }
 }
@@ -232,10 +250,21 @@ extension WeightFileDocument {
             guard pixelScale > 0, pixelScale.isFinite else {
                 throw SchemaProblem(message: "'preprocessing.pixel_scale' must be a positive number")
             }
+            var resizeSize: Int?
+            if member(fields, "resize_size") != .null {
+                let size = try requiredInt(member(fields, "resize_size"), "preprocessing.resize_size")
+                guard size > 0 else { throw SchemaProblem(message: "'preprocessing.resize_size' must be a positive integer") }
+                resizeSize = size
+            }
+            let resizeMethod = try string(member(fields, "resize_method"), "preprocessing.resize_method")
+            guard resizeMethod == nil || resizeMethod == "torchvision" || resizeMethod == "opencv" else {
+                throw SchemaProblem(message: "'preprocessing.resize_method' must be \"torchvision\", \"opencv\" or null")
+            }
             preprocessing = Preprocessing(inputSize: inputSize, mean: mean, std: std, channelOrder: channelOrder,
                                           pixelScale: pixelScale,
                                           interpolation: try string(member(fields, "interpolation"), "preprocessing.interpolation"),
-                                          cropRatio: try double(member(fields, "crop_ratio"), "preprocessing.crop_ratio"))
+                                          cropRatio: try double(member(fields, "crop_ratio"), "preprocessing.crop_ratio"),
+                                          resizeSize: resizeSize, resizeMethod: resizeMethod)
         }
         layout = try string(member(members, "layout"), "layout")
         originalKeys = [:]
@@ -265,6 +294,11 @@ extension WeightFileDocument {
                                               rtol: try requiredDouble(member(fields, "rtol"), "verification.rtol"),
                                               topK: try requiredInt(member(fields, "top_k"), "verification.top_k"),
                                               rule: try string(member(fields, "rule"), "verification.rule"))
+        }
+        if member(members, "labels") != .null {
+            labels = try array(member(members, "labels"), "labels").map { element throws(SchemaProblem) in
+                try requiredString(element, "labels")
+            }
         }
     }
 

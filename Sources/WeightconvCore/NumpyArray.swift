@@ -24,6 +24,42 @@ public struct NumpyArray: Sendable, Equatable {
         }
     }
 
+    /// A little-endian float32 array of `shape` (`values.count` must be the shape's product).
+    public init(float32 values: [Float], shape: [Int]) {
+        precondition(CheckedMath.product(shape) == values.count, "NumpyArray: \(values.count) values for shape \(shape)")
+        dtype = .f32
+        self.shape = shape
+        data = values.withUnsafeBytes { raw in (0..<values.count).flatMap { i -> [UInt8] in
+            let bits = raw.load(fromByteOffset: i * 4, as: UInt32.self).littleEndian
+            return [UInt8(truncatingIfNeeded: bits), UInt8(truncatingIfNeeded: bits >> 8),
+                    UInt8(truncatingIfNeeded: bits >> 16), UInt8(truncatingIfNeeded: bits >> 24)]
+        } }
+    }
+
+    /// The array as a `.npy` file (format 1.0, what `np.save` writes for it).
+    public func encoded() -> [UInt8] {
+        let descr: String
+        switch dtype {
+        case .f32: descr = "<f4"
+        case .f64: descr = "<f8"
+        case .f16: descr = "<f2"
+        case .i64: descr = "<i8"
+        case .i32: descr = "<i4"
+        case .u8: descr = "|u1"
+        case .bool: descr = "|b1"
+        case .i16: descr = "<i2"
+        case .i8: descr = "|i1"
+        case .bf16: descr = "|V2"  // NumPy has no bfloat16
+
+        }
+        let dims = shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ", ") + ")"
+        var header = Array("{'descr': '\(descr)', 'fortran_order': False, 'shape': \(dims), }".utf8)
+        // Magic (6) + version (2) + length (2) + header + newline, padded with spaces to 64 bytes.
+        let unpadded = 10 + header.count + 1
+        header += [UInt8](repeating: 0x20, count: (64 - unpadded % 64) % 64) + [0x0A]
+        return [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, 1, 0, UInt8(header.count & 0xFF), UInt8(header.count >> 8)] + header + data
+    }
+
     /// The elements as `Float` (widened from f16/f64); integer arrays are refused.
     public func floats(file: String) throws -> [Float] {
         try data.withUnsafeBytes { try FloatConversion.floats(from: $0, dtype: dtype, file: file) }

@@ -4,3 +4,5 @@
 @_exported import TensorEngine
 @_exported import WeightconvCore
 @_exported import WeightFormat
+@_exported import ImageDecoding
+@_exported import ImagePipeline

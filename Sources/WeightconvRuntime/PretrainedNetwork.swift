@@ -24,6 +24,8 @@ public struct PretrainedNetwork: Sendable {
     public let configuration: NetworkConfiguration
     /// How inputs must be prepared, when the source layout recorded it.
     public let preprocessing: WeightFileDocument.Preprocessing?
+    /// Class names in class-index order, when the file records them.
+    public let labels: [String]?
     /// The built network.
     public let network: any Network
 
@@ -42,6 +44,7 @@ public struct PretrainedNetwork: Sendable {
         family = architecture.family
         configuration = try ConfigurationCoding.configuration(family: architecture.family, architecture.config, file: file.path)
         preprocessing = file.document.preprocessing
+        labels = file.document.labels
         do {
             network = try configuration.build(WeightSource(StoreWeightProvider(file)), mode: mode)
         } catch {

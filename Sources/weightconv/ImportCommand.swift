@@ -39,6 +39,14 @@ struct ImportCommand: ParsableCommand {
             help: ArgumentHelp("Write the layout the import used (inferred or not) to FILE, in the layout format.", valueName: "FILE"))
     var saveLayout: String?
 
+    @Option(help: ArgumentHelp("Class names for the outputs: one per line, or a JSON list (default: the ImageNet-1k names for 1000 classes).",
+                               valueName: "FILE"))
+    var labels: String?
+
+    @Option(help: ArgumentHelp("How the weights' inputs were prepared, when not as their layout's (a JSON object as a layout file's \"preprocessing\", docs/layout-format.md).",
+                               valueName: "FILE"))
+    var preprocessing: String?
+
     @Flag(name: .shortAndLong, help: "Also print the configuration as JSON (what the .wcv header stores).")
     var verbose = false
 
@@ -75,12 +83,14 @@ struct ImportCommand: ParsableCommand {
             let family = try CommandParsing.family(architecture)
             let tolerance = Tolerance(atol: atol ?? self.tolerance ?? Tolerance.float32.atol,
                                       rtol: rtol ?? self.tolerance ?? Tolerance.float32.rtol)
-            let report = try Importer.run(ImportRequest(input: input, output: output, family: family, layout: layout,
-                                                        reference: reference, dtype: storedType, tolerance: tolerance,
-                                                        threads: threads, layoutFile: layoutFile,
-                                                        layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
-                                                        saveLayout: saveLayout),
-                                          temporaryFiles: Interruption.registry)
+            var request = ImportRequest(input: input, output: output, family: family, layout: layout,
+                                        reference: reference, dtype: storedType, tolerance: tolerance,
+                                        threads: threads, layoutFile: layoutFile,
+                                        layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
+                                        saveLayout: saveLayout)
+            request.labels = try labels.map(ClassLabels.read(contentsOf:))
+            request.preprocessing = try preprocessing.map(Preprocessing.read(contentsOf:))
+            let report = try Importer.run(request, temporaryFiles: Interruption.registry)
             if let inferred = report.inferred {
                 print("inferred a \(report.layout.family.rawValue) layout (no known layout matched): \(inferred.tensorCount) tensors "
                       + "aligned by shape and role" + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))

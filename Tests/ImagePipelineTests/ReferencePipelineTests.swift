@@ -1,6 +1,7 @@
 import Foundation
 import ImageDecoding
 @testable import ImagePipeline
+import TestSupport
 import Testing
 import WeightconvCore
 
@@ -8,8 +9,7 @@ import WeightconvCore
 /// tools/make_preprocess_fixtures.py writes: the bytes just before ToTensor must be identical, and
 /// ToTensor + Normalize must give the same float32 for every byte value in every channel.
 struct ReferencePipelineTests {
-    static let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        .appendingPathComponent("../../fixtures").standardized
+    static let fixtures = fixturesRoot
     static let folder = fixtures.appendingPathComponent("preprocess")
 
     /// The recipes as tools/make_preprocess_fixtures.py runs them (the layout files carry the same

@@ -47,6 +47,24 @@ import WeightconvCore
         #expect(try file.floats(of: WCVLayout.verifyLogitsName) == [0.5, -1, 2, 3.25])
     }
 
+    @Test func preprocessingRecipeAndLabelsRoundTrip() throws {
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        var document = sampleDocument()
+        document.preprocessing = .init(inputSize: [3, 224, 224], mean: [0, 0, 0], std: [1, 1, 1], channelOrder: "BGR", pixelScale: 1,
+                                       interpolation: "bilinear", cropRatio: nil, resizeSize: 256, resizeMethod: "opencv")
+        document.labels = ["zero", "one \u{1F600}"]
+        try WeightFileWriter().write(try sampleTensors(), document: document, to: folder.file("m.wcv"))
+        let file = try WeightFile(path: folder.file("m.wcv"))
+        #expect(file.document == document)
+        // A file written before these members existed reads them as absent.
+        let old = try WeightFileDocument(parsing: StrictJSON.parse(Array(#"{"preprocessing":{"input_size":[3,8,8],"mean":[0,0,0],"std":[1,1,1]}}"#.utf8)))
+        #expect(old.labels == nil && old.preprocessing?.resizeSize == nil && old.preprocessing?.resizeMethod == nil)
+        #expect(throws: SchemaProblem.self) {
+            try WeightFileDocument(parsing: StrictJSON.parse(Array(#"{"preprocessing":{"input_size":[3,8,8],"mean":[0,0,0],"std":[1,1,1],"resize_method":"magic"}}"#.utf8)))
+        }
+    }
+
     @Test func writingTheSameInputTwiceGivesIdenticalBytes() throws {
         let folder = try ScratchFolder()
         defer { folder.remove() }

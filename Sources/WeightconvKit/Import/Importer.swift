@@ -1,4 +1,5 @@
 import Foundation
+import ImagePipeline
 import Networks
 import TensorEngine
 import WeightconvCore
@@ -31,6 +32,11 @@ public struct ImportRequest: Sendable {
     public var select: String?
     /// Where to write the layout the import used, in the layout format (`--save-layout`).
     public var saveLayout: String?
+    /// Class names for the outputs (`--labels FILE`); without them a 1000-class network gets the
+    /// ImageNet-1k names (every built-in layout is an ImageNet layout).
+    public var labels: [String]?
+    /// How the weights' inputs were prepared, replacing the layout's (`--preprocessing FILE`).
+    public var preprocessing: Preprocessing?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
                 reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
@@ -130,12 +136,13 @@ public enum Importer {
             let dtype = weights.entries[name].flatMap { $0.dtype.isFloatingPoint ? request.dtype : nil }
             return try PendingTensor.from(weights, name: name, dtype: dtype)
         } + extra
+        let labels = try classLabels(request, classes: mapping.configuration.classes)
         let document = WeightFileDocument(
             architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
-            preprocessing: profile.preprocessing.document,
+            preprocessing: (request.preprocessing ?? profile.preprocessing).document,
             layout: profile.qualifiedName,
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
-            verification: verification)
+            verification: verification, labels: labels)
         let summary = try WeightFileWriter(protectedPaths: [request.input], temporaryFiles: temporaryFiles)
             .write(tensors, document: document, provenance: identity, transforms: transforms, to: request.output)
         if let path = request.saveLayout {
@@ -150,6 +157,16 @@ public enum Importer {
                             tensorCount: summary.tensorCount, outside: mapping.layout.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
+    }
+
+    /// The names the file stores for the network's classes.
+    static func classLabels(_ request: ImportRequest, classes: Int) throws -> [String]? {
+        guard let labels = request.labels else { return classes == 1000 ? ClassLabels.imageNet1k : nil }
+        guard labels.count == classes else {
+            throw WeightconvError(file: request.input, problem: "the network has \(classes) classes but \(labels.count) labels were given",
+                                  hint: "give one name per class, in class-index order, with --labels")
+        }
+        return labels
     }
 
     /// The layouts this import may use: the built-in ones behind the search path's, or only the

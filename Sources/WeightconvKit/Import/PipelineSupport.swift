@@ -40,7 +40,8 @@ extension Preprocessing {
     /// The header's preprocessing entry.
     var document: WeightFileDocument.Preprocessing {
         .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
-              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale))
+              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale),
+              interpolation: interpolation, cropRatio: cropRatio, resizeSize: resizeSize, resizeMethod: resizeMethod)
     }
 }
 

@@ -234,6 +234,7 @@ public enum LayoutFile {
             } catch {
                 throw fail("preprocessing", "does not describe the input: \(Self.decodingProblem(error))")
             }
+            if let problem = preprocessing.resizeProblem { throw fail("preprocessing", problem) }
             return .layout(LayoutProfile(name: name, family: family,
                                          implementation: try string(top["implementation"], "implementation"),
                                          fingerprint: fingerprint, renames: renames, keyMap: keyMap, tables: tables, repairs: repairs,

@@ -12,14 +12,68 @@ public struct Preprocessing: Sendable, Hashable, Codable {
     public var pixelScale: Float
     public var mean: [Float]
     public var std: [Float]
+    /// The shorter side is resized to this before the centre crop to `inputSize` (docs/wcv-format.md 5.2).
+    public var resizeSize: Int?
+    /// `torchvision` (Pillow's resampling, as torchvision, timm and Cadene resize) or `opencv` (Megvii's).
+    public var resizeMethod: String?
+    /// The resize filter: `bilinear` or `bicubic`.
+    public var interpolation: String?
+    /// `inputSize / resizeSize` as the source states it (timm's `crop_pct`), where it states one.
+    public var cropRatio: Double?
 
     public init(inputSize: [Int], channelOrder: ChannelOrder = .rgb, pixelScale: Float = 255,
-                mean: [Float], std: [Float]) {
+                mean: [Float], std: [Float], resizeSize: Int? = nil, resizeMethod: String? = nil,
+                interpolation: String? = nil, cropRatio: Double? = nil) {
         self.inputSize = inputSize
         self.channelOrder = channelOrder
         self.pixelScale = pixelScale
         self.mean = mean
         self.std = std
+        self.resizeSize = resizeSize
+        self.resizeMethod = resizeMethod
+        self.interpolation = interpolation
+        self.cropRatio = cropRatio
+    }
+
+    /// Reads a preprocessing object (a layout file's `"preprocessing"` member) from a JSON file.
+    public static func read(contentsOf path: String) throws -> Preprocessing {
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+            throw WeightconvError(file: path, problem: "cannot be read (or is over 1 MiB)", hint: "give a small JSON file")
+        }
+        let value: Preprocessing
+        do {
+            value = try JSONDecoder().decode(Preprocessing.self, from: data)
+        } catch {
+            throw WeightconvError(file: path, problem: "does not describe the input: \(LayoutFile.Reader.decodingProblem(error))",
+                                  hint: "write a JSON object as a layout file's \"preprocessing\" member (docs/layout-format.md)")
+        }
+        if let problem = value.resizeProblem ?? value.shapeProblem {
+            throw WeightconvError(file: path, problem: problem, hint: "see docs/layout-format.md")
+        }
+        return value
+    }
+
+    /// What is wrong with the input size or normalisation, or nil.
+    var shapeProblem: String? {
+        guard inputSize.count == 2, inputSize.allSatisfy({ $0 > 0 && $0 <= 16384 }) else { return "inputSize must be [H, W], each 1 to 16384" }
+        guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 != 0 }) else { return "mean and std need three channels, std non-zero" }
+        guard pixelScale > 0 else { return "pixelScale must be positive" }
+        return nil
+    }
+
+    /// What is wrong with the resize members, or nil (a file must only say what the library can do).
+    var resizeProblem: String? {
+        if let resizeSize, resizeSize <= 0 || resizeSize > 16384 { return "resizeSize \(resizeSize) is not between 1 and 16384" }
+        if let resizeMethod, resizeMethod != "torchvision" && resizeMethod != "opencv" {
+            return "resizeMethod '\(resizeMethod)' is neither \"torchvision\" nor \"opencv\""
+        }
+        if let interpolation, interpolation != "bilinear" && interpolation != "bicubic" {
+            return "interpolation '\(interpolation)' is neither \"bilinear\" nor \"bicubic\""
+        }
+        if resizeSize == nil && (resizeMethod != nil || interpolation != nil) {
+            return "resizeMethod and interpolation need resizeSize"
+        }
+        return nil
     }
 
     /// torchvision's ImageNet normalisation.
