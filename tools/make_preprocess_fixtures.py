@@ -30,7 +30,8 @@ import numpy as np
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torchvision_import import torchvision  # noqa: E402,F401
+import reference_nets  # noqa: E402,F401  (lets torchvision import without its compiled ops)
+import torchvision  # noqa: E402
 
 import cv2  # noqa: E402
 import torch  # noqa: E402
@@ -158,7 +159,8 @@ def main():
     ramp = Image.fromarray(ramp.reshape(1, 256, 3).astype(np.uint8))
     for recipe, steps in recipes().items():
         geometry, tail = split(steps)
-        summary["recipes"][recipe] = [repr(s) for s in steps]
+        # Objects without a useful repr by class name (their default repr holds an address).
+        summary["recipes"][recipe] = [type(s).__name__ if repr(s).startswith("<") else repr(s) for s in steps]
         table = tail(ramp).numpy().reshape(3, 256).astype(np.float32)
         np.save(os.path.join(OUT, f"{recipe}.normalise.npy"), table)
         for name, image in sources.items():

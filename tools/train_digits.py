@@ -3,13 +3,13 @@
 ImageFolder layout, two small networks trained on them with their real implementations, and
 PyTorch's predictions on the held-out test split.
 
-    /work/venv/bin/python tools/train_digits.py            # everything below, about a minute on 2 CPUs
+    /work/venv/bin/python tools/train_digits.py            # everything below, a few minutes on one CPU
 
 Writes (committed):
   fixtures/digits/test/<class>/<index>.png    the test split (360 images, 8x8 8-bit greyscale PNG)
   fixtures/digits/labels.txt                  class names, one per line ("0".."9"), for import --labels
   fixtures/digits/preprocessing.json          the recipe below, for import --preprocessing
-  fixtures/digits/<model>.pth                 state_dicts (torchvision mobilenet_v2 width 0.25; seed 001 ShuffleNet)
+  fixtures/digits/<model>.pth                 state_dicts (torchvision mobilenet_v2 width 0.1; seed 001 ShuffleNet)
   fixtures/digits/<model>.reference.json      preprocessing recipe, every test image's PyTorch top-1, accuracy
   fixtures/digits/<model>.logits.npy          [N, 10] float32 PyTorch logits, rows in the JSON's image order
 and the train split under --train-dir (default /tmp/weightconv-digits-train; regenerated identically
@@ -30,8 +30,8 @@ import torch
 from PIL import Image
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reference_nets.seed001_shufflenet import ShuffleNet  # noqa: E402
-from torchvision_import import torchvision  # noqa: E402
+from reference_nets.seed001_shufflenet import ShuffleNet  # noqa: E402  (reference_nets also lets torchvision import without its compiled ops)
+import torchvision  # noqa: E402
 
 from torchvision import datasets, transforms  # noqa: E402
 
@@ -91,9 +91,9 @@ def make_splits(train_dir):
 
 
 MODELS = {
-    # width 0.25: 1.0 MB of float32, most of it the fixed 1280-wide head torchvision keeps at any width.
-    "mobilenet_v2_digits": (lambda: torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=10),
-                            "torchvision.models.mobilenet_v2(width_mult=0.25, num_classes=10)", 0.01, 6),
+    # width 0.1: 0.5 MB, most of it the 1280-wide last convolution torchvision keeps at any width.
+    "mobilenet_v2_digits": (lambda: torchvision.models.mobilenet_v2(width_mult=0.1, num_classes=10),
+                            "torchvision.models.mobilenet_v2(width_mult=0.1, num_classes=10)", 0.01, 8),
     "shufflenet_seed001_digits": (lambda: ShuffleNet(groups=3, num_classes=10, width_divisor=4),
                                   "tools/reference_nets/seed001_shufflenet.py ShuffleNet(groups=3, num_classes=10, width_divisor=4)",
                                   0.01, 6),
