@@ -148,12 +148,15 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
     }
 }
 
-/// ShuffleNet v1's alignment and behaviour search, on the four ShuffleNet layout fixtures with every
+/// ShuffleNet v1's and Xception's alignment and behaviour search, on their layout fixtures with every
 /// name replaced by an opaque one in stored order (`layer0007.weight`), so that no layout matches:
-/// inference alone must give every tensor the canonical name the layout fixture's mapping proves, and
-/// find each implementation's shuffle placement, permutation, concatenation activation and output.
-@Suite struct ShuffleNetInferenceTests {
-    @Test(arguments: ["shufflenet_megvii", "shufflenet_mmpretrain", "shufflenet_seed000", "shufflenet_seed001"])
+/// inference alone must give every tensor the canonical name the layout fixture's mapping proves
+/// (Cadene's oldest Xception files with their 2-D pointwise and 3-D depthwise kernels too), and find
+/// each implementation's behaviour (ShuffleNet's shuffle placement, permutation, concatenation
+/// activation and output).
+@Suite struct OpaqueNameInferenceTests {
+    @Test(arguments: ["shufflenet_megvii", "shufflenet_mmpretrain", "shufflenet_seed000", "shufflenet_seed001",
+                      "xception_cadene", "xception_seed004", "xception_cadene_legacy_2d_pointwise_3d_depthwise"])
     func opaqueNamesAreAlignedAndTheBehaviourFound(_ name: String) throws {
         let fixture = try #require(LayoutFixture.mapped.first { $0.case == name })
         let folder = try ScratchFolder(prefix: "weightconv-infer-shufflenet")
@@ -176,7 +179,7 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         let report = try Importer.run(ImportRequest(input: edited, output: folder.file("out.wcv"), family: nil,
                                                     reference: source.appendingPathComponent("reference.npz").path))
         #expect(report.inferred != nil)
-        #expect(report.layout.family == .shuffleNetV1)
+        #expect(report.layout.family.rawValue == fixture.family)
         let mapping = try #require(fixture.mapping)
         for (renamed, canonical) in report.layout.keyMap where !renamed.hasSuffix("num_batches_tracked") {
             let original = try #require(opaque[renamed])

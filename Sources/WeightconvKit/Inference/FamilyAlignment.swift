@@ -10,9 +10,7 @@ enum FamilyAlignment {
         case .mobileNetV2: try mobileNetV2(modules)
         case .resnext: try resnext(modules)
         case .shuffleNetV1: try shuffleNetV1(modules)
-        case .xception: throw AlignmentFailure(family: .xception, key: modules.first?.firstKey ?? "",
-                                               shape: modules.first?.weightShape ?? [],
-                                               expected: "a layout file (Xception layouts are not inferred yet)", aligned: 0)
+        case .xception: try xception(modules)
         }
     }
 
@@ -140,6 +138,78 @@ enum FamilyAlignment {
         guard let module = c.peek(offset), case let .convolution(o, i, 1, _) = module.role, o == output, i == input else { return false }
         if let after = c.peek(offset + 2), case .convolution(_, _, 3, _) = after.role { return false }
         return true
+    }
+
+    /// Xception under Cadene's names: two 3×3 stem convolutions with BN, blocks of separable
+    /// convolutions (3×3 depthwise, 1×1 pointwise, BN) with a 1×1 + BN `skip` projection where the block
+    /// strides (two separable convolutions; the middle flow's blocks have three at one width and no
+    /// skip), the exit flow's separable `conv3`/`bn3` and `conv4`/`bn4`, the classifier. Where the
+    /// ReLUs sit (`startWithReLU`) is not in the weights: the paper's (none before block 1's first
+    /// separable convolution, one before every other block's) is assumed, and the reference decides.
+    static func xception(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
+        var c = ModuleCursor(family: .xception, modules: modules)
+        let first = try c.convolution("conv1", "the first 3x3 stem convolution [C, 3, 3, 3]") { _, i, k, b in i == 3 && k == 3 && !b }
+        try c.batchNorm("bn1", channels: first.out)
+        let second = try c.convolution("conv2", "the second 3x3 stem convolution from \(first.out) channels") { _, i, k, b in
+            i == first.out && k == 3 && !b
+        }
+        try c.batchNorm("bn2", channels: second.out)
+        var input = second.out
+
+        func separable(_ cursor: inout ModuleCursor, _ name: String, bn: String, from channels: Int) throws(AlignmentFailure) -> Int {
+            try cursor.convolution("\(name).conv1", "a 3x3 depthwise convolution over \(channels) channels") { o, i, k, b in
+                o == channels && i == 1 && k == 3 && !b
+            }
+            let out = try cursor.convolution("\(name).pointwise", "a 1x1 pointwise convolution from \(channels) channels") { _, i, k, b in
+                i == channels && k == 1 && !b
+            }.out
+            try cursor.batchNorm(bn, channels: out)
+            return out
+        }
+        func isDepthwise(_ module: StoredModule?, _ channels: Int) -> Bool {
+            if case let .convolution(o, 1, 3, _)? = module?.role { return o == channels }
+            return false
+        }
+        var block = 1
+        while true {
+            // A skip projection from the block input, its BN, then a depthwise convolution over the same input.
+            let skipped: Bool = {
+                guard isDepthwise(c.peek(2), input) else { return false }
+                if case let .convolution(_, i, 1, _)? = c.peek()?.role { return i == input }
+                if case let .linear(_, i, _)? = c.peek()?.role { return i == input }
+                return false
+            }()
+            // A middle-flow block: three separable convolutions that keep the width.
+            let middle: Bool = !skipped && (0..<3).allSatisfy { step in
+                guard isDepthwise(c.peek(3 * step), input) else { return false }
+                switch c.peek(3 * step + 1)?.role {
+                case let .convolution(o, i, 1, _)?, let .linear(o, i, _)?: return o == input && i == input   // 2-D in old files
+                default: return false
+                }
+            }
+            guard skipped || middle else { break }
+            let prefix = "block\(block)"
+            var output = input
+            if skipped {
+                output = try c.convolution("\(prefix).skip", "a 1x1 skip projection from \(input) channels") { _, i, k, b in
+                    i == input && k == 1 && !b
+                }.out
+                try c.batchNorm("\(prefix).skipbn", channels: output)
+            }
+            let start = block == 1 ? 0 : 1
+            var channels = input
+            for step in 0..<(skipped ? 2 : 3) {
+                channels = try separable(&c, "\(prefix).rep.\(start + 3 * step)", bn: "\(prefix).rep.\(start + 3 * step + 1)", from: channels)
+            }
+            if channels != output { throw c.failure("a separable convolution ending \(prefix) at its skip's \(output) channels") }
+            input = output
+            block += 1
+        }
+        guard block > 1 else { throw c.failure("an Xception block (a skip projection or a separable convolution over \(input) channels)") }
+        let exit = try separable(&c, "conv3", bn: "bn3", from: input)
+        let last = try separable(&c, "conv4", bn: "bn4", from: exit)
+        _ = try c.classifier("fc", features: last)
+        return try c.finish()
     }
 
     /// ShuffleNet v1 under weightconv's canonical names: 3×3 stem (optional BN), units of grouped 1×1

@@ -88,8 +88,7 @@ public enum LayoutInference {
         }
         var failures: [AlignmentFailure] = []
         var aligned: [(NetworkFamily, FamilyAlignment.Aligned)] = []
-        // Xception is not aligned yet (its blocks' separable layers need their own walk): auto tries the others.
-        for candidate in family.map({ [$0] }) ?? NetworkFamily.allCases.filter({ $0 != .xception }) {
+        for candidate in family.map({ [$0] }) ?? NetworkFamily.allCases {
             do throws(AlignmentFailure) {
                 aligned.append((candidate, try FamilyAlignment.align(candidate, modules)))
             } catch {
