@@ -10,7 +10,7 @@ import WeightconvKit
 
     static func floats(_ shape: [Int]) -> [UInt8] {
         let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (\(shape.map(String.init).joined(separator: ", "))\(shape.count == 1 ? "," : "")), }"
-        return N.npy(header, data: Array(repeating: 0, count: 4 * shape.reduce(1, *)))
+        return npyFile(header, data: Array(repeating: 0, count: 4 * shape.reduce(1, *)))
     }
 
     static let cases: [Case] = [
@@ -25,7 +25,7 @@ import WeightconvKit
         Case("logits of rank 1", N.npz([("input.npy", floats([1, 3, 4, 4])), ("logits.npy", floats([10]))]),
              "and its logits [10]"),
         Case("integer logits", N.npz([("input.npy", floats([1, 3, 4, 4])),
-                                      ("logits.npy", N.npy("{'descr': '|b1', 'fortran_order': False, 'shape': (1, 2), }", data: [1, 0]))]),
+                                      ("logits.npy", npyFile("{'descr': '|b1', 'fortran_order': False, 'shape': (1, 2), }", data: [1, 0]))]),
              "logits"),
     ]
 

@@ -1,26 +1,12 @@
 import Testing
+import TestSupport
 @testable import WeightconvCore
 
 @Suite struct NumpyArrayTests {
-    /// A .npy file as NumPy writes it: magic, version, header padded with spaces to a multiple of 64, data.
-    func npy(_ header: String, data: [UInt8], major: UInt8 = 1) -> [UInt8] {
-        var text = Array(header.utf8)
-        let prefix = major == 1 ? 10 : 12
-        while (prefix + text.count + 1) % 64 != 0 { text.append(0x20) }
-        text.append(0x0A)
-        var bytes: [UInt8] = [0x93, 0x4E, 0x55, 0x4D, 0x50, 0x59, major, 0]
-        if major == 1 {
-            bytes += [UInt8(text.count & 0xFF), UInt8(text.count >> 8)]
-        } else {
-            bytes += [UInt8(text.count & 0xFF), UInt8(text.count >> 8), 0, 0]
-        }
-        return bytes + text + data
-    }
-
     @Test func readsVersionsOneTwoAndThree() throws {
         let data: [UInt8] = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40] // 1.0, 2.0 as <f4
         for major: UInt8 in [1, 2, 3] {
-            let array = try NumpyArray(bytes: npy("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data: data, major: major), file: "a.npy")
+            let array = try NumpyArray(bytes: npyFile("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", data: data, version: major), file: "a.npy")
             #expect(array.shape == [2] && array.dtype == .f32)
             #expect(try array.floats(file: "a.npy") == [1, 2])
         }
@@ -29,19 +15,19 @@ import Testing
     @Test func readsBigEndianArraysIntoLittleEndianOrder() throws {
         let little: [UInt8] = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40] // 1.0, 2.0 as <f4
         let big = Array(little[0..<4].reversed()) + Array(little[4..<8].reversed())
-        let array = try NumpyArray(bytes: npy("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data: big), file: "be.npy")
+        let array = try NumpyArray(bytes: npyFile("{'descr': '>f4', 'fortran_order': False, 'shape': (2,), }", data: big), file: "be.npy")
         #expect(array.dtype == .f32 && array.data == little)
         #expect(try array.floats(file: "be.npy") == [1, 2])
     }
 
     @Test func readsScalarsAndOtherDtypes() throws {
-        let scalar = try NumpyArray(bytes: npy("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
+        let scalar = try NumpyArray(bytes: npyFile("{'descr': '<f8', 'fortran_order': False, 'shape': (), }",
                                                data: [0, 0, 0, 0, 0, 0, 0xF0, 0x3F]), file: "s.npy")
         #expect(scalar.shape == [])
         #expect(try scalar.floats(file: "s.npy") == [1])
-        let half = try NumpyArray(bytes: npy("{'descr': '<f2', 'fortran_order': False, 'shape': (1, 1), }", data: [0x00, 0x3C]), file: "h.npy")
+        let half = try NumpyArray(bytes: npyFile("{'descr': '<f2', 'fortran_order': False, 'shape': (1, 1), }", data: [0x00, 0x3C]), file: "h.npy")
         #expect(try half.floats(file: "h.npy") == [1])
-        let bools = try NumpyArray(bytes: npy("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", data: [1, 0, 1]), file: "b.npy")
+        let bools = try NumpyArray(bytes: npyFile("{'descr': '|b1', 'fortran_order': False, 'shape': (3,), }", data: [1, 0, 1]), file: "b.npy")
         #expect(bools.dtype == .bool && bools.data == [1, 0, 1])
         #expect(throws: (any Error).self) { _ = try bools.floats(file: "b.npy") }
     }
@@ -62,7 +48,7 @@ import Testing
     func refusesWithOneLine(_ header: String, _ problem: String) {
         let data: [UInt8] = [0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]
         #expect {
-            _ = try NumpyArray(bytes: npy(header, data: data), file: "bad.npy")
+            _ = try NumpyArray(bytes: npyFile(header, data: data), file: "bad.npy")
         } throws: { error in
             let text = String(describing: error)
             return text.hasPrefix("bad.npy: ") && text.contains(problem) && !text.contains("\n")
