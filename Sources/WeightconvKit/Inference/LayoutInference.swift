@@ -105,7 +105,10 @@ public enum LayoutInference {
         }
         var lastProblem = ""
         for (candidate, names) in aligned {
-            let profile = profile(for: candidate, names: names, source: source, prefix: prefix)
+            var profile = profile(for: candidate, names: names, source: source, prefix: prefix)
+            // The input size the reference was made at; mean and std cannot be seen and stay the family's usual
+            // ones, for the user to review in the saved layout.
+            if reference.input.shape.count == 4 { profile.preprocessing.inputSize = Array(reference.input.shape.suffix(2)) }
             var trials: [(behaviour: String, passed: Bool, detail: String)] = []
             var results: [(behaviour: [String: BehaviourValue], error: Float)] = []
             for behaviour in variants(candidate, reference: reference) {
