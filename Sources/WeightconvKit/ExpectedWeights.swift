@@ -6,6 +6,11 @@ public enum StandardConfiguration {
     /// Builds the configuration `family` has with these options, or explains which option is wrong.
     ///
     /// - Parameters:
+    ///   - family: the network family.
+    ///   - classes: outputs of the classifier.
+    ///   - depth: ResNeXt only: 50, 101 or 152 layers.
+    ///   - cardinality: ResNeXt only: groups of each 3×3 convolution.
+    ///   - groups: ShuffleNet v1 only: groups of the pointwise convolutions (1, 2, 3, 4 or 8).
     ///   - variant: ShuffleNet v1 only: `paper` (seed 001), `megvii` or `seed000`.
     ///   - width: MobileNetV2's width multiplier; ResNeXt's width per group.
     ///   - scale: Megvii ShuffleNet v1's model size (`0.5x`, `1.0x`, `1.5x`, `2.0x`).

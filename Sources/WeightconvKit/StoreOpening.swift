@@ -11,8 +11,10 @@ public func detectFileKind(path: String) throws -> FileKind {
 ///
 /// Every kind has its own case so that a new reader is one line here.
 ///
-/// - Parameter streaming: the caller reads each tensor once (a conversion), so a checkpoint drops the
-///   pages of each storage from memory once read, keeping the resident set near one tensor.
+/// - Parameters:
+///   - path: the file: a checkpoint, a `.wcv`, a safetensors file or an `.npz`.
+///   - streaming: the caller reads each tensor once (a conversion), so a checkpoint drops the
+///     pages of each storage from memory once read, keeping the resident set near one tensor.
 public func openTensorStore(path: String, streaming: Bool = false) throws -> any TensorStore {
     let kind = try detectFileKind(path: path)
     switch kind {

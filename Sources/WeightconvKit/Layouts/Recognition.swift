@@ -101,10 +101,12 @@ public enum LayoutRecognizer {
     /// Finds the layout and wrapper prefix of `keys`.
     ///
     /// - Parameters:
+    ///   - keys: the checkpoint's tensor names, in the order it stores them.
     ///   - family: the architecture the user named, or `nil` for `--arch auto`.
     ///   - layoutName: a `--layout` the user forced, or `nil` to recognise it.
     ///   - select: a `--select KEY`: the state_dict under that key (`state_dict`, `state_dict_ema`) when
     ///     the file holds several the layout matches.
+    ///   - given: the layouts to recognise from (`--layout-file`, the search path); `nil` for the built-in ones.
     public static func recognize(keys: [String], family: NetworkFamily?, layoutName: String?,
                                  catalog given: LayoutCatalog? = nil, select: String? = nil) throws(RecognitionFailure) -> RecognizedLayout
     {
