@@ -42,13 +42,9 @@ struct PillowFixtureTests {
         #expect(image.width == reference.width && image.height == reference.height,
                 "\(name): \(image.width)×\(image.height), Pillow \(reference.width)×\(reference.height)")
         guard image.pixels.count == reference.pixels.count else { return }
-        var differing = 0, largest = 0, first: Int?
-        for index in 0..<image.pixels.count where image.pixels[index] != reference.pixels[index] {
-            differing += 1
-            largest = max(largest, abs(Int(image.pixels[index]) - Int(reference.pixels[index])))
-            if first == nil { first = index }
-        }
-        if let first {
+        let difference = ByteDifference(image.pixels, reference.pixels)
+        let (differing, largest) = (difference.count, difference.largest)
+        if let first = difference.first {
             let pixel = first / 3
             let at = pixel * 3
             Issue.record("""

@@ -61,13 +61,9 @@ struct ReferencePipelineTests {
         #expect(got.width == reference.width && got.height == reference.height,
                 "\(label): \(got.width)x\(got.height), reference \(reference.width)x\(reference.height)")
         guard got.pixels.count == reference.pixels.count else { return }
-        var differing = 0, largest = 0, first: Int?
-        for i in 0..<got.pixels.count where got.pixels[i] != reference.pixels[i] {
-            differing += 1
-            largest = max(largest, abs(Int(got.pixels[i]) - Int(reference.pixels[i])))
-            if first == nil { first = i }
-        }
-        if let first {
+        let difference = ByteDifference(got.pixels, reference.pixels)
+        let (differing, largest) = (difference.count, difference.largest)
+        if let first = difference.first {
             let message: String = "\(label): \(differing) of \(got.pixels.count) bytes differ, max |Δ| \(largest), first at byte \(first) (pixel x \(first / 3 % got.width), y \(first / 3 / got.width)): \(got.pixels[first]) vs \(reference.pixels[first])"
             Issue.record(Comment(rawValue: message))
         }
