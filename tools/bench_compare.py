@@ -2,17 +2,20 @@
 """Side-by-side latency of weightconv, PyTorch eager and onnxruntime on one machine in one run (issue 6),
 plus the import-speed comparison (cp vs torch.load + safetensors save vs weightconv import).
 
-    /work/.venv-tools/bin/python tools/bench_compare.py [--threads 2] [--rounds 5] [--iterations 10] [--warmup 5]
-        [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
+    /work/.venv-tools/bin/python tools/bench_compare.py [--threads 1,2] [--batch 1,8,32] [--rounds 5] [--iterations 10]
+        [--warmup 5] [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
         [--skip-import] [--work DIR] [--baseline OLD_BINARY]
 
-For each full-size network (random weights; timing does not depend on their values) at batch 1:
+One table per setting (each thread count with each batch size, in that order). For each full-size network
+(random weights; timing does not depend on their values) at that batch size:
 - PyTorch eager: torch.set_num_threads(T), torch.inference_mode(), the original implementation;
-- onnxruntime: the same model exported with torch.onnx.export (TorchScript exporter, opset 17), a session
+- onnxruntime: the same model exported with torch.onnx.export (TorchScript exporter, opset 17) for that batch
+  size (static shapes, as PyTorch and weightconv see them), a session
   with intra_op_num_threads=T, inter_op_num_threads=1, ORT_ENABLE_ALL;
 - weightconv: the same weights saved as a checkpoint, `weightconv import … -o N.wcv`, then
-  `weightconv bench N.wcv --batch 1 --threads T --iterations K --json` — the column is skipped with a
+  `weightconv bench N.wcv --batch B --threads T --iterations K --json` — the column is skipped with a
   note when the binary or its `bench` command is not there yet.
+Milliseconds are per image (a batch's time divided by its size), so that batch sizes compare directly.
 With --baseline, a second weightconv binary (an earlier build) is timed in the same rounds, with its own
 import of the same checkpoint, and the table adds its column and the ratio new / baseline: the before/after
 check of a change, on the same machine in the same run.
@@ -84,7 +87,7 @@ def time_calls(fn, iterations: int, warmup: int) -> dict:
 def onnxruntime_runner(model, x, threads, work: Path, name: str):
     """A callable running the exported model in an onnxruntime session made once."""
     import onnxruntime as ort
-    path = work / f"{name}.onnx"
+    path = work / f"{name}_b{x.shape[0]}.onnx"
     if not path.exists():
         torch.onnx.export(model, (x,), str(path), opset_version=17, input_names=["input"], output_names=["logits"],
                           dynamo=False)
@@ -122,13 +125,28 @@ def import_weightconv(binary, model, arch, work: Path, name: str) -> Path:
     return wcv
 
 
-def bench_weightconv(binary, wcv: Path, threads, iterations, warmup) -> dict:
-    out = subprocess.run([binary, "bench", str(wcv), "--batch", "1", "--threads", str(threads), "--iterations",
+def bench_weightconv(binary, wcv: Path, batch, threads, iterations, warmup) -> dict:
+    out = subprocess.run([binary, "bench", str(wcv), "--batch", str(batch), "--threads", str(threads), "--iterations",
                           str(iterations), "--warmup", str(warmup), "--json"], check=True, capture_output=True,
                          text=True)
     result = json.loads(out.stdout)
     return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"]),
             "min_ms": float(result.get("min_ms", float("nan")))}
+
+
+def per_image(r: dict, batch: int) -> dict:
+    return {key: value / batch for key, value in r.items()}
+
+
+def int_list(text: str) -> list[int]:
+    """`1,2,4` → [1, 2, 4]; every value at least 1."""
+    try:
+        values = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: give at least one value, each at least 1")
+    return values
 
 
 def across_rounds(rounds: list[dict]) -> dict:
@@ -138,7 +156,7 @@ def across_rounds(rounds: list[dict]) -> dict:
 
 
 def round_cell(r: dict) -> str:
-    return f"{r['median_ms']:.1f} ({r['low_ms']:.1f}–{r['high_ms']:.1f})"
+    return f"{r['median_ms']:.2f} ({r['low_ms']:.2f}–{r['high_ms']:.2f})"
 
 
 def ratio_cell(numerator: list[dict], denominator: list[dict]) -> str:
@@ -219,9 +237,43 @@ def machine() -> str:
             f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, Python {platform.python_version()}")
 
 
+def bench_network(args, name, model, batch, threads, wcv, baseline_wcv, failure, have_weightconv) -> None:
+    """One row: the network at `batch` images and `threads` threads, the engines timed in turn each round."""
+    description, _, size, _ = NETWORKS[name]
+    x = torch.randn(batch, 3, size, size, generator=torch.Generator().manual_seed(0))
+    torch.set_num_threads(threads)
+    run_ort = onnxruntime_runner(model, x, threads, args.work, name)
+    pt, ort, wc, base = [], [], [], []
+    for _ in range(args.rounds):
+        with torch.inference_mode():
+            pt.append(time_calls(lambda: model(x), args.iterations, args.warmup))
+        ort.append(time_calls(run_ort, args.iterations, args.warmup))
+        if wcv is not None:
+            try:
+                wc.append(bench_weightconv(args.weightconv, wcv, batch, threads, args.iterations, args.warmup))
+            except (subprocess.CalledProcessError, ValueError, KeyError) as error:
+                failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
+                wcv = None
+        if baseline_wcv is not None and wcv is not None:
+            base.append(bench_weightconv(args.baseline, baseline_wcv, batch, threads, args.iterations, args.warmup))
+    pt, ort, wc, base = ([per_image(r, batch) for r in rs] for rs in (pt, ort, wc, base))
+    row = f"| {description} | {size}x{size} | {round_cell(across_rounds(pt))} | {round_cell(across_rounds(ort))} |"
+    if have_weightconv:
+        if failure or len(wc) != len(pt):
+            row += f" failed: {failure} | | |"
+        else:
+            row += f" {round_cell(across_rounds(wc))} | {ratio_cell(wc, pt)} | {ratio_cell(wc, ort)} |"
+            if args.baseline and len(base) == len(wc):
+                row += f" {round_cell(across_rounds(base))} | {ratio_cell(wc, base)} |"
+    else:
+        row += f" {ratio_cell(ort, pt)} |"
+    print(row, flush=True)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int_list, default=[2], help="thread counts, e.g. 1,2,4")
+    parser.add_argument("--batch", type=int_list, default=[1], help="batch sizes, e.g. 1,8,32")
     parser.add_argument("--iterations", type=int, default=10, help="timed runs per engine per round")
     parser.add_argument("--rounds", type=int, default=5,
                         help="rounds; each runs PyTorch, onnxruntime and weightconv in turn")
@@ -251,9 +303,22 @@ def main() -> int:
         "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
         else ""))
     print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"Batch 1, {args.threads} threads; {args.rounds} rounds, each timing PyTorch, onnxruntime and weightconv "
-          f"in turn ({args.iterations} runs each after {args.warmup} warm-up); milliseconds: median of the round "
-          "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).\n")
+    print(f"{args.rounds} rounds per setting, each timing PyTorch, onnxruntime and weightconv in turn "
+          f"({args.iterations} runs each after {args.warmup} warm-up); milliseconds per image: median of the round "
+          "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).")
+    networks = args.networks.split(",")
+    models, wcvs, baseline_wcvs, failures = {}, {}, {}, {}
+    for name in networks:
+        description, build, size, arch = NETWORKS[name]
+        models[name] = build().eval()
+        if have_weightconv:
+            try:
+                wcvs[name] = import_weightconv(args.weightconv, models[name], arch, args.work, name)
+                if args.baseline:
+                    baseline_wcvs[name] = import_weightconv(args.baseline, models[name], arch, args.work,
+                                                            name + "_baseline")
+            except subprocess.CalledProcessError as error:
+                failures[name] = str(error.stderr or error).strip().splitlines()[-1:]
     header = "| network | input | PyTorch eager | onnxruntime |"
     rule = "|---|---|---:|---:|"
     if have_weightconv:
@@ -265,48 +330,14 @@ def main() -> int:
     else:
         header += " onnxruntime / PyTorch |"
         rule += "---:|"
-    print(header)
-    print(rule)
-    g = torch.Generator().manual_seed(0)
-    for name in args.networks.split(","):
-        description, build, size, arch = NETWORKS[name]
-        model = build().eval()
-        x = torch.randn(1, 3, size, size, generator=g)
-        torch.set_num_threads(args.threads)
-        run_ort = onnxruntime_runner(model, x, args.threads, args.work, name)
-        wcv = baseline_wcv = None
-        failure = None
-        if have_weightconv:
-            try:
-                wcv = import_weightconv(args.weightconv, model, arch, args.work, name)
-                if args.baseline:
-                    baseline_wcv = import_weightconv(args.baseline, model, arch, args.work, name + "_baseline")
-            except subprocess.CalledProcessError as error:
-                failure = str(error.stderr or error).strip().splitlines()[-1:]
-        pt, ort, wc, base = [], [], [], []
-        for _ in range(args.rounds):
-            with torch.inference_mode():
-                pt.append(time_calls(lambda: model(x), args.iterations, args.warmup))
-            ort.append(time_calls(run_ort, args.iterations, args.warmup))
-            if wcv is not None:
-                try:
-                    wc.append(bench_weightconv(args.weightconv, wcv, args.threads, args.iterations, args.warmup))
-                except (subprocess.CalledProcessError, ValueError, KeyError) as error:
-                    failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
-                    wcv = None
-            if baseline_wcv is not None and wcv is not None:
-                base.append(bench_weightconv(args.baseline, baseline_wcv, args.threads, args.iterations, args.warmup))
-        row = f"| {description} | {size}x{size} | {round_cell(across_rounds(pt))} | {round_cell(across_rounds(ort))} |"
-        if have_weightconv:
-            if failure or len(wc) != len(pt):
-                row += f" failed: {failure} | | |"
-            else:
-                row += f" {round_cell(across_rounds(wc))} | {ratio_cell(wc, pt)} | {ratio_cell(wc, ort)} |"
-                if args.baseline and len(base) == len(wc):
-                    row += f" {round_cell(across_rounds(base))} | {ratio_cell(wc, base)} |"
-        else:
-            row += f" {ratio_cell(ort, pt)} |"
-        print(row, flush=True)
+    for threads in args.threads:
+        for batch in args.batch:
+            print(f"\n### Batch {batch}, {threads} thread{'s' if threads > 1 else ''} (ms per image)\n")
+            print(header)
+            print(rule)
+            for name in networks:
+                bench_network(args, name, models[name], batch, threads, wcvs.get(name), baseline_wcvs.get(name),
+                              failures.get(name), have_weightconv)
     if not have_weightconv:
         print(f"\nweightconv column skipped: {why_not}.")
     if not args.skip_import:
