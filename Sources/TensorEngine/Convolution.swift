@@ -203,18 +203,18 @@ struct PreparedConvolution: Sendable {
     /// Runs the layer: `output = act(conv(input) + bias + residual)`.
     func run(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
              residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
-        switch algorithm {
+        switch (algorithm, kernels.vector) {
         #if arch(x86_64)
-        case .im2col where kernels == .avx512 && residual == nil && inputActivation == .identity
+        case (.im2col, let vector?) where residual == nil && inputActivation == .identity
             && parameters.groups > 1 && inputChannels / parameters.groups <= 32
             && kernel == Size2(3) && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w
             && parameters.stride.w <= 2:
-            runGrouped3x3(input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
+            runGrouped3x3(vector, input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
         #endif
-        case .pointwise, .im2col:
+        case (.pointwise, _), (.im2col, _):
             runGEMM(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
                     scratch: scratch, workers: workers)
-        case .depthwise:
+        case (.depthwise, _):
             runDepthwise(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
                          scratch: scratch, workers: workers)
         }
@@ -329,8 +329,8 @@ struct PreparedConvolution: Sendable {
                                 UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
                             }
                             #if arch(x86_64)
-                            if kernels == .avx512 {
-                                wc_epilogue_avx512(c + r * columns, width, biases.base[firstRow + r], extra, activation.code)
+                            if let vector = kernels.vector {
+                                vector.epilogue(c + r * columns, width, biases.base[firstRow + r], extra, activation.code)
                                 continue
                             }
                             #endif
@@ -350,7 +350,7 @@ struct PreparedConvolution: Sendable {
     /// 3-channel stems stay on im2col + GEMM, which measured faster for them (MobileNetV2's stem
     /// 0.20 ms against 0.32 ms with this kernel). Each share takes a contiguous run of (image,
     /// group) items.
-    private func runGrouped3x3(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
+    private func runGrouped3x3(_ vector: VectorKernels, input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
                                workers: Workers) {
         let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
         let (oh, ow) = (outputShape[2], outputShape[3])
@@ -364,10 +364,10 @@ struct PreparedConvolution: Sendable {
                 workers.forEachChunk(n * g) { _, items in
                     for item in items {
                         let (image, group) = (item / g, item % g)
-                        wc_grouped3x3_avx512(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
-                                             output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
-                                             p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
-                                             biases[group * ocg], activation.code)
+                        vector.grouped3x3(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
+                                          output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
+                                          p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
+                                          biases[group * ocg], activation.code)
                     }
                 }
             }
@@ -450,7 +450,7 @@ struct PreparedConvolution: Sendable {
             bias.withUnsafeBufferPointer { biasBuffer in
                 let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
                 let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                let direct = kernels == .avx512 && kh == 3 && kw == 3 && p.dilation == Size2(1)
+                let direct = kernels.vector != nil && kh == 3 && kw == 3 && p.dilation == Size2(1)
                     && p.stride.h == p.stride.w && p.stride.w <= 2
                 let inputPlanes = self.inputPlanes
                 @Sendable @inline(__always) func sourcePlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
@@ -463,16 +463,16 @@ struct PreparedConvolution: Sendable {
                     return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
                 }
                 #if arch(x86_64)
-                if direct {
-                    // AVX-512: masked loads stand in for the padding, so no padded copy. Each share
-                    // takes a run of whole planes (see `split` for why runs).
+                if direct, let vector = kernels.vector {
+                    // AVX-512 / AVX2: masked loads stand in for the padding, so no padded copy. Each
+                    // share takes a run of whole planes (see `split` for why runs).
                     workers.forEachChunk(n * c) { _, planes in
                         for plane in planes {
                             let channel = plane % c
-                            wc_depthwise3x3_avx512(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
-                                                   p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
-                                                   residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                   inputActivation.code, activation.code)
+                            vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
+                                                p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
+                                                residual.map { UnsafePointer($0[plane * oh * ow]) },
+                                                inputActivation.code, activation.code)
                         }
                     }
                     return

@@ -82,8 +82,9 @@ public final class FastExecutor: @unchecked Sendable {
     private let lock = NSLock()
     private var plans: [[Int]: Plan] = [:]
 
-    /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them;
-    ///   `.portable` keeps to the Swift ones (tests compare both with the reference).
+    /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
+    ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
+    ///   narrower one (tests compare every set the machine runs with the reference).
     public init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")

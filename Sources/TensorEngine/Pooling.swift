@@ -138,8 +138,8 @@ enum FastPooling {
                         _ p: PoolParameters, kernels: KernelSet, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
         #if arch(x86_64)
-        if kernels == .avx512, p.kernel == Size2(3), p.dilation == Size2(1), p.stride.h == p.stride.w, p.stride.w <= 2 {
-            return pool3x3(input, inShape, output, outShape, p, kind: Int32(WC_POOL_MAX), workers: workers)
+        if let vector = kernels.vector, p.kernel == Size2(3), p.dilation == Size2(1), p.stride.h == p.stride.w, p.stride.w <= 2 {
+            return pool3x3(vector, input, inShape, output, outShape, p, kind: Int32(WC_POOL_MAX), workers: workers)
         }
         #endif
         // With ceil_mode the last window may reach past the right padding.
@@ -195,14 +195,14 @@ enum FastPooling {
     }
 
     #if arch(x86_64)
-    /// The AVX-512 3×3 kernel over runs of whole planes, one per share.
-    private static func pool3x3(_ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
+    /// The AVX-512 or AVX2 3×3 kernel over runs of whole planes, one per share.
+    private static func pool3x3(_ vector: VectorKernels, _ input: SharedPointer, _ inShape: [Int], _ output: SharedPointer, _ outShape: [Int],
                                 _ p: PoolParameters, kind: Int32, workers: Workers) {
         let (h, w, oh, ow) = (inShape[2], inShape[3], outShape[2], outShape[3])
         workers.forEachChunk(inShape[0] * inShape[1]) { _, planes in
             for plane in planes {
-                wc_pool3x3_avx512(input[plane * h * w], h, w, output[plane * oh * ow], oh, ow, p.stride.w,
-                                  p.padding.h, p.padding.w, kind)
+                vector.pool3x3(input[plane * h * w], h, w, output[plane * oh * ow], oh, ow, p.stride.w,
+                               p.padding.h, p.padding.w, kind)
             }
         }
     }
@@ -247,10 +247,10 @@ enum FastPooling {
         // The AVX-512 kernel divides every window by 9: right when padded positions count and no
         // window reaches past the padding (ceil_mode can make the last one do so).
         #if arch(x86_64)
-        if kernels == .avx512, p.kernel == Size2(3), p.stride.h == p.stride.w, p.stride.w <= 2,
+        if let vector = kernels.vector, p.kernel == Size2(3), p.stride.h == p.stride.w, p.stride.w <= 2,
            p.countIncludePad || p.padding == Size2(0),
            (oh - 1) * p.stride.h + 3 <= h + 2 * p.padding.h, (ow - 1) * p.stride.w + 3 <= w + 2 * p.padding.w {
-            return pool3x3(input, inShape, output, outShape, p, kind: Int32(WC_POOL_AVERAGE), workers: workers)
+            return pool3x3(vector, input, inShape, output, outShape, p, kind: Int32(WC_POOL_AVERAGE), workers: workers)
         }
         #endif
         // Window extent along one axis: positions counted in the divisor, and the input rows or columns summed.

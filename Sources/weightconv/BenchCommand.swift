@@ -29,8 +29,7 @@ struct BenchCommand: ParsableCommand {
     @Flag(help: "Use the reference operators instead of the fast path.")
     var referenceOperators = false
 
-    @Flag(help: "Only the portable Swift kernels, not the AVX-512 ones (to see what they give).")
-    var portableKernels = false
+    @OptionGroup var kernelOptions: KernelOptions
 
     @Flag(help: "Time every step of the fast path and print them, slowest first, with each operator kind's share.")
     var profile = false
@@ -51,7 +50,7 @@ struct BenchCommand: ParsableCommand {
         try reportingErrors {
             if profile {
                 let steps = try NetworkBenchmark.profile(path: file, batch: batch, threads: threads, iterations: iterations,
-                                                         size: size, kernels: portableKernels ? .portable : .best)
+                                                         size: size, kernels: kernelOptions.chosen)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
@@ -63,7 +62,7 @@ struct BenchCommand: ParsableCommand {
             }
             let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
                                                   warmup: warmup, size: size, referenceOperators: referenceOperators,
-                                                  kernels: portableKernels ? .portable : .best)
+                                                  kernels: kernelOptions.chosen)
             if json {
                 print(result.jsonText)
             } else {

@@ -39,8 +39,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Use the reference operators instead of the fast path.")
     var referenceOperators = false
 
-    @Flag(help: "Only the portable Swift kernels, not the AVX-512 ones.")
-    var portableKernels = false
+    @OptionGroup var kernelOptions: KernelOptions
 
     func run() throws {
         if let trace {
@@ -64,7 +63,7 @@ struct VerifyCommand: ParsableCommand {
         do {
             report = try Verifier.run(VerificationRequest(
                 path: file, reference: reference, atol: atol, rtol: rtol, threads: threads,
-                mode: referenceOperators ? .reference : .fast(threads: threads, kernels: portableKernels ? .portable : .best)))
+                mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernelOptions.chosen)))
         } catch {
             printErrorLine(error)
             throw ExitCode(2)

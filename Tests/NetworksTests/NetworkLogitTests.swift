@@ -27,10 +27,10 @@ let logitTolerance: Float = 1e-4
         #expect(difference.passes, "\(name) reference vs PyTorch: \(difference)")
     }
 
-    /// With each kernel set this machine runs (the portable Swift kernels, and AVX-512 where the CPU
-    /// has it), since the executor's fusions (the shuffle folded into the depthwise read, the
-    /// activation applied as it reads) go through both.
-    @Test(arguments: networkCaseNames, KernelSet.best == .avx512 ? [KernelSet.portable, .avx512] : [.portable])
+    /// With each kernel set this machine runs (the portable Swift kernels, and AVX2 and AVX-512
+    /// where the CPU has them), since the executor's fusions (the shuffle folded into the depthwise
+    /// read, the activation applied as it reads) go through each.
+    @Test(arguments: networkCaseNames, KernelSet.available)
     func fastMatchesPyTorchAndReference(_ name: String, kernels: KernelSet) throws {
         let c = try NetworkCase(name)
         let configuration = try c.configuration()
@@ -46,17 +46,18 @@ let logitTolerance: Float = 1e-4
         #expect(try fast(c.input) == fastLogits)
     }
 
-    /// Batch size is free: the first image alone gives the first row of the batch's logits.
-    @Test(arguments: networkCaseNames)
-    func singleImageMatchesItsBatchRow(_ name: String) throws {
+    /// Batch size is free: the first image alone gives the first row of the batch's logits, with
+    /// every kernel set.
+    @Test(arguments: networkCaseNames, KernelSet.available)
+    func singleImageMatchesItsBatchRow(_ name: String, kernels: KernelSet) throws {
         let c = try NetworkCase(name)
-        let fast = try c.configuration().build(WeightSource(c.weights), mode: .fast(threads: 2))
+        let fast = try c.configuration().build(WeightSource(c.weights), mode: .fast(threads: 2, kernels: kernels))
         let perImage = c.input.count / c.input.shape[0]
         let first = try Tensor(shape: [1] + c.input.shape.dropFirst(), storage: Array(c.input.storage.prefix(perImage)))
         let classes = c.logits.shape[1]
         let expected = try Tensor(shape: [1, classes], storage: Array(c.logits.storage.prefix(classes)))
         let difference = LogitDifference(try fast(first), expected, tolerance: logitTolerance)
-        #expect(difference.passes, "\(name) batch 1: \(difference)")
+        #expect(difference.passes, "\(name) batch 1, \(kernels) kernels: \(difference)")
     }
 }
 

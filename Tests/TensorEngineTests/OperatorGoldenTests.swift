@@ -140,6 +140,27 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         #expect(againstTorch.passes, "\(name) fast vs PyTorch, \(setup): \(againstTorch)")
     }
 
+    /// Every kernel set at batch 1 and at batch 3, against the reference operators: the case's
+    /// first image alone, and its images repeated to three, each scaled differently (so that a
+    /// kernel mixing up images, or reading the wrong image's planes, is caught).
+    @Test(arguments: fastCaseNames, KernelSet.available)
+    func fastMatchesReferenceAtBatchOneAndThree(_ name: String, kernels: KernelSet) throws {
+        let c = try OperatorCase(name)
+        let graph = try #require(try c.graph())
+        let input = try c.tensor("input")
+        let perImage = input.count / input.shape[0]
+        for batch in [1, 3] {
+            let storage = (0..<batch).flatMap { image in
+                let source = image % input.shape[0] * perImage
+                return input.storage[source..<(source + perImage)].map { $0 * (1 + 0.25 * Float(image)) }
+            }
+            let x = try Tensor(shape: [batch] + input.shape.dropFirst(), storage: storage)
+            let fast = try FastExecutor(graph: graph, threads: 2, kernels: kernels).run(x)
+            let comparison = Comparison(fast, try ReferenceExecutor.run(graph, input: x), atol: 2e-5, rtol: 1e-5)
+            #expect(comparison.passes, "\(name) batch \(batch), \(kernels) kernels: \(comparison)")
+        }
+    }
+
     /// The fused fast convolution (BN folded, residual and ReLU6 in the epilogue) against the
     /// reference chain of separate operators, on the golden inputs of every convolution case.
     @Test(arguments: operatorCaseNames.filter { $0.hasPrefix("conv_") }, KernelSet.available)
@@ -165,12 +186,6 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         #expect(comparison.passes, "\(name), \(kernels) kernels: \(comparison)")
         #expect(reference.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
     }
-}
-
-extension KernelSet {
-    /// Every kernel set this machine can run: the portable one always, AVX-512 where the CPU has it
-    /// (a machine without it tests the portable kernels only, which is what it would run).
-    static let available: [KernelSet] = best == .avx512 ? [.portable, .avx512] : [.portable]
 }
 
 /// Threads × kernel set for the fast-path tests.

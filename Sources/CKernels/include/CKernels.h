@@ -1,6 +1,7 @@
 // Vector kernels the Swift engine calls where the CPU has wider registers than the baseline x86-64
 // it is compiled for. Swift has no per-function target attributes, so these live in C, compiled for
-// AVX-512 function by function and chosen at run time; the Swift kernels remain the fallback.
+// AVX-512 or AVX2 + FMA function by function and chosen at run time; the Swift kernels remain the
+// fallback.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -12,7 +13,11 @@ enum { WC_IDENTITY = 0, WC_RELU = 1, WC_RELU6 = 2 };
 /// Whether this CPU runs the AVX-512 (F) kernels below (always false off x86-64).
 bool wc_has_avx512(void);
 
-/// Pooling kinds for wc_pool3x3_avx512.
+/// Whether this CPU runs the AVX2 + FMA kernels below and the OS saves the AVX registers (cpuid
+/// and xgetbv; always false off x86-64).
+bool wc_has_avx2_fma(void);
+
+/// Pooling kinds for the wc_pool3x3 kernels.
 enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
 
 // The AVX-512 kernels are declared and compiled only for x86-64; callers guard their use with
@@ -53,6 +58,25 @@ void wc_grouped3x3_avx512(const float *input, long height, long width, long in_c
 /// Requires AVX-512F.
 void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
                        long out_width, long stride, long pad_top, long pad_left, int kind);
+
+// The AVX2 + FMA kernels (KernelsAVX2.c): the same contracts as the AVX-512 ones above, for
+// processors without AVX-512. Require AVX2 and FMA (wc_has_avx2_fma).
+
+void wc_depthwise3x3_avx2(const float *input, long height, long width,
+                          float *output, long out_height, long out_width,
+                          long stride, long pad_top, long pad_left,
+                          const float *filter, float bias, const float *residual,
+                          int input_activation, int activation);
+
+void wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation);
+
+void wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
+                        float *output, long out_height, long out_width, long out_channels,
+                        long stride, long pad_top, long pad_left,
+                        const float *filter, const float *bias, int activation);
+
+void wc_pool3x3_avx2(const float *input, long height, long width, float *output, long out_height,
+                     long out_width, long stride, long pad_top, long pad_left, int kind);
 
 #endif // x86-64
 

@@ -1,0 +1,305 @@
+#include "CKernels.h"
+
+// The AVX2 + FMA versions of Kernels.c's AVX-512 kernels, for the x86-64 processors without
+// AVX-512 (AMD Zen 2/3, most laptops). Same structure and same results up to the order of sums,
+// eight lanes instead of sixteen. AVX2 has no mask registers: lanes outside the plane are loaded
+// with vmaskmovps (masked lanes neither fault nor read) only in the column blocks at a plane's
+// edges, and blocks wholly inside use plain loads and stores (vmaskmovps stores are slow on AMD).
+// One file: the helpers are shared by the kernels and must stay inline.
+
+#if defined(__x86_64__) || defined(_M_X64)
+
+#include <cpuid.h>
+#include <immintrin.h>
+#include <stdint.h>
+
+#define AVX2 __attribute__((target("avx2,fma")))
+
+/// Reads XCR0 (xgetbv is allowed once cpuid says OSXSAVE; written as an instruction so that the
+/// function itself needs no target attribute).
+static uint64_t xcr0(void) {
+    uint32_t eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((uint64_t)edx << 32) | eax;
+}
+
+bool wc_has_avx2_fma(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
+    const unsigned fma = 1u << 12, osxsave = 1u << 27, avx = 1u << 28;
+    if ((c & (fma | osxsave | avx)) != (fma | osxsave | avx)) return false;
+    // The OS saves the SSE and AVX halves of the registers on a context switch.
+    if ((xcr0() & 6) != 6) return false;
+    if (__get_cpuid_max(0, 0) < 7) return false;
+    __cpuid_count(7, 0, a, b, c, d);
+    return (b & (1u << 5)) != 0; // AVX2
+}
+
+/// One float block of eight lanes and the masks of its loads.
+typedef struct {
+    __m256i m[5]; // loads at x, x + 1, x + 2, x + 8, x + 10 (see `row_taps`)
+    bool full;    // every lane of every load inside the row: plain loads
+} taps_mask;
+
+/// Lanes i of 8 with 0 <= first + i < count, as all-ones 32-bit lanes.
+static inline AVX2 __m256i inside(long first, long count) {
+    // Clamped so that the lane indices fit 32 bits; the answer is the same.
+    if (first > count) first = count;
+    if (first > INT32_MAX - 8) first = INT32_MAX - 8;
+    if (first < -8) first = -8;
+    const __m256i index = _mm256_add_epi32(_mm256_set1_epi32((int)first), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+    const __m256i lower = _mm256_cmpgt_epi32(index, _mm256_set1_epi32(-1));
+    const __m256i upper = _mm256_cmpgt_epi32(_mm256_set1_epi32(count > INT32_MAX ? INT32_MAX : (int)count), index);
+    return _mm256_and_si256(lower, upper);
+}
+
+static inline AVX2 bool all_lanes(__m256i m) { return _mm256_movemask_ps(_mm256_castsi256_ps(m)) == 0xff; }
+
+/// max/min return their second operand when either is NaN: with the value second, NaN passes
+/// through, as it does in PyTorch's relu and hardtanh.
+static inline AVX2 __m256 activate(__m256 v, int kind) {
+    if (kind != WC_IDENTITY) v = _mm256_max_ps(_mm256_setzero_ps(), v);
+    if (kind == WC_RELU6) v = _mm256_min_ps(_mm256_set1_ps(6.0f), v);
+    return v;
+}
+
+/// `row + first` computed on integers: `first` may point before the row (into the padding), where
+/// only masked-off lanes read, and forming such a pointer directly is undefined in C.
+static inline const float *at(const float *row, long first) {
+    return (const float *)((intptr_t)row + first * (intptr_t)sizeof(float));
+}
+
+/// Eight floats from `row + first`, lanes outside `mask` set to `fill`.
+static inline AVX2 __m256 load(const float *row, long first, __m256i mask, bool full, __m256 fill) {
+    if (full) return _mm256_loadu_ps(at(row, first));
+    return _mm256_blendv_ps(fill, _mm256_maskload_ps(at(row, first), mask), _mm256_castsi256_ps(mask));
+}
+
+/// The even and odd lanes of the sixteen floats lo:hi.
+static inline AVX2 __m256 even_lanes(__m256 lo, __m256 hi) {
+    const __m256 mixed = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0)); // lo0 lo2 hi0 hi2 lo4 lo6 hi4 hi6
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+static inline AVX2 __m256 odd_lanes(__m256 lo, __m256 hi) {
+    const __m256 mixed = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(mixed), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+/// The three taps t[0..2] of eight outputs from one input row: columns x + s·i + tap for i < 8,
+/// s = stride (1 or 2), lanes outside the row set to `fill`. Stride 2 loads sixteen columns and
+/// keeps the even and odd lanes.
+static inline AVX2 void row_taps(const float *row, long x, const taps_mask *m, __m256 fill, long stride, __m256 t[3]) {
+    if (stride == 1) {
+        t[0] = load(row, x, m->m[0], m->full, fill);
+        t[1] = load(row, x + 1, m->m[1], m->full, fill);
+        t[2] = load(row, x + 2, m->m[2], m->full, fill);
+        return;
+    }
+    const __m256 lo = load(row, x, m->m[0], m->full, fill), hi = load(row, x + 8, m->m[3], m->full, fill);
+    const __m256 lo2 = load(row, x + 2, m->m[2], m->full, fill), hi2 = load(row, x + 10, m->m[4], m->full, fill);
+    t[0] = even_lanes(lo, hi);
+    t[1] = odd_lanes(lo, hi);
+    t[2] = even_lanes(lo2, hi2);
+}
+
+/// The masks `row_taps` needs for the block of outputs whose first input column is x.
+static inline AVX2 void tap_masks(long x, long width, long stride, taps_mask *m) {
+    m->m[0] = inside(x, width);
+    m->m[1] = inside(x + 1, width);
+    m->m[2] = inside(x + 2, width);
+    m->m[3] = inside(x + 8, width);
+    m->m[4] = inside(x + 10, width);
+    m->full = all_lanes(m->m[0]) && all_lanes(m->m[2]) && (stride == 1 || all_lanes(m->m[4]));
+}
+
+/// The output block's store: all eight lanes, or the first `count` of them.
+typedef struct {
+    __m256i mask;
+    bool full;
+} store_mask;
+
+static inline AVX2 store_mask store_for(long first, long count) {
+    store_mask s = {inside(first, count), first + 8 <= count};
+    return s;
+}
+
+static inline AVX2 void store(float *out, store_mask s, __m256 v) {
+    if (s.full) _mm256_storeu_ps(out, v);
+    else _mm256_maskstore_ps(out, s.mask, v);
+}
+
+static inline AVX2 void finish(float *out, const float *extra, store_mask s, __m256 acc, int activation) {
+    if (extra) acc = _mm256_add_ps(acc, s.full ? _mm256_loadu_ps(extra) : _mm256_maskload_ps(extra, s.mask));
+    store(out, s, activate(acc, activation));
+}
+
+/// The three taps of a row (see `row_taps`), zero outside it, through the input activation.
+static inline AVX2 void activated_taps(const float *row, long x, const taps_mask *m, long stride, int kind, __m256 t[3]) {
+    row_taps(row, x, m, _mm256_setzero_ps(), stride, t);
+    for (int i = 0; i < 3; i++) t[i] = activate(t[i], kind);
+}
+
+// As wc_depthwise3x3_avx512: column blocks outside, stride 1 two output rows at a time.
+void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
+                               float *output, long out_height, long out_width,
+                               long stride, long pad_top, long pad_left,
+                               const float *filter, float bias, const float *residual,
+                               int input_activation, int activation) {
+    __m256 w[9];
+    for (int i = 0; i < 9; i++) w[i] = _mm256_set1_ps(filter[i]);
+    const __m256 b = _mm256_set1_ps(bias);
+    for (long ox = 0; ox < out_width; ox += 8) {
+        const store_mask s = store_for(ox, out_width);
+        const long x = ox * stride - pad_left;
+        taps_mask m;
+        tap_masks(x, width, stride, &m);
+        long oy = 0;
+        for (; stride == 1 && oy + 1 < out_height; oy += 2) {
+            __m256 acc0 = b, acc1 = b;
+            for (int r = 0; r < 4; r++) {
+                const long iy = oy - pad_top + r;
+                if (iy < 0 || iy >= height) continue;
+                __m256 t[3];
+                activated_taps(input + iy * width, x, &m, 1, input_activation, t);
+                for (int k = 0; k < 3; k++) {
+                    if (r <= 2) acc0 = _mm256_fmadd_ps(t[k], w[3 * r + k], acc0);
+                    if (r >= 1) acc1 = _mm256_fmadd_ps(t[k], w[3 * (r - 1) + k], acc1);
+                }
+            }
+            finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, s, acc0, activation);
+            finish(output + (oy + 1) * out_width + ox, residual ? residual + (oy + 1) * out_width + ox : 0, s, acc1, activation);
+        }
+        for (; oy < out_height; oy++) {
+            __m256 acc = b;
+            for (int ky = 0; ky < 3; ky++) {
+                const long iy = oy * stride - pad_top + ky;
+                if (iy < 0 || iy >= height) continue;
+                __m256 t[3];
+                activated_taps(input + iy * width, x, &m, stride, input_activation, t);
+                for (int k = 0; k < 3; k++) acc = _mm256_fmadd_ps(t[k], w[3 * ky + k], acc);
+            }
+            finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, s, acc, activation);
+        }
+    }
+}
+
+void AVX2 wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation) {
+    const __m256 b = _mm256_set1_ps(bias);
+    for (long i = 0; i < count; i += 8) {
+        const store_mask s = store_for(i, count);
+        __m256 v = _mm256_add_ps(s.full ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, s.mask), b);
+        if (residual) v = _mm256_add_ps(v, s.full ? _mm256_loadu_ps(residual + i) : _mm256_maskload_ps(residual + i, s.mask));
+        store(row + i, s, activate(v, activation));
+    }
+}
+
+/// `a` combined with `b` by the pooling kind: NaN-propagating max (b wins when it is larger or
+/// NaN, so a NaN already in `a` stays), or sum.
+static inline AVX2 __m256 pool_combine(__m256 a, __m256 b, int kind) {
+    if (kind == WC_POOL_AVERAGE) return _mm256_add_ps(a, b);
+    const __m256 take = _mm256_or_ps(_mm256_cmp_ps(b, a, _CMP_GT_OQ), _mm256_cmp_ps(b, b, _CMP_UNORD_Q));
+    return _mm256_blendv_ps(a, b, take);
+}
+
+static inline AVX2 void pool3x3(const float *input, long height, long width, float *output, long out_height,
+                                long out_width, long stride, long pad_top, long pad_left, const int kind) {
+    const __m256 identity = _mm256_set1_ps(kind == WC_POOL_MAX ? -__builtin_inff() : 0.0f);
+    const __m256 ninth = _mm256_set1_ps(9.0f);
+    for (long ox = 0; ox < out_width; ox += 8) {
+        const store_mask s = store_for(ox, out_width);
+        const long x = ox * stride - pad_left;
+        taps_mask m;
+        tap_masks(x, width, stride, &m);
+        for (long oy = 0; oy < out_height; oy++) {
+            __m256 acc = identity;
+            for (int ky = 0; ky < 3; ky++) {
+                const long iy = oy * stride - pad_top + ky;
+                if (iy < 0 || iy >= height) continue;
+                __m256 t[3];
+                row_taps(input + iy * width, x, &m, identity, stride, t);
+                acc = pool_combine(pool_combine(pool_combine(acc, t[0], kind), t[1], kind), t[2], kind);
+            }
+            if (kind == WC_POOL_AVERAGE) acc = _mm256_div_ps(acc, ninth);
+            store(output + oy * out_width + ox, s, acc);
+        }
+    }
+}
+
+void AVX2 wc_pool3x3_avx2(const float *input, long height, long width, float *output, long out_height,
+                          long out_width, long stride, long pad_top, long pad_left, int kind) {
+    if (kind == WC_POOL_AVERAGE) {
+        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_AVERAGE);
+    } else {
+        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_MAX);
+    }
+}
+
+// Up to BLOCK output channels at a time: 8 accumulators, 3 taps and a broadcast weight fit AVX2's
+// 16 registers. `count` is a constant in each call below, so once inlined the accumulator loops
+// unroll and the accumulators stay in registers.
+enum { BLOCK = 8 };
+
+static inline AVX2 void grouped_block(const float *input, long height, long width, long in_channels,
+                                      float *output, long plane_out, long out_width, long stride, long pad_top,
+                                      long x, long ox, const taps_mask *m, store_mask s,
+                                      const float *filter, const float *bias, int activation, long oy,
+                                      const int count) {
+    __m256 acc[BLOCK];
+    for (int j = 0; j < count; j++) acc[j] = _mm256_set1_ps(bias[j]);
+    const long taps = in_channels * 9;
+    for (long i = 0; i < in_channels; i++) {
+        const float *plane = input + i * height * width;
+        for (int ky = 0; ky < 3; ky++) {
+            const long iy = oy * stride - pad_top + ky;
+            if (iy < 0 || iy >= height) continue;
+            __m256 t[3];
+            row_taps(plane + iy * width, x, m, _mm256_setzero_ps(), stride, t);
+            const float *w = filter + i * 9 + ky * 3;
+            for (int j = 0; j < count; j++) {
+                acc[j] = _mm256_fmadd_ps(t[0], _mm256_broadcast_ss(w + j * taps), acc[j]);
+                acc[j] = _mm256_fmadd_ps(t[1], _mm256_broadcast_ss(w + j * taps + 1), acc[j]);
+                acc[j] = _mm256_fmadd_ps(t[2], _mm256_broadcast_ss(w + j * taps + 2), acc[j]);
+            }
+        }
+    }
+    for (int j = 0; j < count; j++) finish(output + j * plane_out + oy * out_width + ox, 0, s, acc[j], activation);
+}
+
+void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
+                             float *output, long out_height, long out_width, long out_channels,
+                             long stride, long pad_top, long pad_left,
+                             const float *filter, const float *bias, int activation) {
+    const long taps = in_channels * 9, plane_out = out_height * out_width;
+    for (long ox = 0; ox < out_width; ox += 8) {
+        const store_mask s = store_for(ox, out_width);
+        const long x = ox * stride - pad_left;
+        taps_mask m;
+        tap_masks(x, width, stride, &m);
+        for (long oy = 0; oy < out_height; oy++) {
+            for (long o = 0; o < out_channels; o += BLOCK) {
+                float *out = output + o * plane_out;
+                const float *f = filter + o * taps, *b = bias + o;
+#define BLOCK_OF(n) grouped_block(input, height, width, in_channels, out, plane_out, out_width, stride, pad_top, \
+                                  x, ox, &m, s, f, b, activation, oy, n)
+                switch (out_channels - o < BLOCK ? out_channels - o : BLOCK) {
+                case 1: BLOCK_OF(1); break;
+                case 2: BLOCK_OF(2); break;
+                case 3: BLOCK_OF(3); break;
+                case 4: BLOCK_OF(4); break;
+                case 5: BLOCK_OF(5); break;
+                case 6: BLOCK_OF(6); break;
+                case 7: BLOCK_OF(7); break;
+                default: BLOCK_OF(8); break;
+                }
+#undef BLOCK_OF
+            }
+        }
+    }
+}
+
+#else
+
+bool wc_has_avx2_fma(void) { return false; }
+
+#endif
