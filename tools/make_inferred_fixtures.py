@@ -9,7 +9,7 @@ reference net loaded strictly with the mapped weights reproduces the original lo
 behaviour in weightconv's vocabulary, and for refusals the first tensor that does not fit.
 
 Usage: /work/venv/bin/python tools/make_inferred_fixtures.py [CASE ...]   (~15 s; deterministic, fixed seeds)
-Budget: fixtures/inferred stays under 4 MB.
+Budget: fixtures/inferred stays under 8 MB.
 """
 from __future__ import annotations
 
@@ -28,8 +28,9 @@ import torch.nn as nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore")
 
-from reference_nets import dli14_mobilenetv2, dxy_resnext, prlz77_resnext, tonylins_mobilenetv2, zoo  # noqa: E402
-from reference_nets.common import DTYPE_NAMES, flatten_tensors, randomize_  # noqa: E402
+from reference_nets import (dli14_mobilenetv2, dxy_resnext, prlz77_resnext, tonylins_mobilenetv2,  # noqa: E402
+                            weiaicunzai_shufflenet, weiaicunzai_xception, zoo)
+from reference_nets.common import DTYPE_NAMES, flatten_tensors, randomize_, scaled_torch_nn  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent / "fixtures" / "inferred"
 CLASSES = 10
@@ -84,6 +85,127 @@ def cifar_resnext_mapping(key: str) -> str:
     return f"layer{stage}.{block}.{RESNEXT_LEAVES[module]}.{leaf}"
 
 
+SHUFFLENET_LEAVES = {"compress_conv1": "compress", "compress_bn1": "compress_bn", "dw_conv2": "depthwise",
+                     "dw_bn2": "depthwise_bn", "expand_conv3": "expand", "expand_bn3": "expand_bn"}
+
+
+def pytorchcv_shufflenet_mapping(key: str) -> str:
+    """pytorchcv's features.init_block.{conv,bn} -> conv1/bn1, features.stageS.unitU.<leaf> -> stages.S-1.U-1.<leaf>,
+    output -> fc."""
+    parts = key.split(".")
+    if parts[0] == "output":
+        return ".".join(["fc"] + parts[1:])
+    if parts[1] == "init_block":
+        return ".".join([{"conv": "conv1", "bn": "bn1"}[parts[2]]] + parts[3:])
+    stage, unit = int(parts[1].removeprefix("stage")) - 1, int(parts[2].removeprefix("unit")) - 1
+    return ".".join([f"stages.{stage}.{unit}", SHUFFLENET_LEAVES[parts[3]]] + parts[4:])
+
+
+def weiaicunzai_shufflenet_mapping(key: str) -> str:
+    """conv1.{conv,bn} -> conv1/bn1; stageN.U.bottlneck.0.pointwise.{0,1} -> compress(_bn), depthwise.depthwise.{0,1}
+    -> depthwise(_bn), expand.pointwise.{0,1} -> expand(_bn) under stages.N-2.U; fc as is."""
+    parts = key.split(".")
+    if parts[0] == "conv1":
+        return ".".join([{"conv": "conv1", "bn": "bn1"}[parts[1]]] + parts[2:])
+    if parts[0] == "fc":
+        return key
+    prefix = f"stages.{int(parts[0].removeprefix('stage')) - 2}.{parts[1]}"
+    module = {"bottlneck": "compress", "depthwise": "depthwise", "expand": "expand"}[parts[2]]
+    rest = parts[3:] if parts[2] != "bottlneck" else parts[4:]   # bottlneck.0 is the PointwiseConv2d
+    bn = rest[1] == "1"                                          # pointwise.1 / depthwise.1: the BN
+    return ".".join([prefix, module + ("_bn" if bn else "")] + rest[2:])
+
+
+def separable_leaf(leaf: str) -> str:
+    return {"dw_conv": "conv1", "pw_conv": "pointwise", "depthwise": "conv1", "pointwise": "pointwise"}[leaf]
+
+
+def pytorchcv_xception_mapping(model: nn.Module) -> Callable[[str], str]:
+    """pytorchcv's units numbered through the stages -> Cadene's block1..N; a unit's identity_conv.{conv,bn} ->
+    skip/skipbn, body.blockK.{conv.dw_conv, conv.pw_conv, bn} -> rep (separable at 3(K-1) + start, its BN next; start
+    0 in the first unit (no leading ReLU), else 1); init_block.conv1/conv2.{conv,bn} -> conv1/bn1, conv2/bn2;
+    final_block.conv1/conv2 -> conv3/bn3, conv4/bn4; output -> fc."""
+    units = [f"{stage}.{unit}" for stage, module in model.features.named_children() if stage.startswith("stage")
+             for unit, _ in module.named_children()]
+
+    def mapping(key: str) -> str:
+        parts = key.split(".")
+        if parts[0] == "output":
+            return ".".join(["fc"] + parts[1:])
+        if parts[1] == "init_block":
+            n = parts[2].removeprefix("conv")
+            return ".".join([f"conv{n}" if parts[3] == "conv" else f"bn{n}"] + parts[4:])
+        if parts[1] == "final_block":
+            n = int(parts[2].removeprefix("conv")) + 2
+            if parts[3] == "conv":
+                return ".".join([f"conv{n}", separable_leaf(parts[4])] + parts[5:])
+            return ".".join([f"bn{n}"] + parts[4:])
+        block = units.index(f"{parts[1]}.{parts[2]}") + 1
+        if parts[3] == "identity_conv":
+            return ".".join([f"block{block}", "skip" if parts[4] == "conv" else "skipbn"] + parts[5:])
+        start = 0 if block == 1 else 1
+        index = 3 * (int(parts[4].removeprefix("block")) - 1) + start
+        if parts[5] == "conv":
+            return ".".join([f"block{block}.rep.{index}", separable_leaf(parts[6])] + parts[7:])
+        return ".".join([f"block{block}.rep.{index + 1}"] + parts[6:])
+    return mapping
+
+
+def weiaicunzai_xception_mapping(key: str) -> str:
+    """entry_flow.conv1/conv2.{0,1} -> conv1/bn1, conv2/bn2; entry_flow.conv{3,4,5}_residual -> block1..3.rep (same
+    indices: Cadene's Block numbers its ReLUs as this Sequential does), conv{3,4,5}_shortcut.{0,1} -> skip/skipbn;
+    middel_flow.middel_block.I.convK.{1,2} -> block(4+I).rep.(3(K-1)+1, +2); exit_flow.residual/shortcut -> block12;
+    exit_flow.conv.{0,1,3,4} -> conv3, bn3, conv4, bn4; separable depthwise/pointwise -> conv1/pointwise; fc as is."""
+    parts = key.split(".")
+    if parts[0] == "fc":
+        return key
+    if parts[0] == "entry_flow" and parts[1] in ("conv1", "conv2"):
+        n = parts[1][-1]
+        return ".".join([f"conv{n}" if parts[2] == "0" else f"bn{n}"] + parts[3:])
+    if parts[0] == "entry_flow" or parts[1] in ("residual", "shortcut"):
+        if parts[0] == "entry_flow":
+            block, part = int(parts[1][4]) - 2, parts[1].split("_")[1]
+        else:
+            block, part = 12, parts[1]
+        if part == "shortcut":
+            return ".".join([f"block{block}", "skip" if parts[2] == "0" else "skipbn"] + parts[3:])
+        if len(parts) == 5:
+            return ".".join([f"block{block}.rep.{parts[2]}", separable_leaf(parts[3])] + parts[4:])
+        return ".".join([f"block{block}.rep.{parts[2]}"] + parts[3:])
+    if parts[0] == "middel_flow":
+        block, k = 4 + int(parts[2]), int(parts[3].removeprefix("conv"))
+        index = 3 * (k - 1) + int(parts[4])
+        if len(parts) == 7:
+            return ".".join([f"block{block}.rep.{index}", separable_leaf(parts[5])] + parts[6:])
+        return ".".join([f"block{block}.rep.{index}"] + parts[5:])
+    # exit_flow.conv: separable 0 -> conv3, BN 1 -> bn3, separable 3 -> conv4, BN 4 -> bn4.
+    name = {"0": "conv3", "1": "bn3", "3": "conv4", "4": "bn4"}[parts[2]]
+    if len(parts) == 5:
+        return ".".join([name, separable_leaf(parts[3])] + parts[4:])
+    return ".".join([name] + parts[3:])
+
+
+def pytorchcv_shufflenet() -> nn.Module:
+    """pytorchcv's `shufflenet_g3_wd4` (groups 3, widths x 1/4: stem 6, stages 60/120/240) with 10 classes."""
+    from pytorchcv.models.shufflenet import shufflenet_g3_wd4
+    return shufflenet_g3_wd4(num_classes=CLASSES)
+
+
+def pytorchcv_xception() -> nn.Module:
+    """pytorchcv's Xception with `channels` (its constructor's argument) [[128], [256], [512] * 3, [1024]] instead of
+    [[128], [256], [728] * 9, [1024]], every width then / 16 (scaled_torch_nn: the stem's 32/64, final_block's
+    1024/1536/2048 and the classifier's 2048 are written in its code), 10 classes."""
+    from pytorchcv.models.xception import Xception
+    with scaled_torch_nn(16):
+        return Xception(channels=[[128], [256], [512] * 3, [1024]], num_classes=CLASSES)
+
+
+def weiaicunzai_xception_narrow() -> nn.Module:
+    """weiaicunzai's Xception with its widths / 8 (4, 8, 16, 32, 91, 128, 192, 256), 10 classes."""
+    with scaled_torch_nn(8):
+        return weiaicunzai_xception.Xception(num_class=CLASSES)
+
+
 @dataclass
 class Case:
     name: str
@@ -96,6 +218,7 @@ class Case:
     configuration_behaviour: dict = field(default_factory=dict)   # weightconv's vocabulary
     refuse_at: str | None = None
     notes: list[str] = field(default_factory=list)
+    batch: int = 2
 
 
 def dli14_mapping_for(model: nn.Module) -> Callable[[str], str]:
@@ -152,6 +275,41 @@ CASES = [
                                   "outputLogSoftmax": True, "eps": 1e-5},
          notes=["CIFAR stem, three stages; the projection is stored before the block's convolutions; "
                 "forward returns log_softmax"]),
+    Case("shufflenet_pytorchcv", "pytorchcv 0.0.74 pytorchcv/models/shufflenet.py (shufflenet_g3_wd4)", "shufflenet_v1",
+         pytorchcv_shufflenet, 224, mapping=lambda m: pytorchcv_shufflenet_mapping,
+         behaviour={"stem_relu": True, "shuffle_placement": "after_compress", "shuffle_order": "paper",
+                    "shuffle_first_unit": True, "concat_relu": "both", "concat_order": "main_first"},
+         configuration_behaviour={"stemActivation": "relu", "shufflePlacement": "afterCompress",
+                                  "shufflePermutation": "groupsFirst", "concatOrder": "mainFirst", "eps": 1e-5},
+         notes=["a stride-2 unit concatenates cat(main, pooled input): the main branch first",
+                "final_pool is AvgPool2d(7): the input must be 224x224 (one sample keeps the fixture small)"],
+         batch=1),
+    Case("shufflenet_weiaicunzai", "tools/reference_nets/weiaicunzai_shufflenet.py (weiaicunzai/pytorch-cifar100 "
+         "models/shufflenet.py, groups 3, num_blocks [2, 2, 1])", "shufflenet_v1",
+         lambda: weiaicunzai_shufflenet.ShuffleNet([2, 2, 1], num_classes=CLASSES, groups=3), 32,
+         mapping=lambda m: weiaicunzai_shufflenet_mapping,
+         behaviour={"stem_relu": True, "shuffle_placement": "after_compress", "shuffle_order": "paper",
+                    "concat_relu": "both", "stem_stride": 1, "stem_max_pool": False},
+         configuration_behaviour={"stemActivation": "relu", "stemStride": 1, "stemMaxPool": False,
+                                  "shufflePlacement": "afterCompress", "shufflePermutation": "groupsFirst",
+                                  "concatOrder": "shortcutFirst", "eps": 1e-5},
+         notes=["CIFAR: 3x3 stride-1 stem with bias and BN, no max pool; every unit's first 1x1 grouped, stage 2's too"]),
+    Case("xception_pytorchcv", "pytorchcv 0.0.74 pytorchcv/models/xception.py (third stage of 3 units at 512, widths / 16)",
+         "xception", pytorchcv_xception, 299, mapping=pytorchcv_xception_mapping,
+         behaviour={"stem_stride": 2, "stem_padding": 0},
+         configuration_behaviour={"eps": 1e-5},
+         notes=["the skip (identity_conv) is stored before the block's separable convolutions, as Cadene's",
+                "final_block's AvgPool2d(10) needs a 299x299 input (one sample keeps the fixture small)"],
+         batch=1),
+    Case("xception_weiaicunzai", "tools/reference_nets/weiaicunzai_xception.py (weiaicunzai/pytorch-cifar100 "
+         "models/xception.py, widths / 8)", "xception", weiaicunzai_xception_narrow, 32,
+         mapping=lambda m: weiaicunzai_xception_mapping,
+         behaviour={"stem_stride": 1, "stem_padding": 1, "stride_one_blocks": (3,),
+                    "skip_after_relu_blocks": tuple(range(2, 12))},
+         configuration_behaviour={"stemStride": 1, "stemPadding": 1, "strideOneBlocks": "3",
+                                  "skipAfterReLUBlocks": "2,3,4,5,6,7,8,9,10,11", "eps": 1e-5},
+         notes=["CIFAR stem (stride 1, padding 1); shortcuts stored after the residual branch, with bias; conv5 keeps "
+                "the resolution with MaxPool2d(3, 1, 1); in-place ReLUs make blocks 2-11 add relu(x)"]),
     Case("foreign_lenet", "kuangliu/pytorch-cifar models/lenet.py, restated here", None, LeNet, 32,
          refuse_at="conv1.weight",
          notes=["a network outside the four families: refused naming the first tensor that does not fit"]),
@@ -164,7 +322,7 @@ def save_case(case: Case) -> dict:
     calibration = zoo.make_input("normalized", case.input_size, 4, 99)
     randomize_(model, 3, calibration)
     model.eval()
-    x = zoo.make_input("normalized", case.input_size, 2)
+    x = zoo.make_input("normalized", case.input_size, case.batch)
     with torch.no_grad():
         logits = model(x)
     sd = model.state_dict()

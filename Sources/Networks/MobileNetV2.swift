@@ -86,14 +86,9 @@ public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
         }
         let stem = try table.require("features.0.0.weight", rank: 4)
         let strideTwo: Set<Int>
-        switch behaviour["strideTwoBlocks"] {
-        case .string(let list)?:
-            let parsed = list.split(separator: ",").map { Int($0.filter { $0 != " " }) }
-            guard parsed.allSatisfy({ $0 != nil }) else {
-                throw ConfigurationError(family: "mobilenet_v2", problem: "behaviour strideTwoBlocks is '\(list)'",
-                                         hint: "a comma-separated list of block indices, e.g. \"2,4,7,14\"")
-            }
-            strideTwo = Set(parsed.compactMap { $0 })
+        switch try table.indexList("strideTwoBlocks") {
+        case let list?:
+            strideTwo = list
         case nil where count - 2 == 17:
             strideTwo = [2, 4, 7, 14]
         default:

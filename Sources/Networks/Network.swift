@@ -109,7 +109,8 @@ public enum BehaviourVocabulary {
     /// Every key a family understands, with the values it accepts.
     public static func keys(of family: String) -> [String: BehaviourKind] {
         switch family {
-        case "xception": ["eps": .number]
+        case "xception": ["eps": .number, "stemStride": .number, "stemPadding": .number, "strideOneBlocks": .indexList,
+                          "skipAfterReLUBlocks": .indexList]
         case "mobilenet_v2": ["eps": .number, "activation": .oneOf(["relu6", "relu"]), "strideTwoBlocks": .indexList]
         case "resnext": ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"]), "stemStride": .number,
                          "stemMaxPool": .flag, "outputLogSoftmax": .flag]
@@ -118,7 +119,8 @@ public enum BehaviourVocabulary {
              "shufflePlacement": .oneOf(["afterCompress", "afterDepthwise"]),
              "shufflePermutation": .oneOf(["groupsFirst", "groupsLast"]),
              "shuffleAfterUngroupedCompress": .flag, "concatActivation": .oneOf(["all", "mainBranch"]),
-             "stemActivation": .oneOf(activations), "outputSoftmax": .flag]
+             "stemActivation": .oneOf(activations), "outputSoftmax": .flag, "stemStride": .number, "stemMaxPool": .flag,
+             "concatOrder": .oneOf(["shortcutFirst", "mainFirst"])]
         default: [:]
         }
     }
@@ -270,6 +272,25 @@ struct ShapeTable {
             throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(given)", hint: "true or false is expected")
         }
         return b
+    }
+
+    /// A comma-separated list of block indices (`"2,4,7,14"`), or `nil` when the behaviour is not given.
+    func indexList(_ key: String) throws -> Set<Int>? {
+        guard let given = behaviour[key] else { return nil }
+        guard case .string(let list) = given, BehaviourKind.indexList.accepts(given) else {
+            throw ConfigurationError(family: family, problem: "behaviour \(key) is \(given.jsonText)",
+                                     hint: "a comma-separated list of block indices, e.g. \"2,4,7,14\"")
+        }
+        return Set(list.split(separator: ",").compactMap { Int($0.filter { $0 != " " }) })
+    }
+
+    /// A stride or padding given as a behaviour: a whole number from 0 (or 1) to 8.
+    func smallInteger(_ key: String, default value: Int, minimum: Int) throws -> Int {
+        let d = try number(key, default: Double(value))
+        guard d == d.rounded(), d >= Double(minimum), d <= 8 else {
+            throw ConfigurationError(family: family, problem: "behaviour '\(key)' is \(d)", hint: "a whole number from \(minimum) to 8")
+        }
+        return Int(d)
     }
 
     func activation(_ key: String, default value: Activation) throws -> Activation {

@@ -53,6 +53,14 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
         case afterDepthwise
     }
 
+    /// Which branch comes first in a stride-2 unit's concatenation.
+    public enum ConcatOrder: String, Codable, Sendable, Hashable {
+        /// `cat(pool(x), main)` (the paper's figure, seeds 000/001, Megvii, weiaicunzai).
+        case shortcutFirst
+        /// `cat(main, pool(x))` (pytorchcv's `ShuffleUnit`).
+        case mainFirst
+    }
+
     /// Which values the ReLU after a stride-2 unit's concatenation covers.
     public enum ConcatActivation: String, Codable, Sendable, Hashable {
         /// `relu(cat(pool, main))` (seeds 000 and 001).
@@ -81,6 +89,14 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     /// `identity` for logits, or `softmax` (seed 000 ends in `nn.Softmax(dim=1)`).
     public var outputSoftmax: Bool
     public var eps: Double = 1e-5
+    /// The stem convolution's kernel when not 3 (read from its shape).
+    public var stemKernel: Int?
+    /// The stem's stride when not 2 (CIFAR implementations keep the 32×32 input: 1).
+    public var stemStride: Int?
+    /// `false` when the stem has no 3×3 max pool (CIFAR implementations); `nil` means it has one.
+    public var stemMaxPool: Bool?
+    /// `nil` means `shortcutFirst`.
+    public var concatOrder: ConcatOrder?
 
     public init(inputChannels: Int = 3, classes: Int, groups: Int, stemChannels: Int, stemBias: Bool, stemBatchNorm: Bool,
                 stemActivation: Activation, stages: [[Unit]], convolutionBias: Bool, shufflePlacement: ShufflePlacement,
@@ -251,6 +267,12 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
         c.stemActivation = try table.activation("stemActivation", default: c.stemActivation)
         c.outputSoftmax = try table.flag("outputSoftmax", default: c.outputSoftmax)
         c.eps = try table.number("eps", default: c.eps)
+        c.stemKernel = stem[2] == 3 ? nil : stem[2]
+        let stemStride = try table.smallInteger("stemStride", default: 2, minimum: 1)
+        c.stemStride = stemStride == 2 ? nil : stemStride
+        c.stemMaxPool = try table.flag("stemMaxPool", default: true) ? nil : false
+        let order = ConcatOrder(rawValue: try table.string("concatOrder", default: ConcatOrder.shortcutFirst.rawValue)) ?? .shortcutFirst
+        c.concatOrder = order == .shortcutFirst ? nil : order
         self = c
     }
 }
@@ -266,8 +288,9 @@ public struct ShuffleNetV1Network: Network {
         let c = configuration
         var g = GraphBuilder()
 
-        let conv1 = try weights.pp("conv1").convolution(in: c.inputChannels, out: c.stemChannels, kernel: 3, stride: 2, padding: 1,
-                                                        bias: c.stemBias)
+        let stemKernel = c.stemKernel ?? 3
+        let conv1 = try weights.pp("conv1").convolution(in: c.inputChannels, out: c.stemChannels, kernel: stemKernel,
+                                                        stride: c.stemStride ?? 2, padding: stemKernel / 2, bias: c.stemBias)
         let bn1: BatchNorm?
         if c.stemBatchNorm {
             bn1 = try weights.pp("bn1").batchNorm(channels: c.stemChannels, eps: c.eps)
@@ -276,7 +299,9 @@ public struct ShuffleNetV1Network: Network {
             bn1 = nil
         }
         var x = g.add(.convolution(g.input, conv1, batchNorm: bn1, residual: nil, activation: c.stemActivation), name: "conv1")
-        x = g.add(.maxPool(x, PoolParameters(kernel: Size2(3), stride: Size2(2), padding: Size2(1))), name: "maxpool")
+        if c.stemMaxPool ?? true {
+            x = g.add(.maxPool(x, PoolParameters(kernel: Size2(3), stride: Size2(2), padding: Size2(1))), name: "maxpool")
+        }
         var channels = c.stemChannels
 
         for (s, stage) in c.stages.enumerated() {
@@ -326,7 +351,8 @@ public struct ShuffleNetV1Network: Network {
                     } else {
                         try w.pp("shortcut").requireAbsent("weight")
                     }
-                    x = g.add(.concat([pooled, main], activation: c.concatActivation == .all ? .relu : .identity), name: w.modulePath)
+                    let branches = c.concatOrder == .mainFirst ? [main, pooled] : [pooled, main]
+                    x = g.add(.concat(branches, activation: c.concatActivation == .all ? .relu : .identity), name: w.modulePath)
                 }
                 channels = unit.outputChannels
             }

@@ -1,7 +1,10 @@
 // Xception: Chollet, "Xception: Deep Learning with Depthwise Separable Convolutions" (CVPR 2017).
 // Implementations covered: Cadene's pretrainedmodels `xception` (the canonical names), timm's
 // `legacy_xception` and seed 004 (same module tree: `conv1/bn1`, `conv2/bn2`, `block1..12` with
-// `rep`/`skip`/`skipbn`, separable `conv3/conv4` with `bn3/bn4`, `fc`).
+// `rep`/`skip`/`skipbn`, separable `conv3/conv4` with `bn3/bn4`, `fc`). What other implementations
+// do differently is expressed by behaviours: a CIFAR stem (stride 1, padding 1), blocks with a skip
+// that keep the resolution (and pool 3×3 at stride 1), a skip that reads relu(x) (an in-place ReLU
+// at the start of the block run before the skip is computed).
 import TensorEngine
 
 /// Everything that determines an Xception: the blocks of the entry, middle and exit flows and
@@ -18,6 +21,14 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
         public var startWithReLU: Bool
         /// Whether the first separable convolution widens to `outputChannels` (otherwise the last does).
         public var growFirst: Bool
+        /// `true` when a stride-1 block with a skip projection still max pools (3×3, stride 1); `nil` means it
+        /// pools exactly when it strides (Cadene's `Block`).
+        public var maxPool: Bool?
+        /// `true` when the skip projection has a bias.
+        public var skipBias: Bool?
+        /// `true` when the skip (projection or identity) reads relu(input) rather than the input: a block whose
+        /// leading ReLU is in place and runs before the skip is computed.
+        public var skipAfterReLU: Bool?
 
         public init(inputChannels: Int, outputChannels: Int, repetitions: Int, stride: Int, startWithReLU: Bool, growFirst: Bool) {
             self.inputChannels = inputChannels
@@ -47,7 +58,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
                 items += [.relu, .separable(in: inputChannels, out: outputChannels), .batchNorm(outputChannels)]
             }
             if !startWithReLU { items.removeFirst() }
-            if stride != 1 { items.append(.maxPool) }
+            if stride != 1 || maxPool == true { items.append(.maxPool) }
             return items
         }
     }
@@ -60,6 +71,10 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
     /// Widths of the exit flow's separable `conv3` and `conv4` (1536, 2048).
     public var exitChannels: [Int]
     public var eps: Double = 1e-5
+    /// `conv1`'s stride when not 2 (CIFAR implementations: 1).
+    public var stemStride: Int?
+    /// The padding of `conv1` and `conv2` when not 0 (CIFAR implementations: 1).
+    public var stemPadding: Int?
 
     public init(inputChannels: Int = 3, classes: Int, stemChannels: [Int] = [32, 64], blocks: [Block],
                 exitChannels: [Int] = [1536, 2048], eps: Double = 1e-5) {
@@ -87,9 +102,13 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
     /// Reads every block's widths and separable-convolution count from `blockN.rep.K.*` keys:
     /// `start_with_relu` from whether the first separable sits at index 0 or 1, `grow_first` from
     /// whether the first pointwise widens. A block with a `skip` convolution is taken as strided
-    /// (true of every Xception block); behaviour `eps` sets the batch-norm eps.
+    /// (true of every Xception block) unless behaviour `strideOneBlocks` lists it (1-based: it then keeps the
+    /// resolution and max pools at stride 1); behaviour `skipAfterReLUBlocks` lists the blocks whose skip reads
+    /// relu(input); `stemStride` and `stemPadding` (2 and 0) describe the stem; `eps` the batch norms.
     public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "xception")
+        let strideOne = try table.indexList("strideOneBlocks") ?? []
+        let skipAfterReLU = try table.indexList("skipAfterReLUBlocks") ?? []
         let conv1 = try table.require("conv1.weight", rank: 4)
         let conv2 = try table.require("conv2.weight", rank: 4)
         var blocks: [Block] = []
@@ -108,9 +127,14 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
             let firstPointwise = try table.require("block\(n).rep.\(first).pointwise.weight", rank: 4)
             let lastPointwise = try table.require("block\(n).rep.\(last).pointwise.weight", rank: 4)
             let input = depthwise[0], output = lastPointwise[0]
-            blocks.append(Block(inputChannels: input, outputChannels: output, repetitions: indices.count,
-                                stride: table.has("block\(n).skip.weight") ? 2 : 1, startWithReLU: first != 0,
-                                growFirst: input == output || firstPointwise[0] == output))
+            let skipped = table.has("block\(n).skip.weight")
+            var block = Block(inputChannels: input, outputChannels: output, repetitions: indices.count,
+                              stride: skipped && !strideOne.contains(n) ? 2 : 1, startWithReLU: first != 0,
+                              growFirst: input == output || firstPointwise[0] == output)
+            if skipped, strideOne.contains(n) { block.maxPool = true }
+            if table.has("block\(n).skip.bias") { block.skipBias = true }
+            if skipAfterReLU.contains(n), block.startWithReLU { block.skipAfterReLU = true }
+            blocks.append(block)
             n += 1
         }
         let conv3 = try table.require("conv3.pointwise.weight", rank: 4)
@@ -118,6 +142,10 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
         let fc = try table.require("fc.weight", rank: 2)
         self.init(inputChannels: conv1[1], classes: fc[0], stemChannels: [conv1[0], conv2[0]], blocks: blocks,
                   exitChannels: [conv3[0], conv4[0]], eps: try table.number("eps", default: 1e-5))
+        let stemStride = try table.smallInteger("stemStride", default: 2, minimum: 1)
+        let stemPadding = try table.smallInteger("stemPadding", default: 0, minimum: 0)
+        self.stemStride = stemStride == 2 ? nil : stemStride
+        self.stemPadding = stemPadding == 0 ? nil : stemPadding
     }
 }
 
@@ -148,10 +176,12 @@ public struct XceptionNetwork: Network {
                          name: w.pp("pointwise").modulePath)
         }
 
-        let conv1 = try weights.pp("conv1").convolution(in: c.inputChannels, out: c.stemChannels[0], kernel: 3, stride: 2, bias: false)
+        let conv1 = try weights.pp("conv1").convolution(in: c.inputChannels, out: c.stemChannels[0], kernel: 3, stride: c.stemStride ?? 2,
+                                                        padding: c.stemPadding ?? 0, bias: false)
         var x = g.add(.convolution(g.input, conv1, batchNorm: try weights.pp("bn1").batchNorm(channels: c.stemChannels[0], eps: c.eps),
                                    residual: nil, activation: .relu), name: "conv1")
-        let conv2 = try weights.pp("conv2").convolution(in: c.stemChannels[0], out: c.stemChannels[1], kernel: 3, bias: false)
+        let conv2 = try weights.pp("conv2").convolution(in: c.stemChannels[0], out: c.stemChannels[1], kernel: 3,
+                                                        padding: c.stemPadding ?? 0, bias: false)
         x = g.add(.convolution(x, conv2, batchNorm: try weights.pp("bn2").batchNorm(channels: c.stemChannels[1], eps: c.eps),
                                residual: nil, activation: .relu), name: "conv2")
         var channels = c.stemChannels[1]
@@ -163,15 +193,17 @@ public struct XceptionNetwork: Network {
                                          hint: "the configuration's blocks do not chain")
             }
             let input = x
+            // The skip's source: relu(input) where the block's leading ReLU ran in place first.
+            let skipInput = block.skipAfterReLU == true ? g.add(.activation(input, .relu), name: w.pp("skip_relu").modulePath) : input
             let skip: ValueID
             if block.hasSkipConvolution {
                 let conv = try w.pp("skip").convolution(in: block.inputChannels, out: block.outputChannels, kernel: 1,
-                                                        stride: block.stride, bias: false)
+                                                        stride: block.stride, bias: block.skipBias ?? false)
                 let norm = try w.pp("skipbn").batchNorm(channels: block.outputChannels, eps: c.eps)
-                skip = g.add(.convolution(input, conv, batchNorm: norm, residual: nil, activation: .identity), name: w.pp("skip").modulePath)
+                skip = g.add(.convolution(skipInput, conv, batchNorm: norm, residual: nil, activation: .identity), name: w.pp("skip").modulePath)
             } else {
                 try w.pp("skip").requireAbsent("weight")
-                skip = input
+                skip = skipInput
             }
             let items = block.items
             let rep = w.pp("rep")

@@ -149,7 +149,92 @@ class ResNeXt(nn.Module):
                 "stem_bias": "conv1.bias" in shapes, "layers": layers}
 
 
-def xception(shapes: dict[str, tuple[int, ...]], eps: float = 1e-5) -> nn.Module:
+class XceptionBlock(nn.Module):
+    """Cadene's `Block` read from shapes: `rep` (leading ReLU where `rep.0` is not a separable convolution,
+    separable convolutions each followed by BN, ReLUs between), `skip`/`skipbn` where stored (with its bias if
+    stored). `stride` 2 strides the skip and appends MaxPool2d(3, 2, 1); a block with a skip that keeps the
+    resolution (`stride` 1) still pools, with MaxPool2d(3, 1, 1) (weiaicunzai's conv5). `skip_after_relu`: the
+    skip reads relu(x) (an in-place leading ReLU that runs before the skip is computed)."""
+
+    def __init__(self, shapes, name: str, eps: float, stride: int, skip_after_relu: bool):
+        super().__init__()
+        indices = sorted({int(k[len(name) + 5:].split(".")[0]) for k in shapes
+                          if k.startswith(f"{name}.rep.") and k.endswith(".conv1.weight")})
+        self.start_relu = indices[0] != 0
+        self.skip_after_relu = skip_after_relu and self.start_relu
+        self.stride = stride
+        rep = {}
+        for i in indices:
+            depthwise, pointwise = shapes[f"{name}.rep.{i}.conv1.weight"], shapes[f"{name}.rep.{i}.pointwise.weight"]
+            sep = nn.Module()
+            sep.conv1 = nn.Conv2d(depthwise[0], depthwise[0], 3, 1, 1, groups=depthwise[0], bias=False)
+            sep.pointwise = nn.Conv2d(pointwise[1], pointwise[0], 1, bias=False)
+            rep[str(i)] = sep
+            rep[str(i + 1)] = nn.BatchNorm2d(pointwise[0], eps=eps)
+        self.order = indices
+        self.rep = nn.ModuleDict(rep)
+        if f"{name}.skip.weight" in shapes:
+            skip = shapes[f"{name}.skip.weight"]
+            self.skip = nn.Conv2d(skip[1], skip[0], 1, stride, bias=f"{name}.skip.bias" in shapes)
+            self.skipbn = nn.BatchNorm2d(skip[0], eps=eps)
+        else:
+            self.skip = None
+
+    def forward(self, inp):
+        x = inp
+        for n, i in enumerate(self.order):
+            if n > 0 or self.start_relu:
+                x = F.relu(x)
+            sep = self.rep[str(i)]
+            x = self.rep[str(i + 1)](sep.pointwise(sep.conv1(x)))
+        if self.skip is not None:
+            x = F.max_pool2d(x, 3, self.stride, 1)
+        source = F.relu(inp) if self.skip_after_relu else inp
+        return x + (self.skipbn(self.skip(source)) if self.skip is not None else source)
+
+
+class Xception(nn.Module):
+    """The canonical Xception (Cadene's names) read from shapes, with the behaviours the weights do not show:
+    `stem_stride`/`stem_padding` (2/0, or 1/1 in CIFAR implementations), `stride_one_blocks` (1-based blocks
+    with a skip that keep the resolution), `skip_after_relu_blocks` (blocks whose skip reads relu(x))."""
+
+    def __init__(self, shapes, eps: float = 1e-5, stem_stride: int = 2, stem_padding: int = 0,
+                 stride_one_blocks=(), skip_after_relu_blocks=()):
+        super().__init__()
+        c1, c2 = shapes["conv1.weight"], shapes["conv2.weight"]
+        self.conv1 = nn.Conv2d(c1[1], c1[0], 3, stem_stride, stem_padding, bias=False)
+        self.bn1 = nn.BatchNorm2d(c1[0], eps=eps)
+        self.conv2 = nn.Conv2d(c2[1], c2[0], 3, 1, stem_padding, bias=False)
+        self.bn2 = nn.BatchNorm2d(c2[0], eps=eps)
+        n = 1
+        self.blocks = []
+        while f"block{n}.rep.0.conv1.weight" in shapes or f"block{n}.rep.1.conv1.weight" in shapes:
+            stride = 1 if n in stride_one_blocks or f"block{n}.skip.weight" not in shapes else 2
+            setattr(self, f"block{n}", XceptionBlock(shapes, f"block{n}", eps, stride, n in skip_after_relu_blocks))
+            self.blocks.append(f"block{n}")
+            n += 1
+        for name, bn in (("conv3", "bn3"), ("conv4", "bn4")):
+            depthwise, pointwise = shapes[f"{name}.conv1.weight"], shapes[f"{name}.pointwise.weight"]
+            sep = nn.Module()
+            sep.conv1 = nn.Conv2d(depthwise[0], depthwise[0], 3, 1, 1, groups=depthwise[0], bias=False)
+            sep.pointwise = nn.Conv2d(pointwise[1], pointwise[0], 1, bias=False)
+            setattr(self, name, sep)
+            setattr(self, bn, nn.BatchNorm2d(pointwise[0], eps=eps))
+        self.fc = nn.Linear(shapes["fc.weight"][1], shapes["fc.weight"][0])
+
+    def forward(self, x):
+        x = F.relu(self.bn1(self.conv1(x)))
+        x = F.relu(self.bn2(self.conv2(x)))
+        for name in self.blocks:
+            x = getattr(self, name)(x)
+        x = F.relu(self.bn3(self.conv3.pointwise(self.conv3.conv1(x))))
+        x = F.relu(self.bn4(self.conv4.pointwise(self.conv4.conv1(x))))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+
+def xception(shapes: dict[str, tuple[int, ...]], eps: float = 1e-5, **behaviour) -> nn.Module:
+    if behaviour:
+        return Xception(shapes, eps, **behaviour)
     divisor = 32 // shapes["conv1.weight"][0]
     net = seed004_xception.Xception(num_classes=shapes["fc.weight"][0], width_divisor=divisor)
     for m in net.modules():

@@ -30,6 +30,10 @@ Behaviour the weights do not record (`Behaviour` below; the Swift profiles carry
     shuffle_first_unit   whether the first unit of the first stage (ungrouped compress) shuffles:
                          seed 001, Megvii and mmpretrain do, seed 000 does not
     concat_relu          "both": relu(cat(shortcut, main)) (seeds 000/001) | "main": cat(shortcut, relu(main))
+    concat_order         "shortcut_first": cat(shortcut, main) (all above) | "main_first": cat(main, shortcut)
+                         (pytorchcv's ShuffleUnit)
+    stem_stride          2, or 1 in CIFAR implementations (weiaicunzai/pytorch-cifar100); the stem kernel is
+    stem_max_pool        read from conv1's shape; the 3x3/2 max pool after the stem, absent in CIFAR ones
     output               "logits" | "softmax" (seed 000 ends in nn.Softmax)
     bn_eps               1e-5 everywhere
 """
@@ -51,6 +55,9 @@ class Behaviour:
     concat_relu: str = "both"
     output: str = "logits"
     bn_eps: float = 1e-5
+    concat_order: str = "shortcut_first"
+    stem_stride: int = 2
+    stem_max_pool: bool = True
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -116,17 +123,18 @@ class Unit(nn.Module):
             shortcut = self.shortcut(shortcut)
             if self.spec.shortcut_bn:
                 shortcut = self.shortcut_bn(shortcut)
-        if b.concat_relu == "both":
-            return F.relu(torch.cat((shortcut, out), 1))
-        return torch.cat((shortcut, F.relu(out)), 1)
+        if b.concat_relu == "main":
+            out = F.relu(out)
+        joined = torch.cat((out, shortcut) if b.concat_order == "main_first" else (shortcut, out), 1)
+        return F.relu(joined) if b.concat_relu == "both" else joined
 
 
 class ShuffleNetV1(nn.Module):
     def __init__(self, stem: int, units: list[list[UnitSpec]], classes: int, behaviour: Behaviour,
-                 stem_bias: bool, stem_bn: bool, fc_bias: bool):
+                 stem_bias: bool, stem_bn: bool, fc_bias: bool, stem_kernel: int = 3):
         super().__init__()
         self.behaviour = behaviour
-        self.conv1 = nn.Conv2d(3, stem, 3, 2, 1, bias=stem_bias)
+        self.conv1 = nn.Conv2d(3, stem, stem_kernel, behaviour.stem_stride, stem_kernel // 2, bias=stem_bias)
         if stem_bn:
             self.bn1 = nn.BatchNorm2d(stem, eps=behaviour.bn_eps)
         self.stages = nn.ModuleList()
@@ -142,7 +150,8 @@ class ShuffleNetV1(nn.Module):
             x = self.bn1(x)
         if self.behaviour.stem_relu:
             x = F.relu(x)
-        x = F.max_pool2d(x, 3, 2, 1)
+        if self.behaviour.stem_max_pool:
+            x = F.max_pool2d(x, 3, 2, 1)
         for stage in self.stages:
             x = stage(x)
         x = torch.flatten(F.adaptive_avg_pool2d(x, 1), 1)
@@ -180,7 +189,7 @@ class ShuffleNetV1(nn.Module):
             s += 1
         return ShuffleNetV1(stem, units, shapes["fc.weight"][0], behaviour,
                             stem_bias="conv1.bias" in shapes, stem_bn="bn1.weight" in shapes,
-                            fc_bias="fc.bias" in shapes)
+                            fc_bias="fc.bias" in shapes, stem_kernel=shapes["conv1.weight"][2])
 
     def configuration(self) -> dict:
         """What the import must infer from the weights, in the fixture's expected.json."""

@@ -208,7 +208,7 @@ def canonical_net(family: str, shapes: dict[str, tuple[int, ...]], behaviour: di
         return canonical.ResNeXt(shapes, behaviour.get("stride_on", "conv2"), eps, behaviour.get("stem_stride", 2),
                                  behaviour.get("stem_max_pool", True), behaviour.get("output") == "log_softmax")
     if family == "xception":
-        return canonical.xception(shapes, eps)
+        return canonical.xception(shapes, eps, **{k: v for k, v in behaviour.items() if k != "bn_eps"})
     raise ValueError(family)
 
 

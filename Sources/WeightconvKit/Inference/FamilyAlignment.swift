@@ -143,7 +143,9 @@ enum FamilyAlignment {
     /// Xception under Cadene's names: two 3×3 stem convolutions with BN, blocks of separable
     /// convolutions (3×3 depthwise, 1×1 pointwise, BN) with a 1×1 + BN `skip` projection where the block
     /// strides (two separable convolutions; the middle flow's blocks have three at one width and no
-    /// skip), the exit flow's separable `conv3`/`bn3` and `conv4`/`bn4`, the classifier. Where the
+    /// skip), the exit flow's separable `conv3`/`bn3` and `conv4`/`bn4`, the classifier. The skip may be
+    /// stored after the block's separable convolutions instead (weiaicunzai's `convN_residual` registered
+    /// before `convN_shortcut`), and may have a bias. Where the
     /// ReLUs sit (`startWithReLU`) is not in the weights: the paper's (none before block 1's first
     /// separable convolution, one before every other block's) is assumed, and the reference decides.
     static func xception(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
@@ -166,6 +168,12 @@ enum FamilyAlignment {
             try cursor.batchNorm(bn, channels: out)
             return out
         }
+        func pointwiseOut(_ module: StoredModule?) -> Int {
+            switch module?.role {
+            case let .convolution(o, _, 1, _)?, let .linear(o, _, _)?: o
+            default: -1
+            }
+        }
         func isDepthwise(_ module: StoredModule?, _ channels: Int) -> Bool {
             if case let .convolution(o, 1, 3, _)? = module?.role { return o == channels }
             return false
@@ -187,20 +195,30 @@ enum FamilyAlignment {
                 default: return false
                 }
             }
-            guard skipped || middle else { break }
+            // Two separable convolutions from the block input, then a 1x1 projection from the same input: the skip
+            // stored after the block.
+            let trailingSkip: Bool = {
+                guard !skipped, !middle, isDepthwise(c.peek(), input), isDepthwise(c.peek(3), pointwiseOut(c.peek(1))) else { return false }
+                if case let .convolution(o, i, 1, _)? = c.peek(6)?.role { return i == input && o == pointwiseOut(c.peek(4)) }
+                return false
+            }()
+            guard skipped || middle || trailingSkip else { break }
             let prefix = "block\(block)"
             var output = input
-            if skipped {
-                output = try c.convolution("\(prefix).skip", "a 1x1 skip projection from \(input) channels") { _, i, k, b in
-                    i == input && k == 1 && !b
+            func skip(_ cursor: inout ModuleCursor) throws(AlignmentFailure) -> Int {
+                let out = try cursor.convolution("\(prefix).skip", "a 1x1 skip projection from \(input) channels") { _, i, k, _ in
+                    i == input && k == 1
                 }.out
-                try c.batchNorm("\(prefix).skipbn", channels: output)
+                try cursor.batchNorm("\(prefix).skipbn", channels: out)
+                return out
             }
+            if skipped { output = try skip(&c) }
             let start = block == 1 ? 0 : 1
             var channels = input
-            for step in 0..<(skipped ? 2 : 3) {
+            for step in 0..<(middle ? 3 : 2) {
                 channels = try separable(&c, "\(prefix).rep.\(start + 3 * step)", bn: "\(prefix).rep.\(start + 3 * step + 1)", from: channels)
             }
+            if trailingSkip { output = try skip(&c) }
             if channels != output { throw c.failure("a separable convolution ending \(prefix) at its skip's \(output) channels") }
             input = output
             block += 1
@@ -217,7 +235,8 @@ enum FamilyAlignment {
     /// shortcut, the classifier. A unit whose output is concatenated with its (pooled) input starts a stage.
     static func shuffleNetV1(_ modules: [StoredModule]) throws(AlignmentFailure) -> Aligned {
         var c = ModuleCursor(family: .shuffleNetV1, modules: modules)
-        let stem = try c.convolution("conv1", "the 3x3 stem convolution [C, 3, 3, 3]") { _, i, k, _ in i == 3 && k == 3 }
+        // 3x3 in the paper; kuangliu's CIFAR stem is 1x1.
+        let stem = try c.convolution("conv1", "the stem convolution [C, 3, 3, 3] (or [C, 3, 1, 1])") { _, i, k, _ in i == 3 && (k == 3 || k == 1) }
         if c.peek()?.role == .batchNorm(channels: stem.out) { try c.batchNorm("bn1", channels: stem.out) }
         var input = stem.out
         var stage = -1

@@ -10,6 +10,8 @@ public struct InferredLayout: Sendable {
     public var trials: [(behaviour: String, passed: Bool, detail: String)]
     /// Tensors aligned.
     public var tensorCount: Int
+    /// The family's known variants for these layers (the search stops after the first eps that has a passing one).
+    public var variantsKnown: Int
 
     /// The variants other than the chosen one that also reproduced the reference.
     public var alsoPassing: [String] { Array(trials.filter(\.passed).map(\.behaviour).dropFirst()) }
@@ -32,32 +34,76 @@ public enum LayoutInference {
         }
     }
 
-    /// The behaviours a state_dict cannot show, each family's known variants, most common first.
-    static func variants(_ family: NetworkFamily, reference: ReferenceRecord) -> [[String: BehaviourValue]] {
+    /// The behaviours a state_dict cannot show: each family's known variants, most common first, for the
+    /// layers `names` aligned (an axis that cannot change the function for them is left out: no shuffle
+    /// axes for one group, no `strideOneBlocks` beyond the blocks with a skip). Every variant comes at
+    /// eps 1e-5 first, then at 1e-3: the search stops after the first eps with a passing variant.
+    static func variants(_ family: NetworkFamily, reference: ReferenceRecord,
+                         names: FamilyAlignment.Aligned) -> [[String: BehaviourValue]] {
         func product(_ axes: [(String, [BehaviourValue])]) -> [[String: BehaviourValue]] {
             axes.reduce([[:]]) { partial, axis in
                 partial.flatMap { base in axis.1.map { value in base.merging([axis.0: value]) { _, new in new } } }
             }
         }
-        let eps: (String, [BehaviourValue]) = ("eps", [.number(1e-5), .number(1e-3)])
+        // Axes that move together: a CIFAR stem is stride 1 without max pool (ResNeXt searches them apart).
+        func joint(_ choices: [[String: BehaviourValue]], _ variants: [[String: BehaviourValue]]) -> [[String: BehaviourValue]] {
+            variants.flatMap { base in choices.map { base.merging($0) { _, new in new } } }
+        }
+        func role(_ canonical: String) -> StoredModule.Role? { names.first { $0.canonical == canonical }?.module.role }
+        let structural: [[String: BehaviourValue]]
         switch family {
-        case .mobileNetV2: return product([("activation", ["relu6", "relu"]), eps])
+        case .mobileNetV2: structural = product([("activation", ["relu6", "relu"])])
         case .resnext:
             // A CIFAR stem (stride 1, no max pool) shows only in the logits; a log_softmax output in the reference itself.
-            return product([("stridePlacement", ["conv2", "conv1"]), ("stemStride", [2, 1]), ("stemMaxPool", [true, false]),
-                            ("outputLogSoftmax", [.bool(rowsAre(reference) { row in
-                                row.allSatisfy { $0 <= 0 } && abs(row.reduce(0) { $0 + exp($1) } - 1) < 1e-3 })]), eps])
-        case .xception: return product([eps])
+            structural = product([("stridePlacement", ["conv2", "conv1"]), ("stemStride", [2, 1]), ("stemMaxPool", [true, false]),
+                                  ("outputLogSoftmax", [.bool(rowsAre(reference) { row in
+                                      row.allSatisfy { $0 <= 0 } && abs(row.reduce(0) { $0 + exp($1) } - 1) < 1e-3 })])])
+        case .xception:
+            // Blocks are numbered from 1; those with a skip projection are the ones that may keep the resolution.
+            let blocks = names.compactMap { entry -> Int? in
+                guard entry.canonical.hasPrefix("block"), entry.canonical.hasSuffix(".pointwise") else { return nil }
+                return Int(entry.canonical.dropFirst("block".count).prefix { $0.isNumber })
+            }
+            let count = blocks.max() ?? 0
+            let skipped = Set(names.compactMap { entry -> Int? in
+                guard entry.canonical.hasSuffix(".skip") else { return nil }
+                return Int(entry.canonical.dropFirst("block".count).prefix { $0.isNumber })
+            }).sorted()
+            // Blocks that start with a ReLU: every one whose first separable convolution is not `rep.0`.
+            let leading = (1...max(count, 1)).filter { n in !names.contains { $0.canonical == "block\(n).rep.0.conv1" } && count > 0 }
+            func list(_ blocks: [Int]) -> BehaviourValue { .string(blocks.map(String.init).joined(separator: ",")) }
+            // The skip reads relu(x) where an in-place leading ReLU runs before it: nowhere (Cadene, pytorchcv), in
+            // every such block, or in all but the last (weiaicunzai computes the exit flow's shortcut first).
+            var afterReLU: [BehaviourValue] = [list([])]
+            if !leading.isEmpty { afterReLU.append(list(leading)) }
+            if leading.count > 1 { afterReLU.append(list(Array(leading.dropLast()))) }
+            structural = joint([["stemStride": 2, "stemPadding": 0], ["stemStride": 1, "stemPadding": 1]],
+                               product([("strideOneBlocks", [list([])] + skipped.map { list([$0]) }),
+                                        ("skipAfterReLUBlocks", afterReLU)]))
         case .shuffleNetV1:
             // A softmax output shows in the reference itself: every row non-negative and summing to 1.
             let softmax = rowsAre(reference) { row in row.allSatisfy { $0 >= 0 } && abs(row.reduce(0, +) - 1) < 1e-3 }
-            return product([("shufflePlacement", ["afterCompress", "afterDepthwise"]),
-                            ("shufflePermutation", ["groupsFirst", "groupsLast"]),
-                            ("shuffleAfterUngroupedCompress", [true, false]),
-                            ("concatActivation", ["all", "mainBranch"]),
-                            ("stemActivation", ["identity", "relu"]),
-                            ("outputSoftmax", [.bool(softmax)]), eps])
+            var groups = 1
+            if case let .convolution(bottleneck, _, _, _)? = role("stages.0.0.compress"),
+               case let .convolution(_, perGroup, _, _)? = role("stages.0.0.expand"), perGroup >= 1 {
+                groups = bottleneck / perGroup
+            }
+            var firstUngrouped = false
+            if case let .convolution(stem, _, _, _)? = role("conv1"), case let .convolution(_, compressIn, _, _)? = role("stages.0.0.compress") {
+                firstUngrouped = compressIn == stem
+            }
+            var axes: [(String, [BehaviourValue])] = []
+            if groups > 1 {
+                axes += [("shufflePlacement", ["afterCompress", "afterDepthwise"]), ("shufflePermutation", ["groupsFirst", "groupsLast"])]
+                if firstUngrouped { axes.append(("shuffleAfterUngroupedCompress", [true, false])) }
+            }
+            // Every known stem with a batch norm is followed by a ReLU; without one, either.
+            let stemBatchNorm = role("bn1") != nil
+            axes += [("concatActivation", ["all", "mainBranch"]), ("concatOrder", ["shortcutFirst", "mainFirst"]),
+                     ("stemActivation", stemBatchNorm ? ["relu"] : ["identity", "relu"]), ("outputSoftmax", [.bool(softmax)])]
+            structural = joint([["stemStride": 2, "stemMaxPool": true], ["stemStride": 1, "stemMaxPool": false]], product(axes))
         }
+        return [1e-5, 1e-3].flatMap { eps in structural.map { $0.merging(["eps": .number(eps)]) { _, new in new } } }
     }
 
     /// Whether every row of the reference logits satisfies `test` (a softmax or log-softmax output shows so).
@@ -111,7 +157,10 @@ public enum LayoutInference {
             if reference.input.shape.count == 4 { profile.preprocessing.inputSize = Array(reference.input.shape.suffix(2)) }
             var trials: [(behaviour: String, passed: Bool, detail: String)] = []
             var results: [(behaviour: [String: BehaviourValue], error: Float)] = []
-            for behaviour in variants(candidate, reference: reference) {
+            let known = variants(candidate, reference: reference, names: names)
+            for (index, behaviour) in known.enumerated() {
+                // Each eps is a tier: once one holds a passing variant, the next (another eps) is not tried.
+                if index > 0, behaviour["eps"] != known[index - 1]["eps"], !results.isEmpty { break }
                 var trial = profile
                 trial.behaviour = behaviour
                 let text = behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: ", ")
@@ -155,7 +204,8 @@ public enum LayoutInference {
             let bestText = best.behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }.joined(separator: ", ")
             // The chosen variant first, so `alsoPassing` lists the others.
             trials.sort { ($0.behaviour == bestText ? 0 : 1, $0.passed ? 0 : 1) < ($1.behaviour == bestText ? 0 : 1, $1.passed ? 0 : 1) }
-            return InferredLayout(profile: chosen, trials: trials, tensorCount: names.reduce(0) { $0 + $1.module.tensors.count })
+            return InferredLayout(profile: chosen, trials: trials, tensorCount: names.reduce(0) { $0 + $1.module.tensors.count },
+                                  variantsKnown: known.count)
         }
         throw WeightconvError(file: store.path, problem: "the tensors align with \(aligned.map(\.0.rawValue).joined(separator: " and ")), "
                                   + "but no behaviour variant reproduces the reference",
