@@ -4,6 +4,7 @@
 # .build/plugins/Swift-DocC/outputs/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+bash tools/public_api.sh --check
 for target in WeightconvRuntime WeightconvKit; do
   log=$(mktemp)
   if ! swift package generate-documentation --target "$target" --warnings-as-errors >"$log" 2>&1; then

@@ -6,7 +6,7 @@ extension RGBImage {
     /// `round((size - crop) / 2)` with Python's round-half-to-even, and, where the image is smaller
     /// than the crop, zero padding first (`(crop - size) // 2` before, the rest after), as torchvision
     /// pads PIL images.
-    public func centreCropped(width cropWidth: Int, height cropHeight: Int) throws(WeightconvError) -> RGBImage {
+    package func centreCropped(width cropWidth: Int, height cropHeight: Int) throws(WeightconvError) -> RGBImage {
         guard cropWidth > 0, cropHeight > 0, let count = CheckedMath.product([cropWidth, cropHeight, 3]) else {
             throw WeightconvError(file: "image", problem: "cannot be cropped to \(cropWidth)x\(cropHeight)",
                                   hint: "the crop size must be positive")

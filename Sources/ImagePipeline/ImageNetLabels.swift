@@ -2,7 +2,7 @@
 
 extension ClassLabels {
     /// The ImageNet-1k class names in class-index order, as torchvision names them.
-    public static let imageNet1k: [String] = [
+    package static let imageNet1k: [String] = [
         "tench",
         "goldfish",
         "great white shark",

@@ -5,34 +5,34 @@ import TensorEngine
 
 /// Everything that determines a MobileNetV2: the widths as stored (never recomputed from a
 /// multiplier), the strides, and what a state_dict does not record.
-public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
+package struct MobileNetV2Configuration: Codable, Sendable, Hashable {
     /// One inverted residual block (`features.i`, i ≥ 1).
-    public struct Block: Codable, Sendable, Hashable {
+    package struct Block: Codable, Sendable, Hashable {
         /// Width after the 1×1 expansion; `nil` when the expansion factor is 1 (no expansion layer).
-        public var expandedChannels: Int?
-        public var outputChannels: Int
+        package var expandedChannels: Int?
+        package var outputChannels: Int
         /// The depthwise convolution's stride.
-        public var stride: Int
+        package var stride: Int
 
-        public init(expandedChannels: Int?, outputChannels: Int, stride: Int) {
+        package init(expandedChannels: Int?, outputChannels: Int, stride: Int) {
             self.expandedChannels = expandedChannels
             self.outputChannels = outputChannels
             self.stride = stride
         }
     }
 
-    public var inputChannels: Int = 3
-    public var classes: Int
-    public var stemChannels: Int
-    public var blocks: [Block]
-    public var lastChannels: Int
+    package var inputChannels: Int = 3
+    package var classes: Int
+    package var stemChannels: Int
+    package var blocks: [Block]
+    package var lastChannels: Int
     /// `nn.BatchNorm2d` eps: torchvision and seed 002 use PyTorch's default 1e-5; ports of the
     /// TensorFlow weights use 1e-3.
-    public var eps: Double = 1e-5
-    public var activation: Activation = .relu6
-    public var classifierBias: Bool = true
+    package var eps: Double = 1e-5
+    package var activation: Activation = .relu6
+    package var classifierBias: Bool = true
 
-    public init(inputChannels: Int = 3, classes: Int, stemChannels: Int, blocks: [Block], lastChannels: Int,
+    package init(inputChannels: Int = 3, classes: Int, stemChannels: Int, blocks: [Block], lastChannels: Int,
                 eps: Double = 1e-5, activation: Activation = .relu6, classifierBias: Bool = true) {
         self.inputChannels = inputChannels
         self.classes = classes
@@ -50,14 +50,14 @@ public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
 
     /// torchvision's rounding of a scaled width: to the nearest multiple of 8, at least 8, and
     /// never more than 10% below the unrounded value.
-    public static func makeDivisible(_ value: Double, divisor: Int = 8) -> Int {
+    package static func makeDivisible(_ value: Double, divisor: Int = 8) -> Int {
         var rounded = max(divisor, Int(value + Double(divisor) / 2) / divisor * divisor)
         if Double(rounded) < 0.9 * value { rounded += divisor }
         return rounded
     }
 
     /// The network torchvision's `mobilenet_v2(width_mult:)` builds.
-    public static func torchvision(widthMultiplier: Double = 1.0, classes: Int = 1000) -> MobileNetV2Configuration {
+    package static func torchvision(widthMultiplier: Double = 1.0, classes: Int = 1000) -> MobileNetV2Configuration {
         var input = makeDivisible(32 * widthMultiplier)
         var blocks: [Block] = []
         for setting in settings {
@@ -77,7 +77,7 @@ public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
     /// paper's schedule is used for the standard 17 blocks, otherwise behaviour `strideTwoBlocks`
     /// (`"2,4,7,14"`, indices into `features`) must say where they are.
     /// Behaviours: `eps` (number), `activation` (`relu6`|`relu`), `strideTwoBlocks`.
-    public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
+    package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "mobilenet_v2")
         let count = try table.indices(under: "features")
         guard count >= 3 else {
@@ -116,12 +116,12 @@ public struct MobileNetV2Configuration: Codable, Sendable, Hashable {
 /// MobileNetV2 under torchvision's names: `features.0` stem, `features.1…n` inverted residuals
 /// (`conv.0` expand, `conv.1` depthwise, `conv.2` project, `conv.3` its BN), last 1×1 conv,
 /// `classifier.1`.
-public struct MobileNetV2Network: Network {
-    public let configuration: MobileNetV2Configuration
-    public let network: GraphNetwork
-    public var graph: Graph { network.graph }
+package struct MobileNetV2Network: Network {
+    package let configuration: MobileNetV2Configuration
+    package let network: GraphNetwork
+    package var graph: Graph { network.graph }
 
-    public init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()
@@ -169,5 +169,5 @@ public struct MobileNetV2Network: Network {
         network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
-    public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
+    package func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
 }

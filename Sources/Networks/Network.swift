@@ -1,7 +1,7 @@
 import TensorEngine
 
 /// A network ready to run: NCHW float32 images in, `[batch, classes]` out.
-public protocol Network: Sendable {
+package protocol Network: Sendable {
     func callAsFunction(_ input: Tensor) throws -> Tensor
     /// The operators the network runs, whichever executor runs them.
     var graph: Graph { get }
@@ -16,12 +16,12 @@ public enum ExecutionMode: Sendable, Hashable {
 }
 
 /// A network expressed as a ``Graph`` of operators, run by the executor its mode selects.
-public struct GraphNetwork: Network {
-    public let graph: Graph
-    public let mode: ExecutionMode
+package struct GraphNetwork: Network {
+    package let graph: Graph
+    package let mode: ExecutionMode
     private let fast: FastExecutor?
 
-    public init(graph: Graph, mode: ExecutionMode) throws {
+    package init(graph: Graph, mode: ExecutionMode) throws {
         self.graph = graph
         self.mode = mode
         switch mode {
@@ -30,7 +30,7 @@ public struct GraphNetwork: Network {
         }
     }
 
-    public func callAsFunction(_ input: Tensor) throws -> Tensor {
+    package func callAsFunction(_ input: Tensor) throws -> Tensor {
         if let fast { return try fast.run(input) }
         return try ReferenceExecutor.run(graph, input: input)
     }
@@ -38,19 +38,19 @@ public struct GraphNetwork: Network {
 
 /// A behaviour a state_dict does not record (eps, activation, where the stride sits), given by
 /// the user or a layout profile: a string, a number or a flag.
-public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral,
+package enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLiteral, ExpressibleByFloatLiteral,
     ExpressibleByIntegerLiteral, ExpressibleByBooleanLiteral {
     case string(String)
     case number(Double)
     case bool(Bool)
 
-    public init(stringLiteral value: String) { self = .string(value) }
-    public init(floatLiteral value: Double) { self = .number(value) }
-    public init(integerLiteral value: Int) { self = .number(Double(value)) }
-    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    package init(stringLiteral value: String) { self = .string(value) }
+    package init(floatLiteral value: Double) { self = .number(value) }
+    package init(integerLiteral value: Int) { self = .number(Double(value)) }
+    package init(booleanLiteral value: Bool) { self = .bool(value) }
 
     /// As a plain JSON scalar: `true`, `1e-3`, `"conv1"`.
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let flag = try? container.decode(Bool.self) {
             self = .bool(flag)
@@ -61,7 +61,7 @@ public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLite
         }
     }
 
-    public func encode(to encoder: any Encoder) throws {
+    package func encode(to encoder: any Encoder) throws {
         var container = encoder.singleValueContainer()
         switch self {
         case .string(let s): try container.encode(s)
@@ -72,14 +72,14 @@ public enum BehaviourValue: Sendable, Hashable, Codable, ExpressibleByStringLite
 }
 
 /// What a behaviour's value may be.
-public enum BehaviourKind: Sendable, Hashable {
+package enum BehaviourKind: Sendable, Hashable {
     case number
     case flag
     /// A comma-separated list of integers, e.g. `"2,4,7,14"`.
     case indexList
     case oneOf([String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .number: "a number"
         case .flag: "true or false"
@@ -89,7 +89,7 @@ public enum BehaviourKind: Sendable, Hashable {
     }
 
     /// Whether `value` is of this kind.
-    public func accepts(_ value: BehaviourValue) -> Bool {
+    package func accepts(_ value: BehaviourValue) -> Bool {
         switch (self, value) {
         case (.number, .number(let d)): d.isFinite
         case (.flag, .bool): true
@@ -103,11 +103,11 @@ public enum BehaviourKind: Sendable, Hashable {
 /// The one vocabulary of behaviours (what a state_dict does not record): the keys each family's
 /// configuration reads in `init(inferringFrom:behaviour:)`, which layout files, `--check` and
 /// `infer` all use. A key outside it is an error, never a behaviour silently left at its default.
-public enum BehaviourVocabulary {
+package enum BehaviourVocabulary {
     static let activations = ["identity", "relu", "relu6"]
 
     /// Every key a family understands, with the values it accepts.
-    public static func keys(of family: String) -> [String: BehaviourKind] {
+    package static func keys(of family: String) -> [String: BehaviourKind] {
         switch family {
         case "xception": ["eps": .number, "stemStride": .number, "stemPadding": .number, "strideOneBlocks": .indexList,
                           "skipAfterReLUBlocks": .indexList]
@@ -126,7 +126,7 @@ public enum BehaviourVocabulary {
     }
 
     /// Why `key = value` is not a behaviour of `family`, or `nil` when it is.
-    public static func problem(family: String, key: String, value: BehaviourValue) -> String? {
+    package static func problem(family: String, key: String, value: BehaviourValue) -> String? {
         let known = keys(of: family)
         guard let kind = known[key] else {
             return "'\(key)' is not a \(family) behaviour (known: \(known.keys.sorted().joined(separator: ", ")))"
@@ -137,7 +137,7 @@ public enum BehaviourVocabulary {
 
 extension BehaviourValue {
     /// As JSON text: `true`, `1e-05`, `"conv1"`.
-    public var jsonText: String {
+    package var jsonText: String {
         switch self {
         case .string(let s): "\"" + s.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
         case .number(let d): d == d.rounded() && abs(d) < 1e15 ? String(Int(d)) : "\(d)"
@@ -147,33 +147,33 @@ extension BehaviourValue {
 }
 
 /// A configuration that cannot be derived from the shapes and behaviours given.
-public struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var family: String
-    public var problem: String
-    public var hint: String
+package struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var family: String
+    package var problem: String
+    package var hint: String
 
-    public init(family: String, problem: String, hint: String) {
+    package init(family: String, problem: String, hint: String) {
         self.family = family
         self.problem = problem
         self.hint = hint
     }
 
-    public var description: String { "\(family): \(problem) (\(hint))" }
+    package var description: String { "\(family): \(problem) (\(hint))" }
 }
 
 /// The configuration of any of the four families, as the import step infers it and a weight
 /// file records it.
-public enum NetworkConfiguration: Codable, Sendable, Hashable {
+package enum NetworkConfiguration: Codable, Sendable, Hashable {
     case xception(XceptionConfiguration)
     case mobileNetV2(MobileNetV2Configuration)
     case shuffleNetV1(ShuffleNetV1Configuration)
     case resnext(ResNeXtConfiguration)
 
     /// The family names `infer(family:…)` accepts.
-    public static let families = ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"]
+    package static let families = ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"]
 
     /// Builds the network, reading every parameter from `weights` under the canonical names.
-    public func build(_ weights: WeightSource, mode: ExecutionMode = .reference) throws -> any Network {
+    package func build(_ weights: WeightSource, mode: ExecutionMode = .reference) throws -> any Network {
         switch self {
         case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)
         case .mobileNetV2(let c): try MobileNetV2Network(c, weights: weights, mode: mode)
@@ -184,7 +184,7 @@ public enum NetworkConfiguration: Codable, Sendable, Hashable {
 
     /// Derives the configuration from the canonical keys' shapes and the behaviours that shapes
     /// cannot show.
-    public static func infer(family: String, shapes: [String: [Int]],
+    package static func infer(family: String, shapes: [String: [Int]],
                              behaviour: [String: BehaviourValue] = [:]) throws -> NetworkConfiguration {
         for (key, value) in behaviour.sorted(by: { $0.key < $1.key }) where families.contains(family) {
             if let problem = BehaviourVocabulary.problem(family: family, key: key, value: value) {

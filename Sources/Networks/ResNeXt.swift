@@ -6,16 +6,16 @@ import TensorEngine
 
 /// Everything that determines a ResNeXt: per-stage depth and widths, cardinality, stride placement,
 /// and the stem.
-public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
-    public struct Stage: Codable, Sendable, Hashable {
-        public var blocks: Int
+package struct ResNeXtConfiguration: Codable, Sendable, Hashable {
+    package struct Stage: Codable, Sendable, Hashable {
+        package var blocks: Int
         /// Channels of the grouped 3×3 (`cardinality × width per group`).
-        public var width: Int
-        public var outputChannels: Int
+        package var width: Int
+        package var outputChannels: Int
         /// Stride of the stage's first block.
-        public var stride: Int
+        package var stride: Int
 
-        public init(blocks: Int, width: Int, outputChannels: Int, stride: Int) {
+        package init(blocks: Int, width: Int, outputChannels: Int, stride: Int) {
             self.blocks = blocks
             self.width = width
             self.outputChannels = outputChannels
@@ -24,33 +24,33 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
     }
 
     /// Which convolution of a bottleneck carries the block's stride.
-    public enum StridePlacement: String, Codable, Sendable, Hashable {
+    package enum StridePlacement: String, Codable, Sendable, Hashable {
         /// The first 1×1 (the original ResNet, seed 003).
         case conv1
         /// The grouped 3×3 (torchvision, "ResNet v1.5").
         case conv2
     }
 
-    public var inputChannels: Int = 3
-    public var classes: Int
-    public var stemChannels: Int = 64
+    package var inputChannels: Int = 3
+    package var classes: Int
+    package var stemChannels: Int = 64
     /// Seed 003's 7×7 stem has a bias; torchvision's has none.
-    public var stemBias: Bool = false
-    public var stages: [Stage]
-    public var cardinality: Int
-    public var stridePlacement: StridePlacement = .conv2
-    public var eps: Double = 1e-5
-    public var classifierBias: Bool = true
+    package var stemBias: Bool = false
+    package var stages: [Stage]
+    package var cardinality: Int
+    package var stridePlacement: StridePlacement = .conv2
+    package var eps: Double = 1e-5
+    package var classifierBias: Bool = true
     /// The stem convolution's kernel, when not torchvision's 7 (CIFAR implementations use 3); read from its shape.
-    public var stemKernel: Int?
+    package var stemKernel: Int?
     /// The stem's stride, when not 2 (CIFAR implementations keep the 32×32 input: 1).
-    public var stemStride: Int?
+    package var stemStride: Int?
     /// `false` when the stem has no 3×3 max pool (CIFAR implementations); `nil` means it has one.
-    public var stemMaxPool: Bool?
+    package var stemMaxPool: Bool?
     /// `true` when the network ends in `log_softmax` (some CIFAR training scripts return it from `forward`).
-    public var outputLogSoftmax: Bool?
+    package var outputLogSoftmax: Bool?
 
-    public init(inputChannels: Int = 3, classes: Int, stemChannels: Int = 64, stemBias: Bool = false, stages: [Stage],
+    package init(inputChannels: Int = 3, classes: Int, stemChannels: Int = 64, stemBias: Bool = false, stages: [Stage],
                 cardinality: Int, stridePlacement: StridePlacement = .conv2, eps: Double = 1e-5, classifierBias: Bool = true) {
         self.inputChannels = inputChannels
         self.classes = classes
@@ -64,12 +64,12 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
     }
 
     /// Blocks per stage for ResNet/ResNeXt depths 50, 101 and 152.
-    public static func blocks(depth: Int) -> [Int]? {
+    package static func blocks(depth: Int) -> [Int]? {
         [50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]][depth]
     }
 
     /// torchvision's `ResNet(Bottleneck, layers, groups: cardinality, width_per_group:)`.
-    public static func torchvision(depth: Int = 50, cardinality: Int = 32, widthPerGroup: Int = 4,
+    package static func torchvision(depth: Int = 50, cardinality: Int = 32, widthPerGroup: Int = 4,
                                    classes: Int = 1000) -> ResNeXtConfiguration? {
         guard let counts = blocks(depth: depth) else { return nil }
         let stages = counts.enumerated().map { index, count in
@@ -83,7 +83,7 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
     /// Reads depth per stage from `layerL.i` indices, widths from `conv2`/`conv3`, and cardinality
     /// from the grouped 3×3's `[width, width/cardinality, 3, 3]`.
     /// Behaviours: `stridePlacement` (`conv1`|`conv2`, default `conv2`), `eps`.
-    public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
+    package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "resnext")
         let stem = try table.require("conv1.weight", rank: 4)
         var stages: [Stage] = []
@@ -128,12 +128,12 @@ public struct ResNeXtConfiguration: Codable, Sendable, Hashable {
 
 /// ResNeXt under torchvision's names: `conv1`/`bn1` stem, `layerL.i` bottlenecks with
 /// `conv1..3`/`bn1..3` and `downsample.0/1`, `fc`.
-public struct ResNeXtNetwork: Network {
-    public let configuration: ResNeXtConfiguration
-    public let network: GraphNetwork
-    public var graph: Graph { network.graph }
+package struct ResNeXtNetwork: Network {
+    package let configuration: ResNeXtConfiguration
+    package let network: GraphNetwork
+    package var graph: Graph { network.graph }
 
-    public init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()
@@ -184,5 +184,5 @@ public struct ResNeXtNetwork: Network {
         network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
-    public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
+    package func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
 }

@@ -13,22 +13,22 @@ import TensorEngine
 
 /// Everything that determines a ShuffleNet v1, including the behaviours that distinguish the
 /// three implementations.
-public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
+package struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     /// One unit (`stages.s.u`).
-    public struct Unit: Codable, Sendable, Hashable {
-        public var inputChannels: Int
+    package struct Unit: Codable, Sendable, Hashable {
+        package var inputChannels: Int
         /// Width of the compress 1×1 and the depthwise 3×3.
-        public var bottleneckChannels: Int
+        package var bottleneckChannels: Int
         /// Output of the expand 1×1 (for a stride-2 unit, the unit's output minus the pooled input).
-        public var expandChannels: Int
+        package var expandChannels: Int
         /// Groups of the compress 1×1 (1 where an implementation does not group it).
-        public var compressGroups: Int
-        public var stride: Int
+        package var compressGroups: Int
+        package var stride: Int
         /// Seed 000's 1×1 projection of the pooled shortcut (`shortcut`), and whether a batch norm follows it.
-        public var shortcutChannels: Int?
-        public var shortcutBatchNorm: Bool
+        package var shortcutChannels: Int?
+        package var shortcutBatchNorm: Bool
 
-        public init(inputChannels: Int, bottleneckChannels: Int, expandChannels: Int, compressGroups: Int, stride: Int,
+        package init(inputChannels: Int, bottleneckChannels: Int, expandChannels: Int, compressGroups: Int, stride: Int,
                     shortcutChannels: Int? = nil, shortcutBatchNorm: Bool = false) {
             self.inputChannels = inputChannels
             self.bottleneckChannels = bottleneckChannels
@@ -40,13 +40,13 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
         }
 
         /// Channels the unit outputs: added (stride 1) or concatenated after pooling (stride 2).
-        public var outputChannels: Int {
+        package var outputChannels: Int {
             stride == 1 ? expandChannels : (shortcutChannels ?? inputChannels) + expandChannels
         }
     }
 
     /// Where the channel shuffle sits in a unit.
-    public enum ShufflePlacement: String, Codable, Sendable, Hashable {
+    package enum ShufflePlacement: String, Codable, Sendable, Hashable {
         /// After the compress 1×1 and its ReLU (the paper, seeds 000 and 001).
         case afterCompress
         /// After the depthwise 3×3 and its batch norm (Megvii).
@@ -54,7 +54,7 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     }
 
     /// Which branch comes first in a stride-2 unit's concatenation.
-    public enum ConcatOrder: String, Codable, Sendable, Hashable {
+    package enum ConcatOrder: String, Codable, Sendable, Hashable {
         /// `cat(pool(x), main)` (the paper's figure, seeds 000/001, Megvii, weiaicunzai).
         case shortcutFirst
         /// `cat(main, pool(x))` (pytorchcv's `ShuffleUnit`).
@@ -62,43 +62,43 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     }
 
     /// Which values the ReLU after a stride-2 unit's concatenation covers.
-    public enum ConcatActivation: String, Codable, Sendable, Hashable {
+    package enum ConcatActivation: String, Codable, Sendable, Hashable {
         /// `relu(cat(pool, main))` (seeds 000 and 001).
         case all
         /// `cat(pool, relu(main))` (Megvii).
         case mainBranch
     }
 
-    public var inputChannels: Int = 3
-    public var classes: Int
+    package var inputChannels: Int = 3
+    package var classes: Int
     /// The expand 1×1's groups, `g` in the paper.
-    public var groups: Int
-    public var stemChannels: Int
-    public var stemBias: Bool
-    public var stemBatchNorm: Bool
-    public var stemActivation: Activation
+    package var groups: Int
+    package var stemChannels: Int
+    package var stemBias: Bool
+    package var stemBatchNorm: Bool
+    package var stemActivation: Activation
     /// `stages[s][u]`; the paper's stages 2, 3 and 4.
-    public var stages: [[Unit]]
-    public var convolutionBias: Bool
-    public var shufflePlacement: ShufflePlacement
-    public var shufflePermutation: ShufflePermutation
+    package var stages: [[Unit]]
+    package var convolutionBias: Bool
+    package var shufflePlacement: ShufflePlacement
+    package var shufflePermutation: ShufflePermutation
     /// Whether a unit whose compress 1×1 is not grouped still shuffles (seed 001 and Megvii: yes; seed 000: no).
-    public var shuffleAfterUngroupedCompress: Bool
-    public var concatActivation: ConcatActivation
-    public var classifierBias: Bool
+    package var shuffleAfterUngroupedCompress: Bool
+    package var concatActivation: ConcatActivation
+    package var classifierBias: Bool
     /// `identity` for logits, or `softmax` (seed 000 ends in `nn.Softmax(dim=1)`).
-    public var outputSoftmax: Bool
-    public var eps: Double = 1e-5
+    package var outputSoftmax: Bool
+    package var eps: Double = 1e-5
     /// The stem convolution's kernel when not 3 (read from its shape).
-    public var stemKernel: Int?
+    package var stemKernel: Int?
     /// The stem's stride when not 2 (CIFAR implementations keep the 32×32 input: 1).
-    public var stemStride: Int?
+    package var stemStride: Int?
     /// `false` when the stem has no 3×3 max pool (CIFAR implementations); `nil` means it has one.
-    public var stemMaxPool: Bool?
+    package var stemMaxPool: Bool?
     /// `nil` means `shortcutFirst`.
-    public var concatOrder: ConcatOrder?
+    package var concatOrder: ConcatOrder?
 
-    public init(inputChannels: Int = 3, classes: Int, groups: Int, stemChannels: Int, stemBias: Bool, stemBatchNorm: Bool,
+    package init(inputChannels: Int = 3, classes: Int, groups: Int, stemChannels: Int, stemBias: Bool, stemBatchNorm: Bool,
                 stemActivation: Activation, stages: [[Unit]], convolutionBias: Bool, shufflePlacement: ShufflePlacement,
                 shufflePermutation: ShufflePermutation, shuffleAfterUngroupedCompress: Bool, concatActivation: ConcatActivation,
                 classifierBias: Bool, outputSoftmax: Bool, eps: Double = 1e-5) {
@@ -121,17 +121,17 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     }
 
     /// Units per stage in all three implementations (the paper's 1 + 3, 1 + 7, 1 + 3).
-    public static let unitsPerStage = [4, 8, 4]
+    package static let unitsPerStage = [4, 8, 4]
 
     /// The paper's network as seed 001 builds it, for groups 1, 2, 3, 4 or 8.
-    public static func paper(groups: Int, classes: Int = 1000) -> ShuffleNetV1Configuration? {
+    package static func paper(groups: Int, classes: Int = 1000) -> ShuffleNetV1Configuration? {
         let widths: [Int: [Int]] = [1: [144, 288, 567], 2: [200, 400, 800], 3: [240, 480, 960], 4: [272, 544, 1088], 8: [384, 768, 1536]]
         guard let stageWidths = widths[groups] else { return nil }
         return bottleneckQuarter(stageWidths: stageWidths, stem: 24, groups: groups, classes: classes, behaviour: .paper)
     }
 
     /// Megvii's official network for `group` 3 or 8 and `model_size` 0.5x, 1.0x, 1.5x or 2.0x.
-    public static func megvii(groups: Int, scale: String, classes: Int = 1000) -> ShuffleNetV1Configuration? {
+    package static func megvii(groups: Int, scale: String, classes: Int = 1000) -> ShuffleNetV1Configuration? {
         let table: [Int: [String: [Int]]] = [
             3: ["0.5x": [12, 120, 240, 480], "1.0x": [24, 240, 480, 960], "1.5x": [24, 360, 720, 1440], "2.0x": [48, 480, 960, 1920]],
             8: ["0.5x": [16, 192, 384, 768], "1.0x": [24, 384, 768, 1536], "1.5x": [24, 576, 1152, 2304], "2.0x": [48, 768, 1536, 3072]],
@@ -142,7 +142,7 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     }
 
     /// Seed 000's variant for groups 1, 2, 3, 4 or 8.
-    public static func seed000(groups: Int, classes: Int = 1000) -> ShuffleNetV1Configuration? {
+    package static func seed000(groups: Int, classes: Int = 1000) -> ShuffleNetV1Configuration? {
         let widths: [Int: Int] = [1: 144, 2: 200, 3: 240, 4: 272, 8: 384]
         guard let base = widths[groups] else { return nil }
         var stages: [[Unit]] = []
@@ -213,7 +213,7 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     /// come from behaviour `implementation` (`paper` (default), `megvii`, `seed000`), each of
     /// which can be overridden: `shufflePlacement`, `shufflePermutation`, `shuffleAfterUngroupedCompress`,
     /// `concatActivation`, `stemActivation`, `outputSoftmax`, `eps`.
-    public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
+    package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "shufflenet_v1")
         let preset = Preset(rawValue: try table.string("implementation", default: "paper")) ?? .paper
         let stem = try table.require("conv1.weight", rank: 4)
@@ -278,12 +278,12 @@ public struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
 }
 
 /// ShuffleNet v1 under weightconv's canonical names.
-public struct ShuffleNetV1Network: Network {
-    public let configuration: ShuffleNetV1Configuration
-    public let network: GraphNetwork
-    public var graph: Graph { network.graph }
+package struct ShuffleNetV1Network: Network {
+    package let configuration: ShuffleNetV1Configuration
+    package let network: GraphNetwork
+    package var graph: Graph { network.graph }
 
-    public init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()
@@ -363,5 +363,5 @@ public struct ShuffleNetV1Network: Network {
         network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
-    public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
+    package func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
 }

@@ -5,7 +5,7 @@ import TensorEngine
 ///
 /// Keys are the canonical dotted names of the family (`layer1.0.conv2.weight`); the import
 /// pipeline renames other implementations' keys onto them before a provider sees them.
-public protocol WeightProvider: Sendable {
+package protocol WeightProvider: Sendable {
     /// The stored shape of `key`, or `nil` if the provider has no such tensor.
     func shape(of key: String) -> [Int]?
     /// The tensor's elements widened to Float32, row-major.
@@ -16,20 +16,20 @@ public protocol WeightProvider: Sendable {
 }
 
 extension WeightProvider {
-    public func willRequest(_ key: String, shape: [Int]) {}
+    package func willRequest(_ key: String, shape: [Int]) {}
 }
 
 /// A missing or mis-shaped parameter, named by its full key and the module that asked for it.
-public struct WeightError: Error, CustomStringConvertible, Sendable, Equatable {
-    public var key: String
+package struct WeightError: Error, CustomStringConvertible, Sendable, Equatable {
+    package var key: String
     /// The module path (`layer2.0.conv2`) whose initializer asked for the key.
-    public var modulePath: String
-    public var expected: [Int]?
+    package var modulePath: String
+    package var expected: [Int]?
     /// `nil` when the key is absent.
-    public var actual: [Int]?
-    public var hint: String
+    package var actual: [Int]?
+    package var hint: String
 
-    public var description: String {
+    package var description: String {
         let module = modulePath.isEmpty ? "the network" : "module '\(modulePath)'"
         switch (expected, actual) {
         case (let expected?, nil):
@@ -47,34 +47,34 @@ public struct WeightError: Error, CustomStringConvertible, Sendable, Equatable {
 /// A scoped view of a ``WeightProvider``, in the manner of candle's `VarBuilder`: each module adds
 /// its own path segment and asks for its parameters by their short names, so that a wrong layout
 /// fails at the layer that is wrong, with its full key.
-public struct WeightSource: Sendable {
-    public let provider: any WeightProvider
-    public let path: [String]
+package struct WeightSource: Sendable {
+    package let provider: any WeightProvider
+    package let path: [String]
 
-    public init(_ provider: any WeightProvider, path: [String] = []) {
+    package init(_ provider: any WeightProvider, path: [String] = []) {
         self.provider = provider
         self.path = path
     }
 
     /// The source one level down (`features` → `features.0`).
-    public func pp(_ segment: String) -> WeightSource {
+    package func pp(_ segment: String) -> WeightSource {
         WeightSource(provider, path: path + [segment])
     }
 
-    public func pp(_ index: Int) -> WeightSource { pp(String(index)) }
+    package func pp(_ index: Int) -> WeightSource { pp(String(index)) }
 
     /// The full dotted key of `name` under this path.
-    public func key(_ name: String) -> String { (path + [name]).joined(separator: ".") }
+    package func key(_ name: String) -> String { (path + [name]).joined(separator: ".") }
 
-    public var modulePath: String { path.joined(separator: ".") }
+    package var modulePath: String { path.joined(separator: ".") }
 
-    public func contains(_ name: String) -> Bool { provider.shape(of: key(name)) != nil }
+    package func contains(_ name: String) -> Bool { provider.shape(of: key(name)) != nil }
 
     /// The shape stored under `name`, if any.
-    public func shape(of name: String) -> [Int]? { provider.shape(of: key(name)) }
+    package func shape(of name: String) -> [Int]? { provider.shape(of: key(name)) }
 
     /// The tensor `name` with exactly `shape`, or a ``WeightError`` naming the key and module.
-    public func tensor(_ name: String, shape: [Int]) throws -> Tensor {
+    package func tensor(_ name: String, shape: [Int]) throws -> Tensor {
         let fullKey = key(name)
         provider.willRequest(fullKey, shape: shape)
         guard let actual = provider.shape(of: fullKey) else {
@@ -95,13 +95,13 @@ public struct WeightSource: Sendable {
     }
 
     /// The tensor if the weights have `name`; `nil` otherwise.
-    public func optionalTensor(_ name: String, shape: [Int]) throws -> Tensor? {
+    package func optionalTensor(_ name: String, shape: [Int]) throws -> Tensor? {
         contains(name) ? try tensor(name, shape: shape) : nil
     }
 
     /// Refuses a parameter the configuration says the layer does not have (a bias where the
     /// variant has none): silently ignoring it would compute something else than PyTorch.
-    public func requireAbsent(_ name: String) throws {
+    package func requireAbsent(_ name: String) throws {
         if let actual = shape(of: name) {
             throw WeightError(key: key(name), modulePath: modulePath, expected: nil, actual: actual,
                               hint: "the configuration says this layer has no '\(name)'; infer the configuration from the checkpoint")
@@ -111,42 +111,42 @@ public struct WeightSource: Sendable {
 
 /// Answers every request with zeros of the requested shape and records what was asked, in order:
 /// how the command line lists the keys a network expects without a checkpoint.
-public final class RecordingProvider: WeightProvider, @unchecked Sendable {
+package final class RecordingProvider: WeightProvider, @unchecked Sendable {
     private let lock = NSLock()
     private var recorded: [(key: String, shape: [Int])] = []
     private var shapes: [String: [Int]] = [:]
 
-    public init() {}
+    package init() {}
 
     /// Every `(key, shape)` requested so far, in request order.
-    public var requests: [(key: String, shape: [Int])] { lock.withLock { recorded } }
+    package var requests: [(key: String, shape: [Int])] { lock.withLock { recorded } }
 
-    public func willRequest(_ key: String, shape: [Int]) {
+    package func willRequest(_ key: String, shape: [Int]) {
         lock.withLock {
             if shapes[key] == nil { recorded.append((key, shape)) }
             shapes[key] = shape
         }
     }
 
-    public func shape(of key: String) -> [Int]? { lock.withLock { shapes[key] } }
+    package func shape(of key: String) -> [Int]? { lock.withLock { shapes[key] } }
 
-    public func floats(of key: String) throws -> [Float] {
+    package func floats(of key: String) throws -> [Float] {
         let count = lock.withLock { shapes[key]?.reduce(1, *) ?? 0 }
         return [Float](repeating: 0, count: count)
     }
 }
 
 /// Tensors held in memory, for tests and for weights built in code.
-public struct DictionaryProvider: WeightProvider {
-    public var tensors: [String: (shape: [Int], values: [Float])]
+package struct DictionaryProvider: WeightProvider {
+    package var tensors: [String: (shape: [Int], values: [Float])]
 
-    public init(_ tensors: [String: (shape: [Int], values: [Float])]) {
+    package init(_ tensors: [String: (shape: [Int], values: [Float])]) {
         self.tensors = tensors
     }
 
-    public func shape(of key: String) -> [Int]? { tensors[key]?.shape }
+    package func shape(of key: String) -> [Int]? { tensors[key]?.shape }
 
-    public func floats(of key: String) throws -> [Float] {
+    package func floats(of key: String) throws -> [Float] {
         guard let entry = tensors[key] else {
             throw WeightError(key: key, modulePath: "", expected: nil, actual: nil, hint: "no such tensor")
         }

@@ -9,28 +9,28 @@ import TensorEngine
 
 /// Everything that determines an Xception: the blocks of the entry, middle and exit flows and
 /// the widths around them.
-public struct XceptionConfiguration: Codable, Sendable, Hashable {
+package struct XceptionConfiguration: Codable, Sendable, Hashable {
     /// One `Block(in, out, reps, strides, start_with_relu, grow_first)`.
-    public struct Block: Codable, Sendable, Hashable {
-        public var inputChannels: Int
-        public var outputChannels: Int
+    package struct Block: Codable, Sendable, Hashable {
+        package var inputChannels: Int
+        package var outputChannels: Int
         /// Separable convolutions in the block.
-        public var repetitions: Int
+        package var repetitions: Int
         /// A stride other than 1 appends `MaxPool2d(3, stride, 1)` and makes the skip a strided 1×1.
-        public var stride: Int
-        public var startWithReLU: Bool
+        package var stride: Int
+        package var startWithReLU: Bool
         /// Whether the first separable convolution widens to `outputChannels` (otherwise the last does).
-        public var growFirst: Bool
+        package var growFirst: Bool
         /// `true` when a stride-1 block with a skip projection still max pools (3×3, stride 1); `nil` means it
         /// pools exactly when it strides (Cadene's `Block`).
-        public var maxPool: Bool?
+        package var maxPool: Bool?
         /// `true` when the skip projection has a bias.
-        public var skipBias: Bool?
+        package var skipBias: Bool?
         /// `true` when the skip (projection or identity) reads relu(input) rather than the input: a block whose
         /// leading ReLU is in place and runs before the skip is computed.
-        public var skipAfterReLU: Bool?
+        package var skipAfterReLU: Bool?
 
-        public init(inputChannels: Int, outputChannels: Int, repetitions: Int, stride: Int, startWithReLU: Bool, growFirst: Bool) {
+        package init(inputChannels: Int, outputChannels: Int, repetitions: Int, stride: Int, startWithReLU: Bool, growFirst: Bool) {
             self.inputChannels = inputChannels
             self.outputChannels = outputChannels
             self.repetitions = repetitions
@@ -63,20 +63,20 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
         }
     }
 
-    public var inputChannels: Int = 3
-    public var classes: Int
+    package var inputChannels: Int = 3
+    package var classes: Int
     /// Widths of `conv1` and `conv2` (32, 64).
-    public var stemChannels: [Int]
-    public var blocks: [Block]
+    package var stemChannels: [Int]
+    package var blocks: [Block]
     /// Widths of the exit flow's separable `conv3` and `conv4` (1536, 2048).
-    public var exitChannels: [Int]
-    public var eps: Double = 1e-5
+    package var exitChannels: [Int]
+    package var eps: Double = 1e-5
     /// `conv1`'s stride when not 2 (CIFAR implementations: 1).
-    public var stemStride: Int?
+    package var stemStride: Int?
     /// The padding of `conv1` and `conv2` when not 0 (CIFAR implementations: 1).
-    public var stemPadding: Int?
+    package var stemPadding: Int?
 
-    public init(inputChannels: Int = 3, classes: Int, stemChannels: [Int] = [32, 64], blocks: [Block],
+    package init(inputChannels: Int = 3, classes: Int, stemChannels: [Int] = [32, 64], blocks: [Block],
                 exitChannels: [Int] = [1536, 2048], eps: Double = 1e-5) {
         self.inputChannels = inputChannels
         self.classes = classes
@@ -87,7 +87,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
     }
 
     /// The network of the paper, Cadene's and seed 004's code.
-    public static func standard(classes: Int = 1000) -> XceptionConfiguration {
+    package static func standard(classes: Int = 1000) -> XceptionConfiguration {
         var blocks = [
             Block(inputChannels: 64, outputChannels: 128, repetitions: 2, stride: 2, startWithReLU: false, growFirst: true),
             Block(inputChannels: 128, outputChannels: 256, repetitions: 2, stride: 2, startWithReLU: true, growFirst: true),
@@ -105,7 +105,7 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
     /// (true of every Xception block) unless behaviour `strideOneBlocks` lists it (1-based: it then keeps the
     /// resolution and max pools at stride 1); behaviour `skipAfterReLUBlocks` lists the blocks whose skip reads
     /// relu(input); `stemStride` and `stemPadding` (2 and 0) describe the stem; `eps` the batch norms.
-    public init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
+    package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
         let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "xception")
         let strideOne = try table.indexList("strideOneBlocks") ?? []
         let skipAfterReLU = try table.indexList("skipAfterReLUBlocks") ?? []
@@ -150,12 +150,12 @@ public struct XceptionConfiguration: Codable, Sendable, Hashable {
 }
 
 /// Xception under Cadene's names.
-public struct XceptionNetwork: Network {
-    public let configuration: XceptionConfiguration
-    public let network: GraphNetwork
-    public var graph: Graph { network.graph }
+package struct XceptionNetwork: Network {
+    package let configuration: XceptionConfiguration
+    package let network: GraphNetwork
+    package var graph: Graph { network.graph }
 
-    public init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
         self.configuration = configuration
         let c = configuration
         guard c.stemChannels.count == 2, c.exitChannels.count == 2 else {
@@ -245,5 +245,5 @@ public struct XceptionNetwork: Network {
         network = try GraphNetwork(graph: try g.build(output: x), mode: mode)
     }
 
-    public func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
+    package func callAsFunction(_ input: Tensor) throws -> Tensor { try network(input) }
 }

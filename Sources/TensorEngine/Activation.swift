@@ -1,5 +1,5 @@
 /// The element-wise nonlinearities the four families use.
-public enum Activation: String, Sendable, Hashable, Codable {
+package enum Activation: String, Sendable, Hashable, Codable {
     case identity
     case relu
     /// `min(max(x, 0), 6)`, MobileNetV2's activation.
@@ -7,7 +7,7 @@ public enum Activation: String, Sendable, Hashable, Codable {
 
     /// PyTorch propagates NaN through `relu` (`clamp_min`) and `hardtanh`; so does this.
     @inline(__always)
-    public func apply(_ v: Float) -> Float {
+    package func apply(_ v: Float) -> Float {
         switch self {
         case .identity: v
         case .relu: v.isNaN ? v : (v < 0 ? 0 : v)
@@ -17,7 +17,7 @@ public enum Activation: String, Sendable, Hashable, Codable {
 }
 
 extension Reference {
-    public static func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
+    package static func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
         Tensor(uncheckedShape: x.shape, storage: x.storage.map { kind.apply($0) })
     }
 }

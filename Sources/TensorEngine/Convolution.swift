@@ -1,14 +1,14 @@
 /// How a 2-D convolution slides: PyTorch's `stride`, `padding` (zeros, symmetric), `dilation`
 /// and `groups`.
-public struct Conv2dParameters: Sendable, Hashable, Codable {
-    public var stride: Size2
-    public var padding: Size2
-    public var dilation: Size2
+package struct Conv2dParameters: Sendable, Hashable, Codable {
+    package var stride: Size2
+    package var padding: Size2
+    package var dilation: Size2
     /// Input and output channels are split into this many independent groups; `groups == inputChannels`
     /// is a depthwise convolution.
-    public var groups: Int
+    package var groups: Int
 
-    public init(stride: Size2 = Size2(1), padding: Size2 = Size2(0), dilation: Size2 = Size2(1), groups: Int = 1) {
+    package init(stride: Size2 = Size2(1), padding: Size2 = Size2(0), dilation: Size2 = Size2(1), groups: Int = 1) {
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
@@ -17,12 +17,12 @@ public struct Conv2dParameters: Sendable, Hashable, Codable {
 }
 
 /// A convolution's parameters as stored: the weight and the optional bias.
-public struct ConvolutionLayer: Sendable {
-    public var weight: Tensor // [out, in/groups, kH, kW]
-    public var bias: [Float]? // [out]
-    public var parameters: Conv2dParameters
+package struct ConvolutionLayer: Sendable {
+    package var weight: Tensor // [out, in/groups, kH, kW]
+    package var bias: [Float]? // [out]
+    package var parameters: Conv2dParameters
 
-    public init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws {
+    package init(weight: Tensor, bias: [Float]?, parameters: Conv2dParameters) throws {
         guard weight.rank == 4, parameters.groups >= 1, weight.shape[0] % parameters.groups == 0 else {
             throw TensorError(operation: "conv2d", problem: "weight shape \(weight.shape) does not fit groups=\(parameters.groups)",
                               hint: "a convolution weight is [out, in/groups, kH, kW] with out divisible by groups")
@@ -41,13 +41,13 @@ public struct ConvolutionLayer: Sendable {
         self.parameters = parameters
     }
 
-    public var outputChannels: Int { weight.shape[0] }
-    public var inputChannels: Int { weight.shape[1] * parameters.groups }
-    public var kernel: Size2 { Size2(weight.shape[2], weight.shape[3]) }
+    package var outputChannels: Int { weight.shape[0] }
+    package var inputChannels: Int { weight.shape[1] * parameters.groups }
+    package var kernel: Size2 { Size2(weight.shape[2], weight.shape[3]) }
 
     /// The output shape for `input` (`[N, C, H, W]`), or an error when the channels differ or the
     /// image is smaller than the kernel's reach.
-    public func outputShape(for input: [Int]) throws -> [Int] {
+    package func outputShape(for input: [Int]) throws -> [Int] {
         guard input.count == 4 else {
             throw TensorError(operation: "conv2d", problem: "expected an NCHW input, got shape \(input)",
                               hint: "feature maps are [batch, channels, height, width]")
@@ -76,11 +76,11 @@ func slidingOutputSize(input: Int, kernel: Int, stride: Int, padding: Int, dilat
 
 /// The reference operators: plain loops in the order of their mathematical definition, kept
 /// obviously correct so that the fast path can be tested against them.
-public enum Reference {}
+package enum Reference {}
 
 extension Reference {
     /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
-    public static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
+    package static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
         let outShape = try layer.outputShape(for: x.shape)
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oc, oh, ow) = (outShape[1], outShape[2], outShape[3])

@@ -1,5 +1,5 @@
 extension Reference {
-    public static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
+    package static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         guard a.shape == b.shape else {
             throw TensorError(operation: "add", problem: "shapes \(a.shape) and \(b.shape) differ",
                               hint: "a residual connection needs equal shapes")
@@ -8,7 +8,7 @@ extension Reference {
     }
 
     /// `torch.cat(parts, dim=1)`.
-    public static func concatChannels(_ parts: [Tensor]) throws -> Tensor {
+    package static func concatChannels(_ parts: [Tensor]) throws -> Tensor {
         guard let first = parts.first else {
             throw TensorError(operation: "cat", problem: "nothing to concatenate", hint: "pass at least one tensor")
         }
@@ -35,7 +35,7 @@ extension Reference {
 
     /// `torch.softmax(x, dim=1)` on `[N, C]`, max-subtracted as PyTorch does; `log_softmax` when `log`
     /// (`x - max - log Σ exp(x - max)`, never the log of a rounded probability).
-    public static func softmax(_ x: Tensor, log: Bool = false) throws -> Tensor {
+    package static func softmax(_ x: Tensor, log: Bool = false) throws -> Tensor {
         guard x.rank == 2 else {
             throw TensorError(operation: "softmax", problem: "expected [batch, classes], got \(x.shape)", hint: "flatten first")
         }
@@ -52,7 +52,7 @@ extension Reference {
     }
 
     /// `torch.flatten(x, 1)`.
-    public static func flatten(_ x: Tensor) throws -> Tensor {
+    package static func flatten(_ x: Tensor) throws -> Tensor {
         guard x.rank >= 2 else {
             throw TensorError(operation: "flatten", problem: "cannot flatten shape \(x.shape) from dim 1", hint: "needs a batch dimension")
         }

@@ -8,7 +8,7 @@ import Foundation
 ///
 /// GEMMs run single-threaded on this executor's own workers (see ``multiplyMatrices``), so the
 /// two levels of threading never compete.
-public final class FastExecutor: @unchecked Sendable {
+package final class FastExecutor: @unchecked Sendable {
     private enum Step {
         case convolution(input: Int, output: Int, residual: Int?, PreparedConvolution)
         case activation(input: Int, output: Int, Activation)
@@ -73,9 +73,9 @@ public final class FastExecutor: @unchecked Sendable {
         func pointer(_ value: Int) -> SharedPointer { SharedPointer(slots[slotOfValue[value]]) }
     }
 
-    public let graph: Graph
-    public let threads: Int
-    public let kernels: KernelSet
+    package let graph: Graph
+    package let threads: Int
+    package let kernels: KernelSet
     private let steps: [Step]
     private let output: Int
     private let workers: Workers
@@ -85,7 +85,7 @@ public final class FastExecutor: @unchecked Sendable {
     /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
     ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
     ///   narrower one (tests compare every set the machine runs with the reference).
-    public init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
+    package init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
@@ -209,7 +209,7 @@ public final class FastExecutor: @unchecked Sendable {
     }
 
     /// Runs the network on `input`; concurrent callers are served one at a time.
-    public func run(_ input: Tensor) throws -> Tensor {
+    package func run(_ input: Tensor) throws -> Tensor {
         lock.lock()
         defer { lock.unlock() }
         let plan = try loaded(input)
@@ -222,7 +222,7 @@ public final class FastExecutor: @unchecked Sendable {
 
     /// Where a forward pass spends its time: each step's median over `iterations` passes on
     /// `input`, in execution order (what `weightconv bench --profile` prints).
-    public func profile(_ input: Tensor, iterations: Int) throws -> [StepTiming] {
+    package func profile(_ input: Tensor, iterations: Int) throws -> [StepTiming] {
         lock.lock()
         defer { lock.unlock() }
         var samples = [[Double]](repeating: [], count: steps.count)
@@ -355,10 +355,10 @@ extension PreparedConvolution {
 }
 
 /// One step of a forward pass and its median time (see ``FastExecutor/profile(_:iterations:)``).
-public struct StepTiming: Sendable, Codable {
+package struct StepTiming: Sendable, Codable {
     /// The operator, e.g. `conv 3×3 depthwise`.
-    public var kind: String
+    package var kind: String
     /// Shapes and fused work, e.g. `1×144×56×56 → 1×144×28×28 stride 2 relu6`.
-    public var detail: String
-    public var milliseconds: Double
+    package var detail: String
+    package var milliseconds: Double
 }

@@ -1,12 +1,12 @@
 /// A value produced by one node of a ``Graph``.
-public struct ValueID: Hashable, Sendable {
-    public let index: Int
+package struct ValueID: Hashable, Sendable {
+    package let index: Int
 }
 
 /// One step of a network's forward pass. Convolutions carry the batch norm, residual addition and
 /// activation that follow them in every family (`act(bn(conv(x)) + residual)`); the reference
 /// executor runs those as separate reference operators, the fast one folds and fuses them.
-public enum Operation: Sendable {
+package enum Operation: Sendable {
     case input
     case convolution(ValueID, ConvolutionLayer, batchNorm: BatchNorm?, residual: ValueID?, activation: Activation)
     case activation(ValueID, Activation)
@@ -35,19 +35,19 @@ public enum Operation: Sendable {
 }
 
 /// A node and the module path it was built from (`layer2.0.conv2`), which error messages name.
-public struct Node: Sendable {
-    public var operation: Operation
-    public var name: String
+package struct Node: Sendable {
+    package var operation: Operation
+    package var name: String
 }
 
 /// A network's forward pass as a list of nodes in execution order; node 0 is the input.
-public struct Graph: Sendable {
-    public internal(set) var nodes: [Node]
-    public internal(set) var output: ValueID
+package struct Graph: Sendable {
+    package internal(set) var nodes: [Node]
+    package internal(set) var output: ValueID
 
     /// The shape of every value for an input of shape `input`, or the error of the first node that
     /// cannot take what it is given (wrong channel count, image too small).
-    public func shapes(for input: [Int]) throws -> [[Int]] {
+    package func shapes(for input: [Int]) throws -> [[Int]] {
         guard input.count == 4, input.allSatisfy({ $0 >= 1 }) else {
             throw TensorError(operation: "input", problem: "expected [batch, channels, height, width] with positive sizes, got \(input)",
                               hint: "pass an NCHW float32 image batch")
@@ -136,21 +136,21 @@ public struct Graph: Sendable {
 }
 
 /// Builds a ``Graph`` node by node; each method returns the value the new node produces.
-public struct GraphBuilder: Sendable {
+package struct GraphBuilder: Sendable {
     private var nodes: [Node] = [Node(operation: .input, name: "input")]
 
-    public init() {}
+    package init() {}
 
     /// The network's input image batch.
-    public var input: ValueID { ValueID(index: 0) }
+    package var input: ValueID { ValueID(index: 0) }
 
-    public mutating func add(_ operation: Operation, name: String) -> ValueID {
+    package mutating func add(_ operation: Operation, name: String) -> ValueID {
         nodes.append(Node(operation: operation, name: name))
         return ValueID(index: nodes.count - 1)
     }
 
     /// The graph ending at `output`, which must be a value of this builder.
-    public func build(output: ValueID) throws -> Graph {
+    package func build(output: ValueID) throws -> Graph {
         guard output.index < nodes.count else {
             throw TensorError(operation: "graph", problem: "output value \(output.index) is not among the \(nodes.count) nodes",
                               hint: "build the graph after adding its last node")
@@ -161,13 +161,13 @@ public struct GraphBuilder: Sendable {
 
 /// Runs a graph with the reference operators, one fresh tensor per node, freeing each value after
 /// its last reader.
-public enum ReferenceExecutor {
+package enum ReferenceExecutor {
     /// A layer's output as the reference operators compute it, before fusion: `(node name, output)` for
     /// every convolution (its own output, then `"<name>@bn"` after its batch norm) and linear layer, in
     /// execution order. What `weightconv verify --trace` compares with PyTorch's forward hooks.
-    public typealias Tap = (String, Tensor) throws -> Void
+    package typealias Tap = (String, Tensor) throws -> Void
 
-    public static func run(_ graph: Graph, input: Tensor, tap: Tap? = nil) throws -> Tensor {
+    package static func run(_ graph: Graph, input: Tensor, tap: Tap? = nil) throws -> Tensor {
         _ = try graph.shapes(for: input.shape)
         let last = graph.lastUses()
         var values = [Tensor?](repeating: nil, count: graph.nodes.count)

@@ -1,9 +1,9 @@
 /// A fully connected layer, `y = x·Wᵀ + b`, as `nn.Linear`.
-public struct LinearLayer: Sendable {
-    public var weight: Tensor // [out, in]
-    public var bias: [Float]? // [out]
+package struct LinearLayer: Sendable {
+    package var weight: Tensor // [out, in]
+    package var bias: [Float]? // [out]
 
-    public init(weight: Tensor, bias: [Float]?) throws {
+    package init(weight: Tensor, bias: [Float]?) throws {
         guard weight.rank == 2 else {
             throw TensorError(operation: "linear", problem: "weight shape \(weight.shape) is not [out, in]",
                               hint: "a linear weight has two dimensions")
@@ -16,8 +16,8 @@ public struct LinearLayer: Sendable {
         self.bias = bias
     }
 
-    public var outputFeatures: Int { weight.shape[0] }
-    public var inputFeatures: Int { weight.shape[1] }
+    package var outputFeatures: Int { weight.shape[0] }
+    package var inputFeatures: Int { weight.shape[1] }
 
     func checkInput(_ shape: [Int]) throws {
         guard shape.count == 2, shape[1] == inputFeatures else {
@@ -28,7 +28,7 @@ public struct LinearLayer: Sendable {
 }
 
 extension Reference {
-    public static func linear(_ x: Tensor, _ layer: LinearLayer) throws -> Tensor {
+    package static func linear(_ x: Tensor, _ layer: LinearLayer) throws -> Tensor {
         try layer.checkInput(x.shape)
         let (n, k, m) = (x.shape[0], layer.inputFeatures, layer.outputFeatures)
         var out = [Float](repeating: 0, count: n * m)

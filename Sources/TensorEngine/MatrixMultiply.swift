@@ -12,11 +12,11 @@ import CKernels
 ///   `dnnl_sgemm` picks JIT kernels from the CPU's features.
 /// - `portable`: anywhere else, or when built with `--disable-default-traits`: a blocked SGEMM in C
 ///   (`CKernels/Gemm.c`) that compilers vectorise for the target.
-public enum MatrixMultiplyBackend: String, Sendable {
+package enum MatrixMultiplyBackend: String, Sendable {
     case accelerate, oneDNN, portable
 
     /// The backend this build multiplies with.
-    public static var current: MatrixMultiplyBackend {
+    package static var current: MatrixMultiplyBackend {
         #if canImport(Accelerate)
         .accelerate
         #elseif canImport(CDNNL)

@@ -1,13 +1,13 @@
 /// Batch normalization in inference mode: the running statistics and affine parameters of
 /// `nn.BatchNorm2d` and its `eps`.
-public struct BatchNorm: Sendable {
-    public var gamma: [Float] // [C]  (`weight`)
-    public var beta: [Float] // [C]  (`bias`)
-    public var mean: [Float] // [C]  (`running_mean`)
-    public var variance: [Float] // [C]  (`running_var`)
-    public var eps: Float
+package struct BatchNorm: Sendable {
+    package var gamma: [Float] // [C]  (`weight`)
+    package var beta: [Float] // [C]  (`bias`)
+    package var mean: [Float] // [C]  (`running_mean`)
+    package var variance: [Float] // [C]  (`running_var`)
+    package var eps: Float
 
-    public init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Float) throws {
+    package init(gamma: [Float], beta: [Float], mean: [Float], variance: [Float], eps: Float) throws {
         let c = gamma.count
         guard beta.count == c, mean.count == c, variance.count == c else {
             throw TensorError(operation: "batch_norm", problem: "parameter lengths differ (\(gamma.count), \(beta.count), \(mean.count), \(variance.count))",
@@ -20,10 +20,10 @@ public struct BatchNorm: Sendable {
         self.eps = eps
     }
 
-    public var channels: Int { gamma.count }
+    package var channels: Int { gamma.count }
 
     /// Per-channel `scale` and `shift` with `y = x·scale + shift`, the form folded into a convolution.
-    public var affine: (scale: [Float], shift: [Float]) {
+    package var affine: (scale: [Float], shift: [Float]) {
         var scale = [Float](repeating: 0, count: channels)
         var shift = [Float](repeating: 0, count: channels)
         for i in 0..<channels {
@@ -36,7 +36,7 @@ public struct BatchNorm: Sendable {
 
 extension Reference {
     /// `(x − mean) / sqrt(var + eps) · gamma + beta` per channel of an NCHW tensor.
-    public static func batchNorm(_ x: Tensor, _ bn: BatchNorm) throws -> Tensor {
+    package static func batchNorm(_ x: Tensor, _ bn: BatchNorm) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("batch_norm")
         guard c == bn.channels else {
             throw TensorError(operation: "batch_norm", problem: "input has \(c) channels, the layer has \(bn.channels)",

@@ -1,16 +1,16 @@
 import CKernels
 /// A max or average pooling window, with PyTorch's `ceil_mode` and `count_include_pad`.
-public struct PoolParameters: Sendable, Hashable, Codable {
-    public var kernel: Size2
-    public var stride: Size2
-    public var padding: Size2
+package struct PoolParameters: Sendable, Hashable, Codable {
+    package var kernel: Size2
+    package var stride: Size2
+    package var padding: Size2
     /// Max pooling only; average pooling has no dilation in PyTorch.
-    public var dilation: Size2
-    public var ceilMode: Bool
+    package var dilation: Size2
+    package var ceilMode: Bool
     /// Average pooling only: whether padded positions count in the divisor (PyTorch's default: yes).
-    public var countIncludePad: Bool
+    package var countIncludePad: Bool
 
-    public init(kernel: Size2, stride: Size2, padding: Size2 = Size2(0), dilation: Size2 = Size2(1),
+    package init(kernel: Size2, stride: Size2, padding: Size2 = Size2(0), dilation: Size2 = Size2(1),
                 ceilMode: Bool = false, countIncludePad: Bool = true) {
         self.kernel = kernel
         self.stride = stride
@@ -23,7 +23,7 @@ public struct PoolParameters: Sendable, Hashable, Codable {
     /// The output shape for an NCHW `input`, as PyTorch's `pooling_output_shape` computes it: with
     /// `ceil_mode` the last window may hang over the end, but it must start inside the input or the
     /// left padding.
-    public func outputShape(for input: [Int], operation: String) throws -> [Int] {
+    package func outputShape(for input: [Int], operation: String) throws -> [Int] {
         guard input.count == 4 else {
             throw TensorError(operation: operation, problem: "expected an NCHW input, got shape \(input)",
                               hint: "feature maps are [batch, channels, height, width]")
@@ -52,7 +52,7 @@ public struct PoolParameters: Sendable, Hashable, Codable {
 
 extension Reference {
     /// `nn.MaxPool2d`: padded positions never win; NaN propagates.
-    public static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
+    package static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
         let outShape = try p.outputShape(for: x.shape, operation: "max_pool2d")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
@@ -80,7 +80,7 @@ extension Reference {
 
     /// `nn.AvgPool2d`: the window is clipped to input-plus-padding for the divisor when
     /// `countIncludePad`, and to the input alone otherwise.
-    public static func avgPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
+    package static func avgPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
         let outShape = try p.outputShape(for: x.shape, operation: "avg_pool2d")
         let (n, c, h, w) = (x.shape[0], x.shape[1], x.shape[2], x.shape[3])
         let (oh, ow) = (outShape[2], outShape[3])
@@ -105,7 +105,7 @@ extension Reference {
     }
 
     /// `nn.AdaptiveAvgPool2d(output)`: window `i` spans `[floor(i·H/O), ceil((i+1)·H/O))`.
-    public static func adaptiveAvgPool2d(_ x: Tensor, output: Size2) throws -> Tensor {
+    package static func adaptiveAvgPool2d(_ x: Tensor, output: Size2) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("adaptive_avg_pool2d")
         guard output.h >= 1, output.w >= 1, h >= 1, w >= 1 else {
             throw TensorError(operation: "adaptive_avg_pool2d", problem: "cannot pool \(h)x\(w) to \(output.h)x\(output.w)",

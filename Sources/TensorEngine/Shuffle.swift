@@ -1,5 +1,5 @@
 /// Which permutation a channel shuffle applies; the two ShuffleNet v1 implementations use inverse ones.
-public enum ShufflePermutation: String, Sendable, Hashable, Codable {
+package enum ShufflePermutation: String, Sendable, Hashable, Codable {
     /// The paper's: `view(B, g, C/g)`, transpose, flatten. Input channel `a·(C/g) + b` goes to `b·g + a`.
     case groupsFirst
     /// Megvii's official code: `reshape(B, C/g, g)`, permute, flatten. Input channel `b·g + a` goes
@@ -7,7 +7,7 @@ public enum ShufflePermutation: String, Sendable, Hashable, Codable {
     case groupsLast
 
     /// For each output channel, the input channel it takes.
-    public func sourceChannels(channels c: Int, groups g: Int) -> [Int] {
+    package func sourceChannels(channels c: Int, groups g: Int) -> [Int] {
         let perGroup = c / g
         var source = [Int](repeating: 0, count: c)
         for a in 0..<g {
@@ -23,7 +23,7 @@ public enum ShufflePermutation: String, Sendable, Hashable, Codable {
 }
 
 extension Reference {
-    public static func channelShuffle(_ x: Tensor, groups: Int, permutation: ShufflePermutation) throws -> Tensor {
+    package static func channelShuffle(_ x: Tensor, groups: Int, permutation: ShufflePermutation) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("channel_shuffle")
         guard groups >= 1, c % groups == 0 else {
             throw TensorError(operation: "channel_shuffle", problem: "\(c) channels do not split into \(groups) groups",

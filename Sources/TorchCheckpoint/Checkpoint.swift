@@ -7,7 +7,7 @@ import WeightconvCore
 /// Open one with `Checkpoint.open(path:)`, which accepts both torch.save formats and bare pickles.
 /// Reads may run concurrently: the mapping is immutable and the one cached inflated storage is
 /// guarded by a lock.
-public final class Checkpoint: TensorStore, @unchecked Sendable {
+package final class Checkpoint: TensorStore, @unchecked Sendable {
     /// Where a storage's bytes are.
     enum StorageLocation {
         /// A byte range of the mapped file (zip STORED entries, legacy storages).
@@ -23,15 +23,15 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         }
     }
 
-    public let path: String
-    public let kind: FileKind
-    public let tensors: [TensorDescriptor]
-    public let metadata: MetadataValue
+    package let path: String
+    package let kind: FileKind
+    package let tensors: [TensorDescriptor]
+    package let metadata: MetadataValue
     /// The class of a whole pickled model (`torch.save(model)`), whose state_dict was recovered
     /// from its modules' `_parameters` and `_buffers` without calling the class.
-    public let modelClass: String?
+    package let modelClass: String?
     /// Whether storages were written big-endian (zip `byteorder` record); reads swap them.
-    public let isBigEndian: Bool
+    package let isBigEndian: Bool
 
     let file: MappedFile
     let archive: ZipArchive?
@@ -39,7 +39,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
     let locations: [String: StorageLocation]
     /// When set, a mapped storage's pages leave the resident set after each read (for one pass over
     /// every tensor, as `inspect` does); leave it off when the same tensors are read repeatedly.
-    public var releasesPagesAfterRead = false
+    package var releasesPagesAfterRead = false
     private var inflated: (key: String, bytes: [UInt8])?
     private let inflatedLock = NSLock()
 
@@ -81,16 +81,16 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         tensors = descriptors
     }
 
-    public func descriptor(named name: String) -> TensorDescriptor? {
+    package func descriptor(named name: String) -> TensorDescriptor? {
         references[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
     }
 
     /// The storage a tensor's bytes live in, so tied weights (several names, one storage) can be
     /// recognised and stored once.
-    public func storageKey(of name: String) -> String? { references[name]?.storage.identity }
+    package func storageKey(of name: String) -> String? { references[name]?.storage.identity }
 
     /// Groups of tensor names that share a storage, in tensor order (only groups of two or more).
-    public var sharedStorageGroups: [[String]] {
+    package var sharedStorageGroups: [[String]] {
         var groups: [String: [String]] = [:]
         var order: [String] = []
         for descriptor in tensors {
@@ -101,7 +101,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
         return order.compactMap { groups[$0] }.filter { $0.count > 1 }
     }
 
-    public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    package func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let tensor = references[name] else {
             throw WeightconvError(file: path, problem: "no tensor named '\(name)'")
         }
@@ -125,7 +125,7 @@ public final class Checkpoint: TensorStore, @unchecked Sendable {
     /// pages dropped after `body` returns (pieces of a gathered, swapped or inflated copy are not
     /// in the map and are left alone): converting the largest tensor then keeps one piece of it
     /// resident, not all of it.
-    public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try withContiguousBytes(of: name) { whole in
             try Self.pieces(of: whole, size: pieceSize) { piece in
                 try body(piece)

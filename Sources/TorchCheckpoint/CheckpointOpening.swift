@@ -3,7 +3,7 @@ import WeightconvCore
 extension Checkpoint {
     /// Opens a PyTorch checkpoint (zip or legacy format) or a bare pickle. The file's kind is sniffed
     /// first, so an HTML page, a Git LFS pointer or a TorchScript archive is named for what it is.
-    public static func open(path: String, limits: PickleLimits = .standard) throws(WeightconvError) -> Checkpoint {
+    package static func open(path: String, limits: PickleLimits = .standard) throws(WeightconvError) -> Checkpoint {
         let file = try MappedFile(path: path)
         var kind = FileKind.sniff(file.prefix(FileKind.sniffLength))
         var archive: ZipArchive?
@@ -77,7 +77,7 @@ extension Checkpoint {
     }
 
     /// The one-line refusal for a file that is not a checkpoint, naming what it is.
-    public static func unreadable(_ kind: FileKind, path: String) -> WeightconvError {
+    package static func unreadable(_ kind: FileKind, path: String) -> WeightconvError {
         let hint: String
         switch kind {
         case .torchScriptArchive:
@@ -113,7 +113,7 @@ extension Checkpoint {
 
 extension Checkpoint {
     /// Sniffs a file's kind without parsing it: first bytes, then entry names for a zip archive.
-    public static func detectKind(path: String) throws(WeightconvError) -> FileKind {
+    package static func detectKind(path: String) throws(WeightconvError) -> FileKind {
         let file = try MappedFile(path: path)
         let kind = FileKind.sniff(file.prefix(FileKind.sniffLength))
         guard kind == .zipArchive else { return kind }

@@ -3,16 +3,16 @@ import WeightconvCore
 /// A NumPy `.npz` archive (a zip of `.npy` arrays, stored or deflated), read into named arrays.
 /// Reference logits and inputs for `verify` come in this form; arrays are small, so they are read
 /// whole at open and checked (dtype, C order, shape against byte count).
-public final class NumpyArchive: TensorStore {
-    public let path: String
-    public let tensors: [TensorDescriptor]
-    public var metadata: MetadataValue { .object([]) }
+package final class NumpyArchive: TensorStore {
+    package let path: String
+    package let tensors: [TensorDescriptor]
+    package var metadata: MetadataValue { .object([]) }
     private var data: [String: [UInt8]] = [:]
 
     /// Largest array read (1 GiB): the size comes from the archive and is checked before allocation.
-    public static let maximumArrayBytes = 1 << 30
+    package static let maximumArrayBytes = 1 << 30
 
-    public init(path: String) throws(WeightconvError) {
+    package init(path: String) throws(WeightconvError) {
         self.path = path
         let file = try MappedFile(path: path)
         guard FileKind.sniff(file.prefix(FileKind.sniffLength)) == .zipArchive else {
@@ -43,14 +43,14 @@ public final class NumpyArchive: TensorStore {
         tensors = descriptors
     }
 
-    public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    package func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let bytes = data[name] else { throw WeightconvError(file: path, problem: "no array named '\(name)'") }
         return try bytes.withUnsafeBytes { try body($0) }
     }
 
     /// Every floating-point array as `Float`s with its shape; integer and bool arrays are left out
     /// (read them with `withContiguousBytes`).
-    public func floatArrays() throws -> [String: (shape: [Int], values: [Float])] {
+    package func floatArrays() throws -> [String: (shape: [Int], values: [Float])] {
         var result: [String: (shape: [Int], values: [Float])] = [:]
         for descriptor in tensors where descriptor.dtype.isFloatingPoint {
             result[descriptor.name] = (descriptor.shape, try floats(of: descriptor.name))

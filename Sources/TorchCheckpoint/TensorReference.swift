@@ -2,40 +2,40 @@ import WeightconvCore
 
 /// A storage as a checkpoint's persistent id names it: which record holds the bytes, in which
 /// element type, and how many elements the writer declared.
-public struct StorageReference: Sendable, Hashable {
+package struct StorageReference: Sendable, Hashable {
     /// The record key (`data/<key>` in the zip format, the storage key list entry in the legacy one).
-    public var key: String
+    package var key: String
     /// The storage class's element type (`u8` for `UntypedStorage`, whose numel counts bytes).
-    public var dtype: DType
+    package var dtype: DType
     /// Declared size in bytes (`numel * element size`).
-    public var byteCount: Int
+    package var byteCount: Int
     /// For a legacy storage view: where the view starts in its root storage, in bytes.
-    public var viewByteOffset: Int = 0
+    package var viewByteOffset: Int = 0
     /// For a legacy storage view: its own key (torch makes it a storage object of its own).
-    public var viewKey: String?
+    package var viewKey: String?
 
     /// What "the same storage" means for sharing: the view's key for a view, else the record key.
-    public var identity: String { viewKey.map { key + "/" + $0 } ?? key }
+    package var identity: String { viewKey.map { key + "/" + $0 } ?? key }
 }
 
 /// A tensor as `torch._utils._rebuild_tensor_v2/v3` describes it: a strided view into a storage.
 /// Checked when it is built (shape, strides and offset fit the declared storage); the bytes are
 /// only touched when the tensor is read.
-public struct TensorReference: Sendable, Hashable {
-    public var storage: StorageReference
-    public var dtype: DType
+package struct TensorReference: Sendable, Hashable {
+    package var storage: StorageReference
+    package var dtype: DType
     /// In elements of `dtype`.
-    public var storageOffset: Int
-    public var shape: [Int]
+    package var storageOffset: Int
+    package var shape: [Int]
     /// In elements of `dtype`.
-    public var strides: [Int]
-    public var elementCount: Int
+    package var strides: [Int]
+    package var elementCount: Int
     /// Bytes of the storage the view reaches, counted from the storage start.
-    public var requiredStorageBytes: Int
-    public var isParameter = false
+    package var requiredStorageBytes: Int
+    package var isParameter = false
 
     /// Whether the view is the plain row-major layout (then its bytes are one contiguous run).
-    public var isContiguous: Bool {
+    package var isContiguous: Bool {
         if elementCount <= 1 { return true }
         var expected = 1
         for axis in shape.indices.reversed() where shape[axis] != 1 {

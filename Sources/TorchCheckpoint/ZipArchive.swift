@@ -12,30 +12,30 @@ import Darwin
 /// which also lets the archive learn where a STORED entry's data starts in the file (the position
 /// of libzip's read of the entry's first byte), so storages can be served from the mapping
 /// without a copy. Deflated entries are inflated by libzip.
-public final class ZipArchive {
+package final class ZipArchive {
     /// One member of the archive, as the central directory describes it.
-    public struct Entry: Sendable, Equatable {
-        public var index: Int
-        public var name: String
+    package struct Entry: Sendable, Equatable {
+        package var index: Int
+        package var name: String
         /// Uncompressed size (as the archive claims it; reads check it).
-        public var size: Int
-        public var compressedSize: Int
+        package var size: Int
+        package var compressedSize: Int
         /// `true` when the data is stored uncompressed (and can be mapped).
-        public var isStored: Bool
-        public var isEncrypted: Bool
+        package var isStored: Bool
+        package var isEncrypted: Bool
         /// libzip's compression method number (0 stored, 8 deflate, …).
-        public var compressionMethod: Int
+        package var compressionMethod: Int
     }
 
-    public let file: MappedFile
-    public let entries: [Entry]
+    package let file: MappedFile
+    package let entries: [Entry]
     private let archive: OpaquePointer
     private let context: SourceContext
     private var entryIndexByName: [String: Int] = [:]
 
-    public var path: String { file.path }
+    package var path: String { file.path }
 
-    public init(file: MappedFile) throws(WeightconvError) {
+    package init(file: MappedFile) throws(WeightconvError) {
         self.file = file
         let context = SourceContext(file: file)
         self.context = context
@@ -83,13 +83,13 @@ public final class ZipArchive {
 
     deinit { zip_discard(archive) }
 
-    public func entry(named name: String) -> Entry? {
+    package func entry(named name: String) -> Entry? {
         entryIndexByName[name].map { entries[$0] }
     }
 
     /// Reads an entry whole (inflating it if needed). `limit` bounds the allocation: the size comes
     /// from the archive, so it is checked before anything is allocated.
-    public func read(_ entry: Entry, limit: Int) throws(WeightconvError) -> [UInt8] {
+    package func read(_ entry: Entry, limit: Int) throws(WeightconvError) -> [UInt8] {
         try checkReadable(entry)
         guard entry.size <= limit else {
             throw WeightconvError(file: path, problem: "zip entry '\(entry.name)' is \(entry.size) bytes, over the \(limit)-byte limit for it")
@@ -109,7 +109,7 @@ public final class ZipArchive {
     }
 
     /// Reads `buffer.count` bytes of an entry starting at uncompressed `offset`; returns the bytes read.
-    public func readData(_ entry: Entry, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(WeightconvError) -> Int {
+    package func readData(_ entry: Entry, into buffer: UnsafeMutableRawBufferPointer, at offset: Int) throws(WeightconvError) -> Int {
         try checkReadable(entry)
         guard let handle = zip_fopen_index(archive, UInt64(entry.index), 0) else {
             throw WeightconvError(file: path, problem: "cannot open zip entry '\(entry.name)': \(String(cString: zip_strerror(archive)))")
@@ -154,7 +154,7 @@ public final class ZipArchive {
     /// landed; the result is then checked (range inside the file, first bytes equal to what libzip
     /// returns). `nil` when the entry is not stored or the check fails; callers then read through
     /// libzip instead.
-    public func storedDataOffset(of entry: Entry) -> Int? {
+    package func storedDataOffset(of entry: Entry) -> Int? {
         guard entry.isStored, !entry.isEncrypted, entry.size == entry.compressedSize else { return nil }
         if entry.size == 0 { return 0 }
         guard let handle = zip_fopen_index(archive, UInt64(entry.index), 0) else { return nil }

@@ -8,11 +8,11 @@ import WeightconvCore
 
 /// The temporary files of writes in progress, so that whoever handles an interrupt (the CLI's
 /// SIGINT handler) can delete them. The library installs no signal handler of its own.
-public final class TemporaryFileRegistry: @unchecked Sendable {
+package final class TemporaryFileRegistry: @unchecked Sendable {
     private let lock = NSLock()
     private var paths = Set<String>()
 
-    public init() {}
+    package init() {}
 
     func register(_ path: String) { lock.withLock { _ = paths.insert(path) } }
 
@@ -28,11 +28,11 @@ public final class TemporaryFileRegistry: @unchecked Sendable {
     func unregister(_ path: String) { lock.withLock { _ = paths.remove(path) } }
 
     /// Paths currently being written.
-    public var active: [String] { lock.withLock { paths.sorted() } }
+    package var active: [String] { lock.withLock { paths.sorted() } }
 
     /// Deletes every temporary file still registered. Safe to call from any thread, at any time: a
     /// write that completes concurrently has already renamed its file, so nothing complete is lost.
-    public func removeAll() {
+    package func removeAll() {
         lock.withLock {
             for path in paths { _ = unlink(path) }
             paths.removeAll()
@@ -167,7 +167,7 @@ final class AtomicOutputFile {
 
 /// Writes `bytes` as the whole of `path` atomically: the destination is either untouched or complete,
 /// never partial. `inputs` are files the destination must not be.
-public func writeFileAtomically(_ bytes: [UInt8], to path: String, protecting inputs: [String] = [],
+package func writeFileAtomically(_ bytes: [UInt8], to path: String, protecting inputs: [String] = [],
                                 temporaryFiles: TemporaryFileRegistry? = nil) throws {
     let output = try AtomicOutputFile.create(destination: path, protecting: inputs, registry: temporaryFiles)
     do {

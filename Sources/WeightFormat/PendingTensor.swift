@@ -2,11 +2,11 @@ import WeightconvCore
 
 /// A tensor waiting to be written: its stored name, dtype and shape, and a way to produce its bytes
 /// when the writer reaches it, so a whole checkpoint never sits in memory twice.
-public struct PendingTensor {
-    public let name: String
+package struct PendingTensor {
+    package let name: String
     /// The dtype the tensor is stored with (after any conversion).
-    public let dtype: DType
-    public let shape: [Int]
+    package let dtype: DType
+    package let shape: [Int]
     let byteCount: Int
     /// Calls the sink with the bytes, in one or more pieces totalling `byteCount`.
     let produce: ((UnsafeRawBufferPointer) throws -> Void) throws -> Void
@@ -29,7 +29,7 @@ public struct PendingTensor {
 
     /// The tensor `name` of `store`, stored as `storedName` and, for floating-point tensors, as `dtype`.
     /// Integer and bool tensors are never converted: asking for that is an error.
-    public static func from(_ store: any TensorStore, name: String, storedName: String? = nil,
+    package static func from(_ store: any TensorStore, name: String, storedName: String? = nil,
                             dtype target: DType? = nil) throws -> PendingTensor {
         guard let descriptor = store.descriptor(named: name) else {
             throw WeightconvError(file: store.path, problem: "no tensor named '\(name)'")
@@ -74,7 +74,7 @@ public struct PendingTensor {
     }
 
     /// Raw little-endian bytes already in memory.
-    public static func bytes(_ name: String, dtype: DType, shape: [Int], _ bytes: [UInt8]) throws -> PendingTensor {
+    package static func bytes(_ name: String, dtype: DType, shape: [Int], _ bytes: [UInt8]) throws -> PendingTensor {
         let count = try byteCount(name: name, dtype: dtype, shape: shape, file: name)
         guard bytes.count == count else {
             throw WeightconvError(file: name, problem: "tensor '\(name)' has \(bytes.count) bytes, its shape needs \(count)")
@@ -85,7 +85,7 @@ public struct PendingTensor {
     }
 
     /// `Float` values, stored as `dtype` (f32, f16, bf16 or f64), rounded to nearest even.
-    public static func floats(_ name: String, shape: [Int], _ values: [Float], storedAs dtype: DType = .f32) throws -> PendingTensor {
+    package static func floats(_ name: String, shape: [Int], _ values: [Float], storedAs dtype: DType = .f32) throws -> PendingTensor {
         guard dtype.isFloatingPoint else {
             throw WeightconvError(file: name, problem: "floats cannot be stored as \(dtype.rawValue)")
         }
@@ -100,11 +100,11 @@ public struct PendingTensor {
 }
 
 /// Changing the stored precision of floating-point data.
-public enum DTypeConversion {
+package enum DTypeConversion {
     /// `bytes` of `source` dtype re-encoded as `target`. Goes through `Float`: exact for every
     /// widening; F64 → F16/BF16 rounds twice (F64 → F32 → F16), which can differ from a direct
     /// rounding in the last bit for values within one F32 ulp of a tie.
-    public static func convert(_ bytes: UnsafeRawBufferPointer, from source: DType, to target: DType, file: String) throws -> [UInt8] {
+    package static func convert(_ bytes: UnsafeRawBufferPointer, from source: DType, to target: DType, file: String) throws -> [UInt8] {
         if source == target { return Array(bytes) }
         guard target.isFloatingPoint else {
             throw WeightconvError(file: file, problem: "cannot convert \(source.rawValue) data to \(target.rawValue)")
@@ -114,7 +114,7 @@ public enum DTypeConversion {
     }
 
     /// Little-endian bytes of `values` as `dtype` (f16, bf16, f64; any other dtype gets f32 bytes).
-    public static func encode(_ values: [Float], as dtype: DType) -> [UInt8] {
+    package static func encode(_ values: [Float], as dtype: DType) -> [UInt8] {
         var out = [UInt8]()
         out.reserveCapacity(values.count * dtype.byteSize)
         switch dtype {

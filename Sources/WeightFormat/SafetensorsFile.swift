@@ -1,8 +1,8 @@
 import WeightconvCore
 
 /// What can be wrong with a safetensors file, with the file offset where it was found.
-public struct SafetensorsProblem: Error, Sendable, Equatable, CustomStringConvertible {
-    public enum Kind: Sendable, Equatable {
+package struct SafetensorsProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    package enum Kind: Sendable, Equatable {
         case tooShort
         case headerTooLarge(UInt64)
         case headerBeyondFile
@@ -17,15 +17,15 @@ public struct SafetensorsProblem: Error, Sendable, Equatable, CustomStringConver
         case dataLengthMismatch(expected: Int, actual: Int)
     }
 
-    public var kind: Kind
-    public var offset: Int
+    package var kind: Kind
+    package var offset: Int
 
-    public init(_ kind: Kind, at offset: Int) {
+    package init(_ kind: Kind, at offset: Int) {
         self.kind = kind
         self.offset = offset
     }
 
-    public var description: String {
+    package var description: String {
         switch kind {
         case .tooShort: "file is too short to be a safetensors file (\(offset) bytes)"
         case .headerTooLarge(let length): "safetensors header length \(length) exceeds the 100000000-byte limit"
@@ -44,7 +44,7 @@ public struct SafetensorsProblem: Error, Sendable, Equatable, CustomStringConver
         }
     }
 
-    public func weightconvError(file: String) -> WeightconvError {
+    package func weightconvError(file: String) -> WeightconvError {
         WeightconvError(file: file, problem: description + " (byte \(offset))",
                         hint: "the file is damaged or not a safetensors file; download or export it again")
     }
@@ -56,22 +56,22 @@ public struct SafetensorsProblem: Error, Sendable, Equatable, CustomStringConver
 /// duplicate JSON keys (refused, not resolved), offsets contiguous from zero and covering exactly
 /// the data section, byte lengths equal to shape × dtype size without overflow. Unknown members in
 /// a tensor entry are refused rather than ignored, so no two readers disagree on a file we accept.
-public final class SafetensorsFile: TensorStore, @unchecked Sendable {
-    public static let maximumHeaderLength = 100_000_000
+package final class SafetensorsFile: TensorStore, @unchecked Sendable {
+    package static let maximumHeaderLength = 100_000_000
 
-    public let path: String
+    package let path: String
     /// In data order.
-    public let tensors: [TensorDescriptor]
+    package let tensors: [TensorDescriptor]
     /// The `__metadata__` string map, as an object of strings (empty when absent).
-    public let metadata: MetadataValue
+    package let metadata: MetadataValue
     private let storage: MappedFile
     private let ranges: [String: Range<Int>]
 
-    public convenience init(path: String) throws {
+    package convenience init(path: String) throws {
         try self.init(storage: try MappedFile(path: path), path: path)
     }
 
-    public init(storage: MappedFile, path: String) throws {
+    package init(storage: MappedFile, path: String) throws {
         do {
             (tensors, metadata, ranges) = try SafetensorsFile.validate(storage.bytes)
         } catch {
@@ -81,7 +81,7 @@ public final class SafetensorsFile: TensorStore, @unchecked Sendable {
         self.path = path
     }
 
-    public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    package func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         guard let range = ranges[name] else {
             throw WeightconvError(file: path, problem: "no tensor named '\(name)'", hint: "list the tensors with weightconv inspect")
         }

@@ -5,18 +5,18 @@ import WeightconvCore
 /// Tensors are ordered by element size, largest first (stable otherwise), and the header is padded
 /// with spaces to a multiple of 8, so every tensor is aligned to its element size, as the
 /// reference writer does. Written through a temporary file like `.wcv` files.
-public struct SafetensorsWriter {
-    public var protectedPaths: [String]
-    public var temporaryFiles: TemporaryFileRegistry?
+package struct SafetensorsWriter {
+    package var protectedPaths: [String]
+    package var temporaryFiles: TemporaryFileRegistry?
 
-    public init(protectedPaths: [String] = [], temporaryFiles: TemporaryFileRegistry? = nil) {
+    package init(protectedPaths: [String] = [], temporaryFiles: TemporaryFileRegistry? = nil) {
         self.protectedPaths = protectedPaths
         self.temporaryFiles = temporaryFiles
     }
 
     /// Writes `tensors` and the `__metadata__` string map (omitted when empty) to `path`; returns the file size.
     @discardableResult
-    public func write(_ tensors: [PendingTensor], metadata: [(key: String, value: String)] = [], to path: String) throws -> Int {
+    package func write(_ tensors: [PendingTensor], metadata: [(key: String, value: String)] = [], to path: String) throws -> Int {
         let ordered = tensors.enumerated().sorted {
             ($1.element.dtype.byteSize, $0.offset) < ($0.element.dtype.byteSize, $1.offset)
         }.map(\.element)

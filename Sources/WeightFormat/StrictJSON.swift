@@ -29,11 +29,11 @@ public struct JSONProblem: Error, Sendable, Equatable, CustomStringConvertible {
 /// A JSON parser stricter than RFC 8259 where parsers disagree (the Trail of Bits finding on
 /// safetensors): duplicate keys, invalid UTF-8 and lone surrogates are refused instead of resolved
 /// one way or another, and nesting is bounded so hostile input cannot exhaust the stack.
-public enum StrictJSON {
-    public static let defaultDepthLimit = 64
+package enum StrictJSON {
+    package static let defaultDepthLimit = 64
 
     /// Parses one JSON value spanning all of `bytes` (surrounding whitespace allowed).
-    public static func parse(_ bytes: UnsafeRawBufferPointer,
+    package static func parse(_ bytes: UnsafeRawBufferPointer,
                              depthLimit: Int = defaultDepthLimit) throws(JSONProblem) -> MetadataValue {
         var parser = Parser(bytes: bytes, depthLimit: depthLimit)
         parser.skipWhitespace()
@@ -45,7 +45,7 @@ public enum StrictJSON {
         return value
     }
 
-    public static func parse(_ bytes: [UInt8], depthLimit: Int = defaultDepthLimit) throws(JSONProblem) -> MetadataValue {
+    package static func parse(_ bytes: [UInt8], depthLimit: Int = defaultDepthLimit) throws(JSONProblem) -> MetadataValue {
         // Typed throws do not pass through withUnsafeBytes' rethrows, so carry the result out.
         let result: Result<MetadataValue, JSONProblem> = bytes.withUnsafeBytes { buffer in
             do throws(JSONProblem) { return .success(try parse(buffer, depthLimit: depthLimit)) } catch { return .failure(error) }
@@ -56,7 +56,7 @@ public enum StrictJSON {
     /// Parses like `parse(_:depthLimit:)` and also returns where each value starts: byte offsets keyed
     /// by path (`""` for the document, `renames[3].pattern` for a member of an element), so a reader
     /// that checks the values can name the line of the one it refuses.
-    public static func parseRecordingOffsets(_ bytes: [UInt8], depthLimit: Int = defaultDepthLimit)
+    package static func parseRecordingOffsets(_ bytes: [UInt8], depthLimit: Int = defaultDepthLimit)
         throws(JSONProblem) -> (value: MetadataValue, offsets: [String: Int])
     {
         let result: Result<(MetadataValue, [String: Int]), JSONProblem> = bytes.withUnsafeBytes { buffer in
@@ -79,7 +79,7 @@ public enum StrictJSON {
     }
 
     /// The 1-based line and column of byte `offset` in `bytes`.
-    public static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
+    package static func lineAndColumn(of offset: Int, in bytes: [UInt8]) -> (line: Int, column: Int) {
         var line = 1, column = 1
         for byte in bytes.prefix(max(0, offset)) {
             if byte == 0x0A { line += 1; column = 1 } else { column += 1 }

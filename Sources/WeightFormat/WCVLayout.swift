@@ -2,27 +2,27 @@ import WeightconvCore
 
 /// The constants and layout arithmetic of `.wcv` version 1 (docs/wcv-format.md), shared by the
 /// writer and the reader so the two cannot drift apart.
-public enum WCVLayout {
-    public static let magic: [UInt8] = [0x89, 0x57, 0x43, 0x56, 0x0D, 0x0A, 0x1A, 0x0A]
-    public static let version: UInt32 = 1
+package enum WCVLayout {
+    package static let magic: [UInt8] = [0x89, 0x57, 0x43, 0x56, 0x0D, 0x0A, 0x1A, 0x0A]
+    package static let version: UInt32 = 1
     /// Required-feature bits this reader implements (none in version 1).
-    public static let knownRequiredFlags: UInt32 = 0
-    public static let preambleSize = 40
-    public static let checksumSize = 32
-    public static let minimumHeaderLength = 6
-    public static let maximumHeaderLength = 16 << 20
+    package static let knownRequiredFlags: UInt32 = 0
+    package static let preambleSize = 40
+    package static let checksumSize = 32
+    package static let minimumHeaderLength = 6
+    package static let maximumHeaderLength = 16 << 20
     /// 16 KiB: the page size of Apple silicon, a multiple of every other common page size.
-    public static let pageSize = 16384
-    public static let tensorAlignment = 64
-    public static let maximumNameLength = 1024
-    public static let maximumRank = 8
+    package static let pageSize = 16384
+    package static let tensorAlignment = 64
+    package static let maximumNameLength = 1024
+    package static let maximumRank = 8
     /// Name length field, ≥1 name byte, dtype, rank, offset, byte length, sha256.
-    public static let smallestEntrySize = 2 + 1 + 1 + 1 + 8 + 8 + 32
-    public static let verifyInputName = "__verify__.input"
-    public static let verifyLogitsName = "__verify__.logits"
+    package static let smallestEntrySize = 2 + 1 + 1 + 1 + 8 + 8 + 32
+    package static let verifyInputName = "__verify__.input"
+    package static let verifyLogitsName = "__verify__.logits"
 
     /// The dtype's code in the tensor table.
-    public static func code(of dtype: DType) -> UInt8 {
+    package static func code(of dtype: DType) -> UInt8 {
         switch dtype {
         case .f32: 1
         case .f16: 2
@@ -37,7 +37,7 @@ public enum WCVLayout {
         }
     }
 
-    public static func dtype(code: UInt8) -> DType? {
+    package static func dtype(code: UInt8) -> DType? {
         DType.allCases.first { WCVLayout.code(of: $0) == code }
     }
 

@@ -7,7 +7,7 @@ import WeightconvCore
 /// same for a 1 KB and a 1 GB file. Tensor checksums are checked only by `verifyChecksums()`.
 public final class WeightFile: TensorStore, @unchecked Sendable {
     public let path: String
-    public let header: WeightFileHeader
+    package let header: WeightFileHeader
     public let tensors: [TensorDescriptor]
     private let storage: MappedFile
     private let indexByName: [String: Int]
@@ -19,7 +19,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
     }
 
     /// Validates bytes already in memory (`path` is used in messages only).
-    public init(storage: MappedFile, path: String) throws {
+    package init(storage: MappedFile, path: String) throws {
         do {
             header = try WeightFileHeader.validate(storage.bytes)
         } catch {
@@ -32,7 +32,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
     }
 
     /// The same validation with the typed problem, for callers that tell problems apart (tests, `check`).
-    public static func validate(_ storage: MappedFile) throws(WeightFileProblem) -> WeightFileHeader {
+    package static func validate(_ storage: MappedFile) throws(WeightFileProblem) -> WeightFileHeader {
         try WeightFileHeader.validate(storage.bytes)
     }
 
@@ -60,7 +60,7 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
     }
 
     /// The whole data section as one page-aligned buffer (for a no-copy GPU buffer).
-    public var dataSection: UnsafeRawBufferPointer {
+    package var dataSection: UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(rebasing: storage.bytes[header.dataOffset..<(header.dataOffset + header.dataLength)])
     }
 

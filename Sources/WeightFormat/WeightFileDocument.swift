@@ -9,7 +9,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         /// Keys defined by the family (depth, widths, groups, classes…); always an `.object`.
         public var config: MetadataValue
 
-        public init(family: String, config: MetadataValue = .object([])) {
+        package init(family: String, config: MetadataValue = .object([])) {
             self.family = family
             self.config = config
         }
@@ -34,7 +34,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         /// longer side floored) or `opencv` (Megvii's `OpencvResize`: `cv2.resize`, the longer side rounded).
         public var resizeMethod: String?
 
-        public init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: String = "RGB", pixelScale: Double = 255,
+        package init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: String = "RGB", pixelScale: Double = 255,
                     interpolation: String? = nil, cropRatio: Double? = nil, resizeSize: Int? = nil, resizeMethod: String? = nil) {
             self.inputSize = inputSize
             self.mean = mean
@@ -56,7 +56,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         public var converter: String
         public var transforms: [String]
 
-        public init(sourceName: String, sourceSize: Int, sourceSHA256: String, converter: String, transforms: [String]) {
+        package init(sourceName: String, sourceSize: Int, sourceSHA256: String, converter: String, transforms: [String]) {
             self.sourceName = sourceName
             self.sourceSize = sourceSize
             self.sourceSHA256 = sourceSHA256
@@ -76,7 +76,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         /// member existed, which used the element-wise rule.
         public var rule: String?
 
-        public init(inputTensor: String = WCVLayout.verifyInputName, logitsTensor: String = WCVLayout.verifyLogitsName,
+        package init(inputTensor: String = WCVLayout.verifyInputName, logitsTensor: String = WCVLayout.verifyLogitsName,
                     atol: Double, rtol: Double, topK: Int, rule: String? = nil) {
             self.inputTensor = inputTensor
             self.logitsTensor = logitsTensor
@@ -100,7 +100,7 @@ public struct WeightFileDocument: Sendable, Equatable {
     /// The class names of the network's outputs, in class-index order (section 5.7).
     public var labels: [String]?
 
-    public init(architecture: Architecture? = nil, preprocessing: Preprocessing? = nil, layout: String? = nil,
+    package init(architecture: Architecture? = nil, preprocessing: Preprocessing? = nil, layout: String? = nil,
                 originalKeys: [String: String] = [:], provenance: Provenance? = nil,
                 metadata: MetadataValue = .object([]), verification: VerificationRecord? = nil, labels: [String]? = nil) {
         self.architecture = architecture
@@ -118,7 +118,7 @@ public struct WeightFileDocument: Sendable, Equatable {
 
 extension WeightFileDocument {
     /// The document as canonical JSON (section 8): fixed member order, `original_keys` in table order.
-    public func canonicalJSON(tableOrder: [String]) -> [UInt8] {
+    package func canonicalJSON(tableOrder: [String]) -> [UInt8] {
         func number(_ value: Double) -> MetadataValue { .double(value) }
         func optional(_ value: String?) -> MetadataValue { value.map(MetadataValue.string) ?? .null }
 

@@ -2,22 +2,22 @@ import WeightconvCore
 
 /// A `.wcv` header that has passed every check of docs/wcv-format.md section 9; nothing in it is
 /// trusted before that.
-public struct WeightFileHeader: Sendable {
+package struct WeightFileHeader: Sendable {
     /// One tensor of the table, with its location inside the data section.
-    public struct Entry: Sendable, Equatable {
-        public var descriptor: TensorDescriptor
+    package struct Entry: Sendable, Equatable {
+        package var descriptor: TensorDescriptor
         /// Relative to the data section start.
-        public var offset: Int
-        public var byteLength: Int
-        public var sha256: [UInt8]
+        package var offset: Int
+        package var byteLength: Int
+        package var sha256: [UInt8]
     }
 
-    public var headerLength: Int
+    package var headerLength: Int
     /// Absolute offset of the data section (a multiple of 16384).
-    public var dataOffset: Int
-    public var dataLength: Int
-    public var entries: [Entry]
-    public var document: WeightFileDocument
+    package var dataOffset: Int
+    package var dataLength: Int
+    package var entries: [Entry]
+    package var document: WeightFileDocument
 
     /// Validates the preamble, header checksum, tensor table, layout, file size, JSON document and
     /// header padding of the file in `bytes`. Reads nothing of the tensor data.

@@ -6,22 +6,22 @@ import WeightconvCore
 /// destination; the header (which holds their checksums) is written last, then the file is synced
 /// and renamed into place. On any error the temporary file is deleted and an existing destination
 /// is left untouched.
-public struct WeightFileWriter {
+package struct WeightFileWriter {
     /// Paths that must never be overwritten (the inputs of the conversion).
-    public var protectedPaths: [String]
+    package var protectedPaths: [String]
     /// Where the temporary file is announced while it exists, for an interrupt handler to delete it.
-    public var temporaryFiles: TemporaryFileRegistry?
+    package var temporaryFiles: TemporaryFileRegistry?
 
-    public init(protectedPaths: [String] = [], temporaryFiles: TemporaryFileRegistry? = nil) {
+    package init(protectedPaths: [String] = [], temporaryFiles: TemporaryFileRegistry? = nil) {
         self.protectedPaths = protectedPaths
         self.temporaryFiles = temporaryFiles
     }
 
     /// What was written.
-    public struct Summary: Sendable, Equatable {
-        public var fileSize: Int
-        public var tensorCount: Int
-        public var dataBytes: Int
+    package struct Summary: Sendable, Equatable {
+        package var fileSize: Int
+        package var tensorCount: Int
+        package var dataBytes: Int
     }
 
     /// Writes `tensors` (in this order, which is the table order) and `document` to `path`.
@@ -31,7 +31,7 @@ public struct WeightFileWriter {
     ///   after it. It lets a value computed alongside the writes (the source's SHA-256, 64 hex
     ///   digits in place of 64 zeros) land in the header without a second pass.
     @discardableResult
-    public func write(_ tensors: [PendingTensor], document: WeightFileDocument, to path: String,
+    package func write(_ tensors: [PendingTensor], document: WeightFileDocument, to path: String,
                       completing: (() throws -> WeightFileDocument)? = nil) throws -> Summary {
         var plan = try Plan(tensors: tensors, document: document, file: path)
         let output = try AtomicOutputFile.create(destination: path, protecting: protectedPaths, registry: temporaryFiles)

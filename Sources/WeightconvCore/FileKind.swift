@@ -26,7 +26,7 @@ public enum FileKind: String, Sendable, CaseIterable {
     case unknown
 
     /// A phrase for messages: "a Git LFS pointer", "a PyTorch checkpoint (zip format)".
-    public var phrase: String {
+    package var phrase: String {
         switch self {
         case .empty: "an empty file"
         case .zipArchive: "a zip archive"
@@ -48,7 +48,7 @@ public enum FileKind: String, Sendable, CaseIterable {
     }
 
     /// How many leading bytes `sniff` wants to see.
-    public static let sniffLength = 64
+    package static let sniffLength = 64
 
     /// The 10-byte little-endian magic number torch's legacy format pickles first
     /// (`0x1950a86a20f9469cfc6c`), as LONG1 writes it.
@@ -56,7 +56,7 @@ public enum FileKind: String, Sendable, CaseIterable {
 
     /// Classifies a file from its first bytes. Zip archives come back as `.zipArchive`; list the
     /// entries and call `refinedZip(entryNames:)` to tell checkpoints from TorchScript and npz.
-    public static func sniff(_ prefix: [UInt8]) -> FileKind {
+    package static func sniff(_ prefix: [UInt8]) -> FileKind {
         if prefix.isEmpty { return .empty }
         func starts(_ magic: [UInt8]) -> Bool { prefix.count >= magic.count && Array(prefix.prefix(magic.count)) == magic }
         func startsText(_ text: String) -> Bool { starts(Array(text.utf8)) }
@@ -81,7 +81,7 @@ public enum FileKind: String, Sendable, CaseIterable {
 
     /// Refines `.zipArchive` from the entry names: TorchScript first (it also has a `data.pkl`), then
     /// a torch checkpoint, then npz.
-    public static func refinedZip(entryNames: [String]) -> FileKind {
+    package static func refinedZip(entryNames: [String]) -> FileKind {
         func topRecord(_ name: String) -> (top: Substring, rest: Substring)? {
             guard let slash = name.firstIndex(of: "/") else { return nil }
             return (name[..<slash], name[name.index(after: slash)...])

@@ -1,8 +1,8 @@
 /// Widening of stored floating-point data to `Float` for compute, and narrowing for storage.
-public enum FloatConversion {
+package enum FloatConversion {
     /// Reads `bytes` (little-endian, `dtype`) as `Float`s. Integer and bool tensors are refused:
     /// they are never weights a network computes with.
-    public static func floats(from bytes: UnsafeRawBufferPointer, dtype: DType, file: String) throws -> [Float] {
+    package static func floats(from bytes: UnsafeRawBufferPointer, dtype: DType, file: String) throws -> [Float] {
         let count = bytes.count / dtype.byteSize
         switch dtype {
         case .f32:
@@ -22,7 +22,7 @@ public enum FloatConversion {
     }
 
     /// IEEE 754 binary16 → binary32, exact (subnormals, infinities and NaN included).
-    public static func halfToFloat(_ h: UInt16) -> Float {
+    package static func halfToFloat(_ h: UInt16) -> Float {
         let sign = UInt32(h & 0x8000) << 16
         let exponent = UInt32(h >> 10) & 0x1F
         var mantissa = UInt32(h & 0x3FF)
@@ -39,7 +39,7 @@ public enum FloatConversion {
     }
 
     /// binary32 → binary16 with round-to-nearest-even, as `tensor.half()` does.
-    public static func floatToHalf(_ f: Float) -> UInt16 {
+    package static func floatToHalf(_ f: Float) -> UInt16 {
         #if arch(arm64)
         return Float16(f).bitPattern
         #else
@@ -68,7 +68,7 @@ public enum FloatConversion {
     }
 
     /// binary32 → bfloat16 with round-to-nearest-even, as `tensor.bfloat16()` does.
-    public static func floatToBFloat16(_ f: Float) -> UInt16 {
+    package static func floatToBFloat16(_ f: Float) -> UInt16 {
         let bits = f.bitPattern
         if f.isNaN { return UInt16(bits >> 16) | 0x40 }
         let rounding = ((bits >> 16) & 1) + 0x7FFF

@@ -1,22 +1,22 @@
 import Crypto
 
 /// SHA-256 as lowercase hex; the identity of a tensor's bytes across every format weightconv reads.
-public enum SHA256Hex {
-    public static func digest(_ bytes: UnsafeRawBufferPointer) -> String {
+package enum SHA256Hex {
+    package static func digest(_ bytes: UnsafeRawBufferPointer) -> String {
         hex(SHA256.hash(data: bytes))
     }
 
-    public static func digest(_ bytes: [UInt8]) -> String {
+    package static func digest(_ bytes: [UInt8]) -> String {
         bytes.withUnsafeBytes { digest($0) }
     }
 
     /// Incremental hashing for data that arrives in pieces (a streamed storage, a whole file).
-    public struct Hasher {
+    package struct Hasher {
         private var state = SHA256()
-        public init() {}
-        public mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
-        public func finalize() -> String { hex(state.finalize()) }
-        public func finalizeBytes() -> [UInt8] { Array(state.finalize()) }
+        package init() {}
+        package mutating func update(_ bytes: UnsafeRawBufferPointer) { state.update(bufferPointer: bytes) }
+        package func finalize() -> String { hex(state.finalize()) }
+        package func finalizeBytes() -> [UInt8] { Array(state.finalize()) }
     }
 
     static func hex(_ digest: some Sequence<UInt8>) -> String {

@@ -11,11 +11,11 @@ import Darwin
 ///
 /// If another process truncates the file while it is mapped, touching the lost pages raises SIGBUS;
 /// that is the price of zero-copy access every mapped format (safetensors, GGUF) pays.
-public final class MappedFile: @unchecked Sendable {
+package final class MappedFile: @unchecked Sendable {
     /// The file's path, or the name given to an in-memory copy.
-    public let path: String
+    package let path: String
     /// The whole file (empty for an empty file: mmap refuses length 0).
-    public let bytes: UnsafeRawBufferPointer
+    package let bytes: UnsafeRawBufferPointer
     /// How the bytes were obtained, hence how they are given back.
     private let origin: Origin
 
@@ -31,7 +31,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// Maps `path` read-only. Refuses anything that is not a regular file (a FIFO or device could
     /// block or never end).
-    public convenience init(path: String) throws(WeightconvError) {
+    package convenience init(path: String) throws(WeightconvError) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw WeightconvError(file: path, problem: "cannot open: \(Self.errnoText())",
@@ -61,7 +61,7 @@ public final class MappedFile: @unchecked Sendable {
 
     /// An in-memory copy aligned like a mapping (for tests, fuzzing, and bytes that never were a
     /// file). The default alignment is the largest page size in use (16 KiB, Apple silicon).
-    public static func copying(_ source: [UInt8], path: String = "memory", alignment: Int = 16_384) -> MappedFile {
+    package static func copying(_ source: [UInt8], path: String = "memory", alignment: Int = 16_384) -> MappedFile {
         let storage = UnsafeMutableRawBufferPointer.allocate(byteCount: max(source.count, 1), alignment: alignment)
         source.withUnsafeBytes { storage.copyMemory(from: $0) }
         return MappedFile(path: path, bytes: UnsafeRawBufferPointer(rebasing: storage[0..<source.count]), origin: .allocation)
@@ -76,10 +76,10 @@ public final class MappedFile: @unchecked Sendable {
     }
 
     /// The file's size in bytes.
-    public var count: Int { bytes.count }
+    package var count: Int { bytes.count }
 
     /// `count` bytes at `offset`, or `nil` when the range leaves the file (checked, never traps).
-    public func slice(offset: Int, count length: Int) -> UnsafeRawBufferPointer? {
+    package func slice(offset: Int, count length: Int) -> UnsafeRawBufferPointer? {
         guard offset >= 0, length >= 0, let end = CheckedMath.add(offset, length), end <= count else { return nil }
         if length == 0 { return UnsafeRawBufferPointer(start: nil, count: 0) }
         guard let base = bytes.baseAddress else { return nil }
@@ -90,7 +90,7 @@ public final class MappedFile: @unchecked Sendable {
     /// mapping is private and never written, so they are re-read from the file if touched again).
     /// Keeps the memory of a pass over every tensor near one storage rather than the whole file.
     /// Does nothing for an in-memory copy, whose pages would come back as zeros.
-    public func releasePages(offset: Int, count length: Int) {
+    package func releasePages(offset: Int, count length: Int) {
         guard origin == .mapping, let base = bytes.baseAddress, length > 0, offset >= 0, offset <= count - length else { return }
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         guard page > 0 else { return }
@@ -102,13 +102,13 @@ public final class MappedFile: @unchecked Sendable {
 
     /// ``releasePages(offset:count:)`` for a buffer handed out by ``slice(offset:count:)``; a
     /// buffer that does not lie wholly in the mapping (a copy elsewhere in memory) is left alone.
-    public func releasePages(of buffer: UnsafeRawBufferPointer) {
+    package func releasePages(of buffer: UnsafeRawBufferPointer) {
         guard let base = bytes.baseAddress, let start = buffer.baseAddress, start >= base else { return }
         releasePages(offset: start - base, count: buffer.count)
     }
 
     /// The first `n` bytes (fewer if the file is shorter), for `FileKind.sniff`.
-    public func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
+    package func prefix(_ n: Int) -> [UInt8] { Array(bytes.prefix(n)) }
 
     private static func errnoText() -> String { String(cString: strerror(errno)) }
 }

@@ -52,7 +52,7 @@ extension MetadataValue {
 
     /// Appends ``jsonText`` to `text`: one buffer for the whole tree, so the cost is linear in the
     /// output however deep the nesting.
-    public func write(to text: inout String) {
+    package func write(to text: inout String) {
         switch self {
         case .null: text += "null"
         case .bool(let v): text += v ? "true" : "false"
@@ -87,14 +87,14 @@ extension MetadataValue {
 }
 
 /// Minimal JSON string quoting shared by everything that prints JSON by hand.
-public enum JSONText {
-    public static func quote(_ s: String) -> String {
+package enum JSONText {
+    package static func quote(_ s: String) -> String {
         var out = ""
         quote(s, into: &out)
         return out
     }
 
-    public static func quote(_ s: String, into out: inout String) {
+    package static func quote(_ s: String, into out: inout String) {
         out += "\""
         for scalar in s.unicodeScalars {
             switch scalar {

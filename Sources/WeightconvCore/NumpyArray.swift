@@ -2,20 +2,20 @@
 /// and little-endian C-order bytes. Nothing in the header is evaluated; the header is a Python
 /// dict literal read by a small parser that accepts only what NumPy writes. The one `.npy` reader:
 /// whole files here, and each entry of an `.npz` archive (TorchCheckpoint's `NumpyArchive`).
-public struct NumpyArray: Sendable, Equatable {
-    public var dtype: DType
+package struct NumpyArray: Sendable, Equatable {
+    package var dtype: DType
     /// `[]` for a 0-d array.
-    public var shape: [Int]
+    package var shape: [Int]
     /// Exactly `shape.product × dtype.byteSize` bytes, little-endian (big-endian files are swapped).
-    public var data: [UInt8]
+    package var data: [UInt8]
 
     /// Headers longer than this are refused before they are read: NumPy writes a few hundred bytes.
-    public static let maximumHeaderLength = 65_536
+    package static let maximumHeaderLength = 65_536
     /// More dimensions than this are refused (NumPy's own limit is 64).
-    public static let maximumRank = 64
+    package static let maximumRank = 64
 
     /// Parses a whole `.npy` file. `file` names it in error messages.
-    public init(bytes: [UInt8], file: String) throws(WeightconvError) {
+    package init(bytes: [UInt8], file: String) throws(WeightconvError) {
         do {
             self = try NumpyArray(parsing: bytes)
         } catch {
@@ -25,7 +25,7 @@ public struct NumpyArray: Sendable, Equatable {
     }
 
     /// A little-endian float32 array of `shape` (`values.count` must be the shape's product).
-    public init(float32 values: [Float], shape: [Int]) {
+    package init(float32 values: [Float], shape: [Int]) {
         precondition(CheckedMath.product(shape) == values.count, "NumpyArray: \(values.count) values for shape \(shape)")
         dtype = .f32
         self.shape = shape
@@ -37,7 +37,7 @@ public struct NumpyArray: Sendable, Equatable {
     }
 
     /// The array as a `.npy` file (format 1.0, what `np.save` writes for it).
-    public func encoded() -> [UInt8] {
+    package func encoded() -> [UInt8] {
         let descr: String
         switch dtype {
         case .f32: descr = "<f4"
@@ -61,15 +61,15 @@ public struct NumpyArray: Sendable, Equatable {
     }
 
     /// The elements as `Float` (widened from f16/f64); integer arrays are refused.
-    public func floats(file: String) throws -> [Float] {
+    package func floats(file: String) throws -> [Float] {
         try data.withUnsafeBytes { try FloatConversion.floats(from: $0, dtype: dtype, file: file) }
     }
 
     /// What went wrong, where, and a hint.
-    public struct ParseError: Error, Sendable {
-        public var problem: String
-        public var offset: Int
-        public var hint: String
+    package struct ParseError: Error, Sendable {
+        package var problem: String
+        package var offset: Int
+        package var hint: String
     }
 
     /// Parses one `.npy` array; `bytes` becomes its data in place (no second copy of a large array).

@@ -29,7 +29,7 @@ extension TensorStore {
     }
 
     /// `buffer` cut into consecutive pieces of at most `size` bytes (one empty piece for an empty buffer).
-    public static func pieces(of buffer: UnsafeRawBufferPointer, size: Int,
+    package static func pieces(of buffer: UnsafeRawBufferPointer, size: Int,
                               _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         let size = max(size, 1)
         guard buffer.count > size else { return try body(buffer) }

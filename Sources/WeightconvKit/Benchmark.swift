@@ -1,14 +1,14 @@
 import Foundation
 
 /// Timing of repeated forward passes: what `weightconv bench` prints.
-public struct BenchmarkResult: Sendable, Codable {
-    public var medianMs: Double
-    public var p90Ms: Double
-    public var minMs: Double
-    public var maxMs: Double
-    public var batch: Int
-    public var threads: Int
-    public var iterations: Int
+package struct BenchmarkResult: Sendable, Codable {
+    package var medianMs: Double
+    package var p90Ms: Double
+    package var minMs: Double
+    package var maxMs: Double
+    package var batch: Int
+    package var threads: Int
+    package var iterations: Int
 
     enum CodingKeys: String, CodingKey {
         case medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms", maxMs = "max_ms"
@@ -16,7 +16,7 @@ public struct BenchmarkResult: Sendable, Codable {
     }
 
     /// Runs `body` `warmup` times untimed, then `iterations` times timed with a monotonic clock.
-    public static func measure(batch: Int, threads: Int, iterations: Int, warmup: Int,
+    package static func measure(batch: Int, threads: Int, iterations: Int, warmup: Int,
                                _ body: () throws -> Void) rethrows -> BenchmarkResult {
         for _ in 0..<warmup { try body() }
         var samples: [Double] = []

@@ -2,7 +2,7 @@ import Networks
 import WeightconvCore
 
 /// The standard configurations a user can name without a checkpoint, for `weightconv expect`.
-public enum StandardConfiguration {
+package enum StandardConfiguration {
     /// Builds the configuration `family` has with these options, or explains which option is wrong.
     ///
     /// - Parameters:
@@ -14,7 +14,7 @@ public enum StandardConfiguration {
     ///   - variant: ShuffleNet v1 only: `paper` (seed 001), `megvii` or `seed000`.
     ///   - width: MobileNetV2's width multiplier; ResNeXt's width per group.
     ///   - scale: Megvii ShuffleNet v1's model size (`0.5x`, `1.0x`, `1.5x`, `2.0x`).
-    public static func make(family: NetworkFamily, classes: Int, depth: Int = 50, cardinality: Int = 32,
+    package static func make(family: NetworkFamily, classes: Int, depth: Int = 50, cardinality: Int = 32,
                             width: Double? = nil, groups: Int = 3, variant: String = "paper",
                             scale: String = "1.0x") throws -> NetworkConfiguration {
         func refuse(_ problem: String, _ hint: String) -> WeightconvError {
@@ -53,7 +53,7 @@ public enum StandardConfiguration {
 extension NetworkConfiguration {
     /// Every parameter the network asks for, in the order its modules ask, with the shape each
     /// expects: what a checkpoint must hold, under the canonical names, without any checkpoint.
-    public func expectedWeights() throws -> [(key: String, shape: [Int])] {
+    package func expectedWeights() throws -> [(key: String, shape: [Int])] {
         let recorder = RecordingProvider()
         _ = try build(WeightSource(recorder), mode: .reference)
         return recorder.requests

@@ -5,8 +5,8 @@ import WeightconvCore
 import WeightFormat
 
 /// `weightconv bench`'s work: load a weight file once, then time forward passes on a fixed random input.
-public enum NetworkBenchmark {
-    public static func run(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, size: Int?,
+package enum NetworkBenchmark {
+    package static func run(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, size: Int?,
                            referenceOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernels))
@@ -19,7 +19,7 @@ public enum NetworkBenchmark {
 
 extension NetworkBenchmark {
     /// Per-step medians of the fast path on the same input `run` times.
-    public static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
+    package static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
                                kernels: KernelSet = .best) throws -> [StepTiming] {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: .reference)
@@ -57,7 +57,7 @@ struct SplitMix64 {
 
 extension BenchmarkResult {
     /// `{"median_ms": …, "p90_ms": …, "min_ms": …, "max_ms": …, "batch": …, "threads": …, "iterations": …}`.
-    public var jsonText: String {
+    package var jsonText: String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (try? encoder.encode(self)).flatMap { String(data: $0, encoding: .utf8) } ?? "{}"
@@ -65,14 +65,14 @@ extension BenchmarkResult {
 }
 
 /// `bench --profile`'s table: the total, each operator kind's share, then the slowest steps.
-public struct StepTimingReport {
-    public let steps: [StepTiming]
+package struct StepTimingReport {
+    package let steps: [StepTiming]
     /// Steps listed individually, slowest first.
-    public var listed = 25
+    package var listed = 25
 
-    public init(_ steps: [StepTiming]) { self.steps = steps }
+    package init(_ steps: [StepTiming]) { self.steps = steps }
 
-    public var text: String {
+    package var text: String {
         let total = steps.reduce(0) { $0 + $1.milliseconds }
         var lines = [String(format: "%d steps, %.2f ms in all (sum of per-step medians)", steps.count, total)]
         var byKind: [String: (ms: Double, count: Int)] = [:]

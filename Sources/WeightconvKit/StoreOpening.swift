@@ -3,7 +3,7 @@ import WeightconvCore
 import WeightFormat
 
 /// What a file is: sniffed from its first bytes, and for zip archives from their entry names.
-public func detectFileKind(path: String) throws -> FileKind {
+package func detectFileKind(path: String) throws -> FileKind {
     try Checkpoint.detectKind(path: path)
 }
 
@@ -15,7 +15,7 @@ public func detectFileKind(path: String) throws -> FileKind {
 ///   - path: the file: a checkpoint, a `.wcv`, a safetensors file or an `.npz`.
 ///   - streaming: the caller reads each tensor once (a conversion), so a checkpoint drops the
 ///     pages of each storage from memory once read, keeping the resident set near one tensor.
-public func openTensorStore(path: String, streaming: Bool = false) throws -> any TensorStore {
+package func openTensorStore(path: String, streaming: Bool = false) throws -> any TensorStore {
     let kind = try detectFileKind(path: path)
     switch kind {
     case .torchZipCheckpoint, .legacyCheckpoint, .pickle, .zipArchive:

@@ -1,8 +1,8 @@
 /// Text from a file made safe to print on a terminal line.
-public enum TerminalText {
+package enum TerminalText {
     /// Control characters (C0, DEL, C1, and the Unicode line and paragraph separators) become
     /// `\u{…}` escapes, so a name read from a file cannot break a line or send terminal escapes.
-    public static func escaped(_ text: String) -> String {
+    package static func escaped(_ text: String) -> String {
         var out = String.UnicodeScalarView()
         for scalar in text.unicodeScalars {
             let v = scalar.value

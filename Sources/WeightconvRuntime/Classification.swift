@@ -119,7 +119,7 @@ extension PretrainedNetwork {
 
 extension NetworkConfiguration {
     /// The number of outputs.
-    public var classes: Int {
+    package var classes: Int {
         switch self {
         case .xception(let c): c.classes
         case .mobileNetV2(let c): c.classes
@@ -130,8 +130,8 @@ extension NetworkConfiguration {
 }
 
 /// The `classify --json` document: `{"results": [{"image", "top": [{"class", "label", "probability", "logit"}]}]}`.
-public enum ClassificationJSON {
-    public static func text(_ results: [Classification], top: Int) -> String {
+package enum ClassificationJSON {
+    package static func text(_ results: [Classification], top: Int) -> String {
         let value = MetadataValue.object([("results", .array(results.map { result in
             .object([
                 ("image", result.image.map(MetadataValue.string) ?? .null),

@@ -21,13 +21,13 @@ public struct PretrainedNetwork: Sendable {
     /// The network family the file records (`xception`, `mobilenet_v2`, `shufflenet_v1`, `resnext`).
     public let family: String
     /// The family's configuration, as the file records it.
-    public let configuration: NetworkConfiguration
+    package let configuration: NetworkConfiguration
     /// How inputs must be prepared, when the source layout recorded it.
     public let preprocessing: WeightFileDocument.Preprocessing?
     /// Class names in class-index order, when the file records them.
     public let labels: [String]?
     /// The built network.
-    public let network: any Network
+    package let network: any Network
 
     /// Opens a `.wcv` file (header validated; tensor checksums are `weightconv check`'s job) and builds its network.
     public init(contentsOf path: String, threads: Int = 2) throws {
@@ -51,6 +51,13 @@ public struct PretrainedNetwork: Sendable {
             throw WeightconvError(file: file.path, problem: "\(error)", hint: "the file's tensors do not fit its configuration")
         }
     }
+
+    /// The number of outputs (classes) the network produces.
+    public var classes: Int { configuration.classes }
+
+    /// The side of the square input the weights were trained at, when the file records no
+    /// preprocessing (299 for Xception, 224 for the other families).
+    public var defaultInputSize: Int { configuration.defaultInputSize }
 
     /// Logits `[N, classes]` for preprocessed images `[N, 3, H, W]`.
     public func callAsFunction(_ images: Tensor) throws -> Tensor { try network(images) }

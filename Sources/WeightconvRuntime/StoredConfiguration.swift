@@ -5,18 +5,18 @@ import WeightconvCore
 import WeightFormat
 
 /// Tensors already under canonical names (a `.wcv` file) as a network's weight provider.
-public struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
+package struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
     // Stores are read-only after opening; see `CanonicalWeights`.
-    public let store: any TensorStore
+    package let store: any TensorStore
     private let shapes: [String: [Int]]
 
-    public init(_ store: any TensorStore) {
+    package init(_ store: any TensorStore) {
         self.store = store
         shapes = Dictionary(store.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
     }
 
-    public func shape(of key: String) -> [Int]? { shapes[key] }
-    public func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
+    package func shape(of key: String) -> [Int]? { shapes[key] }
+    package func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
 }
 
 /// A configuration stored in a weight file's header: the family's own configuration as the JSON of its
@@ -59,13 +59,13 @@ package enum ConfigurationCoding {
 
 extension NetworkConfiguration {
     /// The input side the family is usually trained at, when a file records no preprocessing.
-    public var defaultInputSize: Int {
+    package var defaultInputSize: Int {
         if case .xception = self { return 299 }
         return 224
     }
 
     /// The configuration as one line of JSON (what the header stores).
-    public var summary: String {
+    package var summary: String {
         (try? ConfigurationCoding.metadata(self).jsonText) ?? "\(self)"
     }
 }

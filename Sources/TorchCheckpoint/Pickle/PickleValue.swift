@@ -2,11 +2,11 @@ import WeightconvCore
 
 /// A `module.name` reference as GLOBAL / STACK_GLOBAL spell it. Nothing is ever imported or called
 /// because of one; what may happen with it is decided by `PickleCallables`.
-public struct GlobalName: Sendable, Hashable, CustomStringConvertible {
-    public var module: String
-    public var name: String
+package struct GlobalName: Sendable, Hashable, CustomStringConvertible {
+    package var module: String
+    package var name: String
 
-    public init(_ module: String, _ name: String) {
+    package init(_ module: String, _ name: String) {
         // Python 2 spellings that protocol 0-2 pickles carry; Python 3 maps them the same way.
         switch module {
         case "__builtin__", "exceptions": self.module = "builtins"
@@ -16,7 +16,7 @@ public struct GlobalName: Sendable, Hashable, CustomStringConvertible {
         self.name = name
     }
 
-    public var description: String { "\(module).\(name)" }
+    package var description: String { "\(module).\(name)" }
 }
 
 /// A value on the pickle machine's stack. Compound values are reference types so that mutation

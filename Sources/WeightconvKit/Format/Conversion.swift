@@ -15,12 +15,12 @@ public enum ConverterIdentity {
 }
 
 /// What a conversion wrote, for the CLI to print.
-public struct ConversionReport: Sendable, Equatable {
-    public var output: String
-    public var tensorCount: Int
-    public var fileSize: Int
+package struct ConversionReport: Sendable, Equatable {
+    package var output: String
+    package var tensorCount: Int
+    package var fileSize: Int
     /// Tensors whose dtype changed.
-    public var convertedCount: Int
+    package var convertedCount: Int
 }
 
 extension WeightFileWriter {
@@ -97,16 +97,16 @@ final class ConcurrentSourceIdentity: @unchecked Sendable {
 }
 
 /// The name, size and SHA-256 of a source file, for provenance.
-public struct SourceIdentity: Sendable, Equatable {
-    public var name: String
-    public var size: Int
-    public var sha256: String
+package struct SourceIdentity: Sendable, Equatable {
+    package var name: String
+    package var size: Int
+    package var sha256: String
 
     /// Hashes the file in 1 MiB reads into one reused buffer, so the pass over a large checkpoint
     /// costs a megabyte of memory, not the file's size in resident pages.
     ///
     /// `until` is asked before each read; when it answers true the hashing stops with an error.
-    public init(path: String, until cancelled: () -> Bool = { false }) throws {
+    package init(path: String, until cancelled: () -> Bool = { false }) throws {
         let descriptor = open(path, O_RDONLY | O_CLOEXEC)
         guard descriptor >= 0 else {
             throw WeightconvError(file: path, problem: "cannot be opened to compute its SHA-256: \(String(cString: strerror(errno)))")
@@ -137,9 +137,9 @@ public struct SourceIdentity: Sendable, Equatable {
 /// The architecture-free conversion: every tensor of any checkpoint stored under its own name, so
 /// the format serves checkpoints of any network, and `inspect` lists the same tensors with the
 /// same SHA-256 on both sides (unless a dtype change was asked for).
-public enum GenericConversion {
+package enum GenericConversion {
     /// The tensors of `source`, with floating-point ones stored as `dtype` when given.
-    public static func pendingTensors(of source: any TensorStore, dtype: DType?) throws -> (tensors: [PendingTensor], converted: Int) {
+    package static func pendingTensors(of source: any TensorStore, dtype: DType?) throws -> (tensors: [PendingTensor], converted: Int) {
         var converted = 0
         let tensors = try source.tensors.map { descriptor -> PendingTensor in
             let target = descriptor.dtype.isFloatingPoint ? dtype : nil
@@ -151,7 +151,7 @@ public enum GenericConversion {
 
     /// Writes `source` (read from `sourcePath`) to `output` as `.wcv`, or as safetensors when
     /// `output` ends in `.safetensors`. Refuses to overwrite `sourcePath`.
-    public static func convert(_ source: any TensorStore, sourcePath: String, to output: String, dtype: DType? = nil,
+    package static func convert(_ source: any TensorStore, sourcePath: String, to output: String, dtype: DType? = nil,
                                temporaryFiles: TemporaryFileRegistry? = nil) throws -> ConversionReport {
         if let dtype, !dtype.isFloatingPoint || dtype == .f64 {
             throw WeightconvError(file: output, problem: "cannot store weights as \(dtype.rawValue)", hint: "use --dtype f32, f16 or bf16")

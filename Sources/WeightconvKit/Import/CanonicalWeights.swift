@@ -8,16 +8,16 @@ import WeightFormat
 /// repairs fix the shapes old files stored, and reading a tensor by its canonical name reads the
 /// original one. It records which names the network asked for, so that a tensor nobody asked for
 /// (a sign of a wrong layout) is reported instead of silently dropped.
-public final class CanonicalWeights: @unchecked Sendable {
+package final class CanonicalWeights: @unchecked Sendable {
     /// One canonical tensor and where it comes from.
-    public struct Entry: Sendable, Hashable {
+    package struct Entry: Sendable, Hashable {
         /// The key in the file, wrapper prefix included (`state_dict.module.features.0.0.weight`).
-        public var source: String
-        public var dtype: DType
+        package var source: String
+        package var dtype: DType
         /// The shape the network sees, after repairs.
-        public var shape: [Int]
+        package var shape: [Int]
         /// The shape in the file, when a repair changed it.
-        public var storedShape: [Int]?
+        package var storedShape: [Int]?
     }
 
     /// Buffers the networks do not need: their absence or presence changes nothing.
@@ -27,15 +27,15 @@ public final class CanonicalWeights: @unchecked Sendable {
 
     // `TensorStore` readers only read an immutable mapping after opening, so concurrent reads are safe;
     // the protocol itself does not promise `Sendable`.
-    public let store: any TensorStore
-    public let layout: RecognizedLayout
+    package let store: any TensorStore
+    package let layout: RecognizedLayout
     /// Canonical name → entry, and the canonical names in file order.
-    public let entries: [String: Entry]
-    public let order: [String]
+    package let entries: [String: Entry]
+    package let order: [String]
     /// The dtype floating-point tensors will be stored as, when it differs from the source's: values
     /// are read as they will be stored, so a network built from these weights computes what the
     /// written file will compute.
-    public let storedType: DType?
+    package let storedType: DType?
     // NSLock rather than Synchronization.Mutex, which needs macOS 15.
     private let lock = NSLock()
     private var requested: Set<String> = []
@@ -43,7 +43,7 @@ public final class CanonicalWeights: @unchecked Sendable {
     /// Maps `store`'s keys through `layout`.
     ///
     /// Throws when two file keys become one canonical name or a repair does not fit a tensor's rank.
-    public init(store: any TensorStore, layout: RecognizedLayout, storedType: DType? = nil) throws {
+    package init(store: any TensorStore, layout: RecognizedLayout, storedType: DType? = nil) throws {
         self.store = store
         self.layout = layout
         self.storedType = storedType
@@ -71,17 +71,17 @@ public final class CanonicalWeights: @unchecked Sendable {
     }
 
     /// Canonical name → shape, what configuration inference reads.
-    public var shapes: [String: [Int]] { entries.mapValues(\.shape) }
+    package var shapes: [String: [Int]] { entries.mapValues(\.shape) }
 
     /// The shape of a canonical tensor, or `nil`; asking counts as using it.
-    public func shape(of canonical: String) -> [Int]? {
+    package func shape(of canonical: String) -> [Int]? {
         guard let entry = entries[canonical] else { return nil }
         lock.withLock { _ = requested.insert(canonical) }
         return entry.shape
     }
 
     /// The tensor's values widened to `Float`, in the layout of `shape(of:)`.
-    public func floats(of canonical: String) throws -> [Float] {
+    package func floats(of canonical: String) throws -> [Float] {
         guard let entry = entries[canonical] else {
             throw WeightconvError(file: store.path, problem: "no tensor maps to '\(canonical)'",
                                   hint: "the layout \(layout.profile.name) does not provide it")
@@ -95,7 +95,7 @@ public final class CanonicalWeights: @unchecked Sendable {
     }
 
     /// Canonical names the network never asked for, in file order, without ignorable buffers.
-    public var unused: [String] {
+    package var unused: [String] {
         let asked = lock.withLock { requested }
         return order.filter { !asked.contains($0) && !Self.isIgnorable($0) }
     }

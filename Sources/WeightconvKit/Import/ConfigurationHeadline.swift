@@ -3,7 +3,7 @@ import Networks
 extension NetworkConfiguration {
     /// The configuration as a reader states it: family, width, classes and blocks on one line
     /// (`import` prints this; `--verbose` adds the full JSON).
-    public var headline: String {
+    package var headline: String {
         switch self {
         case .mobileNetV2(let c):
             let widths = c.blocks.map(\.outputChannels)

@@ -36,7 +36,7 @@ public struct ImportRequest: Sendable {
     /// ImageNet-1k names (every built-in layout is an ImageNet layout).
     public var labels: [String]?
     /// How the weights' inputs were prepared, replacing the layout's (`--preprocessing FILE`).
-    public var preprocessing: Preprocessing?
+    package var preprocessing: Preprocessing?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
                 reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
@@ -58,15 +58,15 @@ public struct ImportRequest: Sendable {
 
 /// What an import did, for the command line to print.
 public struct ImportReport: Sendable {
-    public var layout: LayoutProfile
+    package var layout: LayoutProfile
     /// Set when no layout matched and one was inferred (and proven by the reference).
-    public var inferred: InferredLayout?
+    package var inferred: InferredLayout?
     /// The wrapper prefix stripped from the model's keys (`state_dict.module.`), empty if none.
     public var prefix: String
     /// Other state_dicts in the file that the layout matches, and why `prefix` was taken instead.
     public var alternatives: [String]
     public var choice: String?
-    public var configuration: NetworkConfiguration
+    package var configuration: NetworkConfiguration
     public var tensorCount: Int
     /// Checkpoint entries outside the model (optimizer state, a second copy under another prefix).
     public var outside: [String]
@@ -75,13 +75,30 @@ public struct ImportReport: Sendable {
     public var transforms: [String]
     public var comparison: LogitComparison?
     public var fileSize: Int
+
+    /// The layout the tensors were read with (`family/name`), built-in, from a file, or inferred.
+    public var layoutName: String { layout.qualifiedName }
+    /// Whether no layout matched and the mapping was inferred from the shapes (and proven by the reference).
+    public var layoutWasInferred: Bool { inferred != nil }
+    /// The network family written to the file.
+    public var family: NetworkFamily { layout.family }
+    /// The number of outputs of the written network.
+    public var classes: Int { configuration.classes }
+    /// The network's configuration as the file records it (one JSON object).
+    public var configurationJSON: String { configuration.summary }
 }
 
 /// `weightconv import`: checkpoint in, checked native weight file out.
 public enum Importer {
     /// Recognises the layout, maps every tensor onto the network, checks every shape by building the
     /// network, optionally reproduces the reference logits, and writes the file atomically.
-    public static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry? = nil) throws -> ImportReport {
+    public static func run(_ request: ImportRequest) throws -> ImportReport {
+        try run(request, temporaryFiles: nil)
+    }
+
+    /// ``run(_:)`` registering its partial output in `temporaryFiles`, so that a signal handler can
+    /// remove it (the command line's interrupt handling).
+    package static func run(_ request: ImportRequest, temporaryFiles: TemporaryFileRegistry?) throws -> ImportReport {
         // Hashed from the start, alongside parsing and checking; a refused import cancels it.
         let identity = try ConcurrentSourceIdentity(path: request.input)
         defer { identity.cancel() }
@@ -255,13 +272,13 @@ public enum Importer {
     }
 
     /// A checkpoint's layout, canonical weights and configuration: everything but the network.
-    public struct Mapping {
-        public var layout: RecognizedLayout
-        public var weights: CanonicalWeights
-        public var configuration: NetworkConfiguration
+    package struct Mapping {
+        package var layout: RecognizedLayout
+        package var weights: CanonicalWeights
+        package var configuration: NetworkConfiguration
     }
 
-    public static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
+    package static func map(_ store: any TensorStore, family: NetworkFamily?, layout: String?,
                            storedType: DType? = nil, catalog: LayoutCatalog? = nil, select: String? = nil) throws -> Mapping {
         let recognized: RecognizedLayout
         do {

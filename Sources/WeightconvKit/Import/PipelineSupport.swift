@@ -7,23 +7,23 @@ import WeightFormat
 extension CanonicalWeights: WeightProvider {}
 
 extension CanonicalWeights: TensorStore {
-    public var path: String { store.path }
+    package var path: String { store.path }
 
     /// Canonical names with the shapes the network sees, in file order.
-    public var tensors: [TensorDescriptor] { order.compactMap(descriptor(named:)) }
+    package var tensors: [TensorDescriptor] { order.compactMap(descriptor(named:)) }
 
-    public var metadata: MetadataValue { store.metadata }
+    package var metadata: MetadataValue { store.metadata }
 
-    public func descriptor(named name: String) -> TensorDescriptor? {
+    package func descriptor(named name: String) -> TensorDescriptor? {
         entries[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
     }
 
     /// The original tensor's bytes: repairs only add unit dimensions, so they are the same bytes.
-    public func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    package func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
         try store.withContiguousBytes(of: source(of: name), body)
     }
 
-    public func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+    package func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
         try store.forEachPiece(of: source(of: name), pieceSize: pieceSize, body)
     }
 

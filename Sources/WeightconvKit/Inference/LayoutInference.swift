@@ -3,18 +3,18 @@ import Networks
 import WeightconvCore
 
 /// A layout inferred for a checkpoint no layout file describes, and the evidence for it.
-public struct InferredLayout: Sendable {
+package struct InferredLayout: Sendable {
     /// The layout: exact key renames, the repairs the shapes needed, and the behaviour the reference chose.
-    public var profile: LayoutProfile
+    package var profile: LayoutProfile
     /// The behaviour variants tried and how each compared with the reference (max |diff|, or why it failed).
-    public var trials: [(behaviour: String, passed: Bool, detail: String)]
+    package var trials: [(behaviour: String, passed: Bool, detail: String)]
     /// Tensors aligned.
-    public var tensorCount: Int
+    package var tensorCount: Int
     /// The family's known variants for these layers (the search stops after the first eps that has a passing one).
-    public var variantsKnown: Int
+    package var variantsKnown: Int
 
     /// The variants other than the chosen one that also reproduced the reference.
-    public var alsoPassing: [String] { Array(trials.filter(\.passed).map(\.behaviour).dropFirst()) }
+    package var alsoPassing: [String] { Array(trials.filter(\.passed).map(\.behaviour).dropFirst()) }
 }
 
 /// Infers a layout by aligning a checkpoint's modules, in stored order, with a family's layers by
@@ -22,7 +22,7 @@ public struct InferredLayout: Sendable {
 /// stride and shuffle placement…) by running each of the family's known variants on the reference
 /// input: only a variant that reproduces the reference logits is accepted, so an inferred layout is
 /// never a guess.
-public enum LayoutInference {
+package enum LayoutInference {
     /// Whether `keys` match no layout in `catalog` (as opposed to matching one, or a refusal).
     static func noLayoutMatches(keys: [String], family: NetworkFamily?, catalog: LayoutCatalog, select: String?) -> Bool {
         do throws(RecognitionFailure) {
@@ -121,7 +121,7 @@ public enum LayoutInference {
 
     /// Infers the layout of `store`'s model tensors (under `prefix`) for `family`, or for whichever
     /// family aligns when `family` is `nil`, and proves it against `reference`.
-    public static func infer(store: any TensorStore, prefix: String, family: NetworkFamily?, reference: ReferenceRecord,
+    package static func infer(store: any TensorStore, prefix: String, family: NetworkFamily?, reference: ReferenceRecord,
                              tolerance: Tolerance, threads: Int, source: String) throws -> InferredLayout {
         let keys = store.tensors.filter { $0.name.hasPrefix(prefix) }
             .map { (key: $0.name, local: String($0.name.dropFirst(prefix.count)), shape: $0.shape) }

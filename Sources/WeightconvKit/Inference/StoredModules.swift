@@ -27,16 +27,16 @@ struct StoredModule: Sendable {
 
 /// Why a checkpoint cannot be aligned with a family: the first tensor that does not fit, and what
 /// was expected there.
-public struct AlignmentFailure: Error, Sendable, CustomStringConvertible {
-    public var family: NetworkFamily
+package struct AlignmentFailure: Error, Sendable, CustomStringConvertible {
+    package var family: NetworkFamily
     /// The file key of the first tensor that does not fit (empty when the checkpoint ended early).
-    public var key: String
-    public var shape: [Int]
-    public var expected: String
+    package var key: String
+    package var shape: [Int]
+    package var expected: String
     /// How many tensors fitted before it.
-    public var aligned: Int
+    package var aligned: Int
 
-    public var description: String {
+    package var description: String {
         key.isEmpty
             ? "\(family.rawValue): the checkpoint ends after \(aligned) aligned tensor(s) where \(expected) was expected"
             : "\(family.rawValue): the first tensor that does not fit is '\(key)' \(shape) (after \(aligned) aligned), where \(expected) was expected"

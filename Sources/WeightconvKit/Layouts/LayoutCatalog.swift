@@ -3,10 +3,10 @@ import WeightconvCore
 
 /// Networks that look like one of the four families but are not: recognised and refused by name
 /// rather than mis-mapped (layout files with a `refusal`).
-public struct ForeignNetwork: Sendable {
-    public var name: String
-    public var fingerprint: Fingerprint
-    public var reason: String
+package struct ForeignNetwork: Sendable {
+    package var name: String
+    package var fingerprint: Fingerprint
+    package var reason: String
 }
 
 /// The layouts an import chooses from: the user's (a search path, files named on the command line)
@@ -15,12 +15,12 @@ public struct ForeignNetwork: Sendable {
 /// The built-in layouts are the JSON files in `layouts/`, embedded in the binary at build time by
 /// the EmbedLayouts plugin (`LayoutCatalog.builtinFiles`): a copied `weightconv` binary carries them,
 /// where SwiftPM resources would need the bundle directory beside it.
-public struct LayoutCatalog: Sendable {
+package struct LayoutCatalog: Sendable {
     /// Tried in order: recognition takes the first whose fingerprint matches.
-    public var profiles: [LayoutProfile]
-    public var refusals: [ForeignNetwork]
+    package var profiles: [LayoutProfile]
+    package var refusals: [ForeignNetwork]
 
-    public init(profiles: [LayoutProfile], refusals: [ForeignNetwork]) {
+    package init(profiles: [LayoutProfile], refusals: [ForeignNetwork]) {
         self.profiles = profiles
         self.refusals = refusals
     }
@@ -46,11 +46,11 @@ public struct LayoutCatalog: Sendable {
     }()
 
     /// The built-in layouts.
-    public static func builtIn() throws(LayoutFileProblem) -> LayoutCatalog { try builtInResult.get() }
+    package static func builtIn() throws(LayoutFileProblem) -> LayoutCatalog { try builtInResult.get() }
 
     /// The text of a built-in layout file, as shipped: what `layouts --export` prints. `name` is
     /// `family/name` or a bare name that only one family uses.
-    public static func builtinText(named name: String) throws(RecognitionFailure) -> String {
+    package static func builtinText(named name: String) throws(RecognitionFailure) -> String {
         let matches = builtinFiles.filter { file in
             let stem = file.name.hasSuffix(".json") ? String(file.name.dropLast(5)) : file.name
             return stem == name.replacingOccurrences(of: "/", with: ".") || stem.split(separator: ".").last.map(String.init) == name
@@ -64,7 +64,7 @@ public struct LayoutCatalog: Sendable {
     /// The built-in layouts with the user's in front: every `*.json` in each directory of
     /// `searchPath` (colon-separated, as `WEIGHTCONV_LAYOUT_PATH`), then `files`. A user layout with
     /// the family and name of a built-in one replaces it.
-    public static func with(searchPath: String?, files: [String] = []) throws(LayoutFileProblem) -> LayoutCatalog {
+    package static func with(searchPath: String?, files: [String] = []) throws(LayoutFileProblem) -> LayoutCatalog {
         var paths: [String] = []
         for directory in (searchPath ?? "").split(separator: ":").map(String.init) where !directory.isEmpty {
             let names: [String]
@@ -95,10 +95,10 @@ public struct LayoutCatalog: Sendable {
 
 extension LayoutProfile {
     /// The built-in layouts (empty only if a built-in file is broken, which the tests rule out).
-    public static var all: [LayoutProfile] { (try? LayoutCatalog.builtIn().profiles) ?? [] }
+    package static var all: [LayoutProfile] { (try? LayoutCatalog.builtIn().profiles) ?? [] }
 
     /// A built-in layout by name (`family/name`, or a name only one family uses).
-    public static func named(_ name: String) -> LayoutProfile? {
+    package static func named(_ name: String) -> LayoutProfile? {
         let matches = all.filter { $0.qualifiedName == name || $0.name == name }
         return matches.count == 1 ? matches.first : nil
     }

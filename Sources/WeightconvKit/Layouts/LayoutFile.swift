@@ -4,42 +4,42 @@ import WeightconvCore
 import WeightFormat
 
 /// Why a layout file was refused: the file, the line and the key path of the value at fault.
-public struct LayoutFileProblem: Error, Sendable, Equatable, CustomStringConvertible {
-    public var file: String
+package struct LayoutFileProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    package var file: String
     /// 1-based; 0 when the problem is the file as a whole (unreadable, too large).
-    public var line: Int
+    package var line: Int
     /// Where in the document (`renames[3].pattern`), empty for the document itself.
-    public var path: String
-    public var problem: String
+    package var path: String
+    package var problem: String
 
-    public var description: String {
+    package var description: String {
         let place = line > 0 ? ":\(line)" : ""
         return "\(file)\(place): " + (path.isEmpty ? "" : "\(path): ") + problem
     }
 
     /// The problem as the one-line error the command line prints: `error: FILE: line N: PATH: problem (hint)`.
-    public var error: WeightconvError {
+    package var error: WeightconvError {
         WeightconvError(file: file, problem: (line > 0 ? "line \(line): " : "") + (path.isEmpty ? "" : "\(path): ") + problem,
                         hint: "docs/layout-format.md describes the format; `weightconv layouts --check FILE` checks a file")
     }
 }
 
 /// A layout file's content: a layout to map, or a network refused by name.
-public enum LayoutDefinition: Sendable {
+package enum LayoutDefinition: Sendable {
     case layout(LayoutProfile)
     case refusal(ForeignNetwork)
 }
 
 /// Reads the layout format (docs/layout-format.md): the built-in layouts and a user's go through
 /// this one parser, so a built-in layout is exactly what `weightconv layouts --export` prints.
-public enum LayoutFile {
+package enum LayoutFile {
     /// The value of every file's `format` member.
-    public static let formatVersion = "weightconv-layout/1"
+    package static let formatVersion = "weightconv-layout/1"
     /// Layout files are a few kilobytes; anything larger is not one.
     static let sizeLimit = 1 << 20
 
     /// Reads and checks the layout file at `path`.
-    public static func load(path: String) throws(LayoutFileProblem) -> LayoutDefinition {
+    package static func load(path: String) throws(LayoutFileProblem) -> LayoutDefinition {
         let data: Data
         do {
             let size = (try FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.intValue ?? 0
@@ -58,7 +58,7 @@ public enum LayoutFile {
     }
 
     /// Parses a layout file's bytes; `origin` names it in problems and in the profile.
-    public static func parse(_ bytes: [UInt8], origin: String) throws(LayoutFileProblem) -> LayoutDefinition {
+    package static func parse(_ bytes: [UInt8], origin: String) throws(LayoutFileProblem) -> LayoutDefinition {
         guard bytes.count <= sizeLimit else {
             throw LayoutFileProblem(file: origin, line: 0, path: "", problem: "too large for a layout file")
         }
@@ -281,7 +281,7 @@ extension MetadataValue {
 extension LayoutFile {
     /// `profile` as a layout file, in the layout of the built-in ones (one rule, key or repair a line),
     /// so that `--save-layout` writes what `--layout-file` reads back.
-    public static func text(of profile: LayoutProfile, notes: String? = nil) -> String {
+    package static func text(of profile: LayoutProfile, notes: String? = nil) -> String {
         func quote(_ s: String) -> String { MetadataValue.string(s).jsonText }
         func list(_ patterns: [KeyPattern]) -> String { "[" + patterns.map { quote($0.source) }.joined(separator: ", ") + "]" }
         var members: [String] = [

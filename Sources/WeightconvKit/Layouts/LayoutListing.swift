@@ -6,7 +6,7 @@ extension LayoutProfile {
     ///
     /// `weightconv layouts --verbose` prints it so a user can check a layout against the
     /// implementation's source without reading Swift.
-    public var listing: String {
+    package var listing: String {
         var lines = ["\(qualifiedName): \(implementation)" + (origin == "built-in" ? "" : " (\(origin))")]
         lines.append("  recognised by: " + fingerprint.required.map(\.source).joined(separator: "  "))
         if !fingerprint.forbidden.isEmpty {

@@ -3,25 +3,25 @@ import WeightconvCore
 
 /// How an implementation expects its input: the preprocessing travels with the weights so that a
 /// library user feeds the network the way it was trained.
-public struct Preprocessing: Sendable, Hashable, Codable {
-    public enum ChannelOrder: String, Sendable, Codable { case rgb = "RGB", bgr = "BGR" }
+package struct Preprocessing: Sendable, Hashable, Codable {
+    package enum ChannelOrder: String, Sendable, Codable { case rgb = "RGB", bgr = "BGR" }
     /// Height and width the implementation was trained at.
-    public var inputSize: [Int]
-    public var channelOrder: ChannelOrder
+    package var inputSize: [Int]
+    package var channelOrder: ChannelOrder
     /// Pixel values are `raw / pixelScale` before normalisation: 255 for 0–1 inputs, 1 for 0–255 inputs.
-    public var pixelScale: Float
-    public var mean: [Float]
-    public var std: [Float]
+    package var pixelScale: Float
+    package var mean: [Float]
+    package var std: [Float]
     /// The shorter side is resized to this before the centre crop to `inputSize` (docs/wcv-format.md 5.2).
-    public var resizeSize: Int?
+    package var resizeSize: Int?
     /// `torchvision` (Pillow's resampling, as torchvision, timm and Cadene resize) or `opencv` (Megvii's).
-    public var resizeMethod: String?
+    package var resizeMethod: String?
     /// The resize filter: `bilinear` or `bicubic`.
-    public var interpolation: String?
+    package var interpolation: String?
     /// `inputSize / resizeSize` as the source states it (timm's `crop_pct`), where it states one.
-    public var cropRatio: Double?
+    package var cropRatio: Double?
 
-    public init(inputSize: [Int], channelOrder: ChannelOrder = .rgb, pixelScale: Float = 255,
+    package init(inputSize: [Int], channelOrder: ChannelOrder = .rgb, pixelScale: Float = 255,
                 mean: [Float], std: [Float], resizeSize: Int? = nil, resizeMethod: String? = nil,
                 interpolation: String? = nil, cropRatio: Double? = nil) {
         self.inputSize = inputSize
@@ -36,7 +36,7 @@ public struct Preprocessing: Sendable, Hashable, Codable {
     }
 
     /// Reads a preprocessing object (a layout file's `"preprocessing"` member) from a JSON file.
-    public static func read(contentsOf path: String) throws -> Preprocessing {
+    package static func read(contentsOf path: String) throws -> Preprocessing {
         guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
             throw WeightconvError(file: path, problem: "cannot be read (or is over 1 MiB)", hint: "give a small JSON file")
         }
@@ -77,24 +77,24 @@ public struct Preprocessing: Sendable, Hashable, Codable {
     }
 
     /// torchvision's ImageNet normalisation.
-    public static func imageNet(_ size: Int) -> Preprocessing {
+    package static func imageNet(_ size: Int) -> Preprocessing {
         Preprocessing(inputSize: [size, size], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
     }
 
     /// Inception-style normalisation to [-1, 1] (Cadene's and timm's Xception).
-    public static func inception(_ size: Int) -> Preprocessing {
+    package static func inception(_ size: Int) -> Preprocessing {
         Preprocessing(inputSize: [size, size], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
     }
 }
 
 /// A regular expression over tensor keys, compiled once when its layout is loaded: a pattern that
 /// does not compile is refused then, naming it, never dropped or trapped on later.
-public struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
-    public let source: String
+package struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
+    package let source: String
     // Regex is an immutable value; it is only not marked Sendable.
     nonisolated(unsafe) private let regex: Regex<AnyRegexOutput>
 
-    public init(_ source: String) throws(LayoutError) {
+    package init(_ source: String) throws(LayoutError) {
         do {
             regex = try Regex(source)
         } catch {
@@ -103,18 +103,18 @@ public struct KeyPattern: Sendable, Hashable, CustomStringConvertible {
         self.source = source
     }
 
-    public var description: String { source }
+    package var description: String { source }
 
-    public func matches(_ key: String) -> Bool { key.contains(regex) }
+    package func matches(_ key: String) -> Bool { key.contains(regex) }
 
     func firstMatch(in key: String) -> Regex<AnyRegexOutput>.Match? { key.firstMatch(of: regex) }
 
-    public static func == (lhs: KeyPattern, rhs: KeyPattern) -> Bool { lhs.source == rhs.source }
-    public func hash(into hasher: inout Hasher) { hasher.combine(source) }
+    package static func == (lhs: KeyPattern, rhs: KeyPattern) -> Bool { lhs.source == rhs.source }
+    package func hash(into hasher: inout Hasher) { hasher.combine(source) }
 }
 
 /// A small fixed set of tensor repairs that real files need.
-public enum TensorRepair: Sendable, Hashable {
+package enum TensorRepair: Sendable, Hashable {
     /// Cadene's older Xception files store pointwise kernels as `[out, in]`; they become `[out, in, 1, 1]`
     /// (`pointwise_2d` in a layout file).
     case appendUnitSpatialDims(KeyPattern)
@@ -124,7 +124,7 @@ public enum TensorRepair: Sendable, Hashable {
     case dropUnitSpatialDims(KeyPattern)
 
     /// The name a layout file gives the repair.
-    public var fileName: String {
+    package var fileName: String {
         switch self {
         case .appendUnitSpatialDims: "pointwise_2d"
         case .insertUnitInputDim: "depthwise_3d"
@@ -132,7 +132,7 @@ public enum TensorRepair: Sendable, Hashable {
         }
     }
 
-    public var pattern: KeyPattern {
+    package var pattern: KeyPattern {
         switch self {
         case .appendUnitSpatialDims(let p), .insertUnitInputDim(let p), .dropUnitSpatialDims(let p): p
         }
@@ -141,11 +141,11 @@ public enum TensorRepair: Sendable, Hashable {
 
 /// Key patterns that recognise a layout: every `required` pattern matches some key, no `forbidden`
 /// pattern matches any.
-public struct Fingerprint: Sendable {
-    public let required: [KeyPattern]
-    public let forbidden: [KeyPattern]
+package struct Fingerprint: Sendable {
+    package let required: [KeyPattern]
+    package let forbidden: [KeyPattern]
 
-    public init(required: [KeyPattern], forbidden: [KeyPattern] = []) {
+    package init(required: [KeyPattern], forbidden: [KeyPattern] = []) {
         self.required = required
         self.forbidden = forbidden
     }
@@ -160,28 +160,28 @@ public struct Fingerprint: Sendable {
 ///
 /// A profile is data: it is read from a layout file (docs/layout-format.md), built-in or the
 /// user's, through `LayoutFile.parse`.
-public struct LayoutProfile: Sendable {
+package struct LayoutProfile: Sendable {
     /// Short name used on the command line (`--layout`) and stored in the native file.
-    public var name: String
-    public var family: NetworkFamily
+    package var name: String
+    package var family: NetworkFamily
     /// The implementation it describes, for messages and provenance.
-    public var implementation: String
-    public var fingerprint: Fingerprint
+    package var implementation: String
+    package var fingerprint: Fingerprint
     /// Applied in order; each rule rewrites a key if it matches.
-    public var renames: [RenameRule]
+    package var renames: [RenameRule]
     /// Exact renames (`keys` in a layout file): a key listed here becomes its value and no rule applies
     /// to it. Inferred layouts are written this way, one line per tensor.
-    public var keyMap: [String: String]
-    public var tables: [String: [Int]]
-    public var repairs: [TensorRepair]
+    package var keyMap: [String: String]
+    package var tables: [String: [Int]]
+    package var repairs: [TensorRepair]
     /// Behaviour the weights do not record (bn eps, where stride and shuffle sit, …), in the family's
     /// one vocabulary (`BehaviourVocabulary`), checked when the layout is loaded.
-    public var behaviour: [String: BehaviourValue]
-    public var preprocessing: Preprocessing
+    package var behaviour: [String: BehaviourValue]
+    package var preprocessing: Preprocessing
     /// Where the layout was read from: `built-in`, or the file's path.
-    public var origin: String
+    package var origin: String
 
-    public init(name: String, family: NetworkFamily, implementation: String, fingerprint: Fingerprint,
+    package init(name: String, family: NetworkFamily, implementation: String, fingerprint: Fingerprint,
                 renames: [RenameRule] = [], keyMap: [String: String] = [:], tables: [String: [Int]] = [:], repairs: [TensorRepair] = [],
                 behaviour: [String: BehaviourValue] = [:], preprocessing: Preprocessing, origin: String = "built-in") {
         self.name = name
@@ -198,12 +198,12 @@ public struct LayoutProfile: Sendable {
     }
 
     /// `family/name`, as messages and the native file name a layout.
-    public var qualifiedName: String { "\(family.rawValue)/\(name)" }
+    package var qualifiedName: String { "\(family.rawValue)/\(name)" }
 
     /// The shape a tensor has once the profile's repairs are applied: `shape` itself unless a repair's
     /// pattern matches `canonicalKey` AND the tensor has the rank that repair fixes (a 2-D pointwise
     /// kernel, a 3-D depthwise kernel), so a file that is already 4-D is left alone.
-    public func repairedShape(canonicalKey: String, shape: [Int]) -> [Int] {
+    package func repairedShape(canonicalKey: String, shape: [Int]) -> [Int] {
         for repair in repairs {
             switch repair {
             case .appendUnitSpatialDims(let pattern):
@@ -218,7 +218,7 @@ public struct LayoutProfile: Sendable {
     }
 
     /// The canonical key for a layout key (after wrapper prefixes are stripped).
-    public func canonicalName(for key: String) throws(LayoutError) -> String {
+    package func canonicalName(for key: String) throws(LayoutError) -> String {
         if let exact = keyMap[key] { return exact }
         var name = key
         for rule in renames {

@@ -1,22 +1,22 @@
 import WeightconvCore
 
 /// The outcome of matching a checkpoint's keys against the known layouts.
-public struct RecognizedLayout: Sendable {
-    public var profile: LayoutProfile
+package struct RecognizedLayout: Sendable {
+    package var profile: LayoutProfile
     /// Wrapper prefix stripped from every model key (`state_dict.module.`), empty if none.
-    public var prefix: String
+    package var prefix: String
     /// Model keys as they are in the file, in file order, with their canonical names.
-    public var keys: [(source: String, canonical: String)]
+    package var keys: [(source: String, canonical: String)]
     /// Keys outside the model (optimizer state, EMA copies under another prefix): ignored.
-    public var outside: [String]
+    package var outside: [String]
     /// Other prefixes under which the same layout matches (a training checkpoint's `state_dict` beside
     /// its `state_dict_ema`), and why `prefix` was taken over them; empty when there was no choice.
-    public var alternatives: [String] = []
-    public var choice: String?
+    package var alternatives: [String] = []
+    package var choice: String?
 }
 
 /// Why recognition failed, with what it saw, so the message can help.
-public enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
+package enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
     case foreign(ForeignNetwork)
     case unknown(family: NetworkFamily?, sample: [String])
     case notThisFamily(requested: NetworkFamily, looksLike: LayoutProfile)
@@ -29,7 +29,7 @@ public enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
     /// Several state_dicts match and no rule prefers one.
     case ambiguousStateDicts([String])
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .foreign(let net):
             "this is \(net.name), which weightconv does not model: \(net.reason)"
@@ -58,7 +58,7 @@ public enum RecognitionFailure: Error, Sendable, CustomStringConvertible {
     }
 }
 
-public enum LayoutRecognizer {
+package enum LayoutRecognizer {
     /// Dict keys that wrap a state_dict in the checkpoints people save (training scripts, DataParallel).
     static let wrapperSegments: Set<String> = [
         "state_dict", "model", "model_state_dict", "module", "ema", "model_ema", "state_dict_ema", "net",
@@ -107,7 +107,7 @@ public enum LayoutRecognizer {
     ///   - select: a `--select KEY`: the state_dict under that key (`state_dict`, `state_dict_ema`) when
     ///     the file holds several the layout matches.
     ///   - given: the layouts to recognise from (`--layout-file`, the search path); `nil` for the built-in ones.
-    public static func recognize(keys: [String], family: NetworkFamily?, layoutName: String?,
+    package static func recognize(keys: [String], family: NetworkFamily?, layoutName: String?,
                                  catalog given: LayoutCatalog? = nil, select: String? = nil) throws(RecognitionFailure) -> RecognizedLayout
     {
         let catalog: LayoutCatalog

@@ -7,13 +7,13 @@ import Foundation
 /// capture groups, and `{TABLE[$1]}` or `{TABLE[$1]+$2}` look a capture up in one of the profile's
 /// index tables (parameter-free modules such as ReLU shift `nn.Sequential` indices, so a layout's
 /// `rep.1` is another's `rep.0`; a table says so once, instead of a loop in code).
-public struct RenameRule: Sendable, CustomStringConvertible {
-    public let pattern: KeyPattern
-    public let replacement: String
+package struct RenameRule: Sendable, CustomStringConvertible {
+    package let pattern: KeyPattern
+    package let replacement: String
 
     /// A rule whose pattern compiles and whose template is well formed: every `{…}` closes and names
     /// one of `tables` (when given).
-    public init(_ pattern: String, _ replacement: String, tables: [String: [Int]]? = nil) throws(LayoutError) {
+    package init(_ pattern: String, _ replacement: String, tables: [String: [Int]]? = nil) throws(LayoutError) {
         self.pattern = try KeyPattern(pattern)
         self.replacement = replacement
         try Self.checkTemplate(replacement, tables: tables)
@@ -33,7 +33,7 @@ public struct RenameRule: Sendable, CustomStringConvertible {
             rest = rest[rest.index(after: close)...]
         }
     }
-    public var description: String { "\(pattern) → \(replacement)" }
+    package var description: String { "\(pattern) → \(replacement)" }
 
     /// The renamed key, or `nil` when the rule does not match. Throws when a table lookup is out of range.
     func apply(to key: String, tables: [String: [Int]]) throws(LayoutError) -> String? {
@@ -101,13 +101,13 @@ public struct RenameRule: Sendable, CustomStringConvertible {
 }
 
 /// What can go wrong while a profile renames keys.
-public enum LayoutError: Error, Equatable, CustomStringConvertible {
+package enum LayoutError: Error, Equatable, CustomStringConvertible {
     case badTemplate(String)
     case indexOutOfTable(key: String, table: String, count: Int)
     case badPattern(String, reason: String)
     case unknownTable(String, template: String)
 
-    public var description: String {
+    package var description: String {
         switch self {
         case .badTemplate(let t): "malformed rename template {\(t)}"
         case let .indexOutOfTable(key, table, count):

@@ -81,7 +81,7 @@ extension Verifier {
 
     /// Runs `graph` on the record's input with the reference operators and compares every tap with the
     /// record's output of the same name: `|Δ| ≤ atol + rtol·max|ref|` over the layer's output.
-    public static func trace(_ graph: Graph, against record: TraceRecord, tolerance: Tolerance = .float32) throws -> TraceReport {
+    package static func trace(_ graph: Graph, against record: TraceRecord, tolerance: Tolerance = .float32) throws -> TraceReport {
         var layers: [TraceReport.Layer] = []
         var unmatched: [String] = []
         _ = try ReferenceExecutor.run(graph, input: record.reference.input) { tapName, output in

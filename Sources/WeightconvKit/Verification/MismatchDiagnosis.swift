@@ -6,9 +6,9 @@ import TensorEngine
 /// Each test asks whether the actual logits would pass the same rule after one simple transformation
 /// of the reference: sorted (the same values in another order), or multiplied by one constant. Only a
 /// pattern that explains every failing sample is named.
-public enum MismatchDiagnosis {
+package enum MismatchDiagnosis {
     /// A likely cause in words, or nil when no pattern fits.
-    public static func pattern(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) -> String? {
+    package static func pattern(actual: [Float], reference: [Float], classes: Int, tolerance: Tolerance) -> String? {
         guard classes > 1, actual.count == reference.count, actual.count % classes == 0, !actual.isEmpty else { return nil }
         let rows = stride(from: 0, to: actual.count, by: classes).map { ($0, $0 + classes) }
         func passes(_ a: [Float], _ r: [Float]) -> Bool {
@@ -41,7 +41,7 @@ public enum MismatchDiagnosis {
     }
 
     /// `[N, 3, H, W]` with channels 0 and 2 exchanged (RGB ↔ BGR).
-    public static func reversingChannels(_ input: Tensor) throws -> Tensor {
+    package static func reversingChannels(_ input: Tensor) throws -> Tensor {
         guard input.shape.count == 4, input.shape[1] == 3 else { return input }
         let plane = input.shape[2] * input.shape[3]
         var values = input.storage

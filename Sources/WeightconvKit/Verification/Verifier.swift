@@ -172,7 +172,7 @@ public enum Verifier {
     /// Runs `network` on the reference input and compares with its logits; on a mismatch, also names the
     /// likely cause (``MismatchDiagnosis``), running the network once more on the input's channels
     /// reversed to test a channel-order mix-up. `file` names the reference in errors.
-    public static func compare(_ network: any Network, against reference: ReferenceRecord, tolerance: Tolerance,
+    package static func compare(_ network: any Network, against reference: ReferenceRecord, tolerance: Tolerance,
                                file: String) throws -> (LogitComparison, likelyCause: String?) {
         let actual = try network(reference.input)
         let comparison: LogitComparison
@@ -198,7 +198,7 @@ public enum Verifier {
 
     /// The rule a stored verification record names; records written before rules were named used the
     /// element-wise rule and still verify by it.
-    public static func tolerance(of record: WeightFileDocument.VerificationRecord, file: String) throws -> Tolerance {
+    package static func tolerance(of record: WeightFileDocument.VerificationRecord, file: String) throws -> Tolerance {
         let rule: Tolerance.Rule
         if let name = record.rule {
             guard let known = Tolerance.Rule(rawValue: name) else {

@@ -15,7 +15,7 @@ do {
 
     // Run it: architecture and configuration come from the file.
     let network = try PretrainedNetwork(contentsOf: path)
-    let side = network.preprocessing?.inputSize.last ?? network.configuration.defaultInputSize
+    let side = network.preprocessing?.inputSize.last ?? network.defaultInputSize
     let pixels = (0..<side * side * 3).map { UInt8(truncatingIfNeeded: $0 &* 7) }   // any RGB image
     let input = try network.preprocessing?.input(rgb: pixels, width: side, height: side)
         ?? Tensor(shape: [1, 3, side, side], storage: pixels.map { Float($0) / 255 })
