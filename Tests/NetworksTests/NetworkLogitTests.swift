@@ -46,6 +46,28 @@ let logitTolerance: Float = 1e-4
         #expect(try fast(c.input) == fastLogits)
     }
 
+    /// Batches of 3 and 8 made of the fixture's two images in a mixed order give each image's
+    /// PyTorch logits in its row, with every kernel set. The 224×224 fixtures run their early layers
+    /// in chunks of two images (a working set over ``FastExecutor/defaultChunkFloats``), so batch 3
+    /// also ends on a partial chunk.
+    @Test(arguments: networkCaseNames, KernelSet.available)
+    func batchRowsMatchTheirImages(_ name: String, kernels: KernelSet) throws {
+        let c = try NetworkCase(name)
+        let fast = try c.configuration().build(WeightSource(c.weights), mode: .fast(threads: 2, kernels: kernels))
+        let perImage = c.input.count / c.input.shape[0]
+        let classes = c.logits.shape[1]
+        let order = [1, 0, 0, 1, 1, 0, 1, 0]
+        for batch in c.input.shape[2] > 100 ? [3] : [3, 8] {
+            let images = order.prefix(batch)
+            let input = try Tensor(shape: [batch] + c.input.shape.dropFirst(),
+                                   storage: images.flatMap { c.input.storage[$0 * perImage..<($0 + 1) * perImage] })
+            let expected = try Tensor(shape: [batch, classes],
+                                      storage: images.flatMap { c.logits.storage[$0 * classes..<($0 + 1) * classes] })
+            let difference = LogitDifference(try fast(input), expected, tolerance: logitTolerance)
+            #expect(difference.passes, "\(name) batch \(batch) (\(kernels)): \(difference)")
+        }
+    }
+
     /// Batch size is free: the first image alone gives the first row of the batch's logits, with
     /// every kernel set.
     @Test(arguments: networkCaseNames, KernelSet.available)

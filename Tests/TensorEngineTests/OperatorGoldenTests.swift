@@ -140,24 +140,30 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         #expect(againstTorch.passes, "\(name) fast vs PyTorch, \(setup): \(againstTorch)")
     }
 
-    /// Every kernel set at batch 1 and at batch 3, against the reference operators: the case's
-    /// first image alone, and its images repeated to three, each scaled differently (so that a
-    /// kernel mixing up images, or reading the wrong image's planes, is caught).
+    /// Every kernel set at batches of 1, 3 and 8 images made from the case's input (image i is
+    /// input image i mod n scaled by 1 + i/4, so that a kernel mixing up images, or reading the
+    /// wrong image's planes, is caught), run whole and in chunks of one, two and four images (a
+    /// working-set budget of one float cuts every step down to single images; 64 floats mixes
+    /// chunk sizes), against the reference operators on the same batch.
     @Test(arguments: fastCaseNames, KernelSet.available)
-    func fastMatchesReferenceAtBatchOneAndThree(_ name: String, kernels: KernelSet) throws {
+    func batchesMatchReference(_ name: String, kernels: KernelSet) throws {
         let c = try OperatorCase(name)
         let graph = try #require(try c.graph())
-        let input = try c.tensor("input")
-        let perImage = input.count / input.shape[0]
-        for batch in [1, 3] {
-            let storage = (0..<batch).flatMap { image in
-                let source = image % input.shape[0] * perImage
-                return input.storage[source..<(source + perImage)].map { $0 * (1 + 0.25 * Float(image)) }
+        let fixture = try c.tensor("input")
+        let perImage = fixture.count / fixture.shape[0]
+        for batch in [1, 3, 8] {
+            var values: [Float] = []
+            for image in 0..<batch {
+                let source = fixture.storage[(image % fixture.shape[0]) * perImage..<(image % fixture.shape[0] + 1) * perImage]
+                values += source.map { $0 * (1 + Float(image) / 4) }
             }
-            let x = try Tensor(shape: [batch] + input.shape.dropFirst(), storage: storage)
-            let fast = try FastExecutor(graph: graph, threads: 2, kernels: kernels).run(x)
-            let comparison = Comparison(fast, try ReferenceExecutor.run(graph, input: x), atol: 2e-5, rtol: 1e-5)
-            #expect(comparison.passes, "\(name) batch \(batch), \(kernels) kernels: \(comparison)")
+            let input = try Tensor(shape: [batch] + fixture.shape.dropFirst(), storage: values)
+            let reference = try ReferenceExecutor.run(graph, input: input)
+            for (threads, budget) in [(1, 1), (2, 1), (2, 64), (2, FastExecutor.defaultChunkFloats)] {
+                let fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels, chunkFloats: budget).run(input)
+                let comparison = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
+                #expect(comparison.passes, "\(name) batch \(batch), \(threads) threads, budget \(budget), \(kernels): \(comparison)")
+            }
         }
     }
 
