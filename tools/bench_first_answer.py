@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Time to first answer (issue 17): how long from nothing loaded to the first logits.
+
+    /work/.venv-tools/bin/python tools/bench_first_answer.py [--weightconv .build/release/weightconv]
+        [--threads 2] [--rounds 5] [--networks shufflenet_v1,mobilenet_v2,resnext,xception] [--work DIR]
+
+For each full-size network of tools/bench_compare.py (random weights, batch 1), in rounds, each engine in turn:
+- weightconv: the wall time of a whole `weightconv bench N.wcv --iterations 1 --warmup 0` process: process
+  start, opening and validating the .wcv (mapping, checksums of the header), building and folding the
+  network, planning the fast path, making the random input and one forward pass, process exit. This is an
+  upper bound on open + plan + first forward: it also counts what onnxruntime's figure leaves out.
+- onnxruntime: in a fresh Python process with onnxruntime and numpy already imported (their import is not
+  counted), InferenceSession(N.onnx) with the options bench_compare.py uses (ORT_ENABLE_ALL, intra-op
+  threads T) plus its first session.run, timed inside the process.
+The files are read once before the rounds, so both start from the page cache. The table gives the
+median over rounds (lowest–highest) and the median of the per-round ratios.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_compare  # noqa: E402  (the networks, the import and the ONNX export are bench_compare's)
+
+ORT_CHILD = """
+import sys, time
+import numpy as np
+import onnxruntime as ort
+path, threads, side = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+x = np.random.default_rng(0).standard_normal((1, 3, side, side), dtype=np.float32)
+start = time.perf_counter()
+options = ort.SessionOptions()
+options.intra_op_num_threads = threads
+options.inter_op_num_threads = 1
+options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+session.run(None, {"input": x})
+print((time.perf_counter() - start) * 1000)
+"""
+
+
+def weightconv_first_answer(binary: str, wcv: Path, threads: int) -> float:
+    start = time.perf_counter()
+    subprocess.run([binary, "bench", str(wcv), "--iterations", "1", "--warmup", "0", "--threads", str(threads),
+                    "--json"], check=True, capture_output=True)
+    return (time.perf_counter() - start) * 1000
+
+
+def onnxruntime_first_answer(onnx: Path, threads: int, side: int) -> float:
+    out = subprocess.run([sys.executable, "-c", ORT_CHILD, str(onnx), str(threads), str(side)], check=True,
+                         capture_output=True, text=True)
+    return float(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--weightconv", default=".build/release/weightconv")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--networks", default=",".join(bench_compare.NETWORKS))
+    parser.add_argument("--work", type=Path, help="directory for the exported models (default: a temporary one)")
+    args = parser.parse_args()
+    available, why_not = bench_compare.weightconv_available(args.weightconv)
+    if not available:
+        parser.error(why_not)
+    temp = None
+    if args.work is None:
+        temp = tempfile.TemporaryDirectory(prefix="bench_first_answer_")
+        args.work = Path(temp.name)
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    print(f"Machine: {bench_compare.machine()}")
+    print(f"Load average at start: {os.getloadavg()[0]:.2f}")
+    print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    print(f"{args.rounds} rounds, batch 1, {args.threads} threads; milliseconds from nothing loaded to the first "
+          "logits: median over rounds (lowest–highest); ratio: median of the per-round ratios.\n")
+    print("| network | weightconv (whole process) | onnxruntime (session + first run) | weightconv / onnxruntime |")
+    print("|---|---:|---:|---:|")
+    import torch
+    for name in args.networks.split(","):
+        description, build, side, arch = bench_compare.NETWORKS[name]
+        model = build().eval()
+        wcv = bench_compare.import_weightconv(args.weightconv, model, arch, args.work, name)
+        # bench_compare's runner exports the ONNX file (static batch 1) when it is not there yet.
+        bench_compare.onnxruntime_runner(model, torch.randn(1, 3, side, side), args.threads, args.work, name)
+        onnx = args.work / f"{name}_b1.onnx"
+        for path in (wcv, onnx):
+            path.read_bytes()  # into the page cache, for both alike
+        ours, theirs = [], []
+        for _ in range(args.rounds):
+            ours.append(weightconv_first_answer(args.weightconv, wcv, args.threads))
+            theirs.append(onnxruntime_first_answer(onnx, args.threads, side))
+        ratios = [a / b for a, b in zip(ours, theirs)]
+
+        def cell(values: list[float]) -> str:
+            return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
+        print(f"| {description} | {cell(ours)} | {cell(theirs)} | {statistics.median(ratios):.2f} "
+              f"({min(ratios):.2f}–{max(ratios):.2f}) |", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
