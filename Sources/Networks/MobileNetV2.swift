@@ -121,7 +121,7 @@ package struct MobileNetV2Network: Network {
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
 
-    package init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()

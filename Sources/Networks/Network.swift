@@ -7,11 +7,11 @@ package protocol Network: Sendable {
     var graph: Graph { get }
 }
 
-/// How a built network computes: the obviously-correct reference operators, or the fast path
+/// How a built network computes: the obviously-correct naive operators, or the fast path
 /// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads, with the
 /// widest kernels the CPU runs unless `kernels` says otherwise.
 public enum ExecutionMode: Sendable, Hashable {
-    case reference
+    case naive
     case fast(threads: Int, kernels: KernelSet = .best)
 }
 
@@ -25,14 +25,14 @@ package struct GraphNetwork: Network {
         self.graph = graph
         self.mode = mode
         switch mode {
-        case .reference: fast = nil
+        case .naive: fast = nil
         case .fast(let threads, let kernels): fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels)
         }
     }
 
     package func callAsFunction(_ input: Tensor) throws -> Tensor {
         if let fast { return try fast.run(input) }
-        return try ReferenceExecutor.run(graph, input: input)
+        return try NaiveExecutor.run(graph, input: input)
     }
 }
 
@@ -173,7 +173,7 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
     package static let families = ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"]
 
     /// Builds the network, reading every parameter from `weights` under the canonical names.
-    package func build(_ weights: WeightSource, mode: ExecutionMode = .reference) throws -> any Network {
+    package func build(_ weights: WeightSource, mode: ExecutionMode = .naive) throws -> any Network {
         switch self {
         case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)
         case .mobileNetV2(let c): try MobileNetV2Network(c, weights: weights, mode: mode)

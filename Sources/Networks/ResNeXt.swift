@@ -133,7 +133,7 @@ package struct ResNeXtNetwork: Network {
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
 
-    package init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()

@@ -283,7 +283,7 @@ package struct ShuffleNetV1Network: Network {
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
 
-    package init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration
         let c = configuration
         var g = GraphBuilder()

@@ -155,7 +155,7 @@ package struct XceptionNetwork: Network {
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
 
-    package init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .reference) throws {
+    package init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration
         let c = configuration
         guard c.stemChannels.count == 2, c.exitChannels.count == 2 else {

@@ -16,7 +16,7 @@ package enum Activation: String, Sendable, Hashable, Codable {
     }
 }
 
-extension Reference {
+extension Naive {
     package static func activation(_ x: Tensor, _ kind: Activation) -> Tensor {
         Tensor(uncheckedShape: x.shape, storage: x.storage.map { kind.apply($0) })
     }

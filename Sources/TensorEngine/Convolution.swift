@@ -74,11 +74,11 @@ func slidingOutputSize(input: Int, kernel: Int, stride: Int, padding: Int, dilat
     return span / stride + 1
 }
 
-/// The reference operators: plain loops in the order of their mathematical definition, kept
+/// The naive operators: plain loops in the order of their mathematical definition, kept
 /// obviously correct so that the fast path can be tested against them.
-package enum Reference {}
+package enum Naive {}
 
-extension Reference {
+extension Naive {
     /// 2-D cross-correlation, as `torch.nn.functional.conv2d`.
     package static func conv2d(_ x: Tensor, _ layer: ConvolutionLayer) throws -> Tensor {
         let outShape = try layer.outputShape(for: x.shape)

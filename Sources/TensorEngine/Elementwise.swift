@@ -1,4 +1,4 @@
-extension Reference {
+extension Naive {
     package static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         guard a.shape == b.shape else {
             throw TensorError(operation: "add", problem: "shapes \(a.shape) and \(b.shape) differ",

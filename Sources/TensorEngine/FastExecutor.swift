@@ -109,7 +109,7 @@ package final class FastExecutor: @unchecked Sendable {
 
     /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
     ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
-    ///   narrower one (tests compare every set the machine runs with the reference).
+    ///   narrower one (tests compare every set the machine runs with the naive operators).
     package convenience init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
         try self.init(graph: graph, threads: threads, kernels: kernels, chunkFloats: FastExecutor.defaultChunkFloats)
     }

@@ -4,8 +4,8 @@ package struct ValueID: Hashable, Sendable {
 }
 
 /// One step of a network's forward pass. Convolutions carry the batch norm, residual addition and
-/// activation that follow them in every family (`act(bn(conv(x)) + residual)`); the reference
-/// executor runs those as separate reference operators, the fast one folds and fuses them.
+/// activation that follow them in every family (`act(bn(conv(x)) + residual)`); the naive
+/// executor runs those as separate naive operators, the fast one folds and fuses them.
 package enum Operation: Sendable {
     case input
     case convolution(ValueID, ConvolutionLayer, batchNorm: BatchNorm?, residual: ValueID?, activation: Activation)
@@ -159,10 +159,10 @@ package struct GraphBuilder: Sendable {
     }
 }
 
-/// Runs a graph with the reference operators, one fresh tensor per node, freeing each value after
+/// Runs a graph with the naive operators, one fresh tensor per node, freeing each value after
 /// its last reader.
-package enum ReferenceExecutor {
-    /// A layer's output as the reference operators compute it, before fusion: `(node name, output)` for
+package enum NaiveExecutor {
+    /// A layer's output as the naive operators compute it, before fusion: `(node name, output)` for
     /// every convolution (its own output, then `"<name>@bn"` after its batch norm) and linear layer, in
     /// execution order. What `weightconv verify --trace` compares with PyTorch's forward hooks.
     package typealias Tap = (String, Tensor) throws -> Void
@@ -193,36 +193,36 @@ package enum ReferenceExecutor {
         case .input:
             return input
         case let .convolution(x, layer, bn, residual, activation):
-            var y = try Reference.conv2d(try value(x), layer)
+            var y = try Naive.conv2d(try value(x), layer)
             try tap?(name, y)
             if let bn {
-                y = try Reference.batchNorm(y, bn)
+                y = try Naive.batchNorm(y, bn)
                 try tap?(name + "@bn", y)
             }
-            if let residual { y = try Reference.add(y, try value(residual)) }
-            return Reference.activation(y, activation)
+            if let residual { y = try Naive.add(y, try value(residual)) }
+            return Naive.activation(y, activation)
         case let .activation(x, kind):
-            return Reference.activation(try value(x), kind)
+            return Naive.activation(try value(x), kind)
         case let .maxPool(x, p):
-            return try Reference.maxPool2d(try value(x), p)
+            return try Naive.maxPool2d(try value(x), p)
         case let .avgPool(x, p):
-            return try Reference.avgPool2d(try value(x), p)
+            return try Naive.avgPool2d(try value(x), p)
         case let .globalAvgPool(x):
-            return try Reference.flatten(try Reference.adaptiveAvgPool2d(try value(x), output: Size2(1)))
+            return try Naive.flatten(try Naive.adaptiveAvgPool2d(try value(x), output: Size2(1)))
         case let .linear(x, layer):
-            let y = try Reference.linear(try value(x), layer)
+            let y = try Naive.linear(try value(x), layer)
             try tap?(name, y)
             return y
         case let .add(a, b, activation):
-            return Reference.activation(try Reference.add(try value(a), try value(b)), activation)
+            return Naive.activation(try Naive.add(try value(a), try value(b)), activation)
         case let .concat(parts, activation):
             var tensors: [Tensor] = []
             for part in parts { tensors.append(try value(part)) }
-            return Reference.activation(try Reference.concatChannels(tensors), activation)
+            return Naive.activation(try Naive.concatChannels(tensors), activation)
         case let .shuffle(x, groups, permutation):
-            return try Reference.channelShuffle(try value(x), groups: groups, permutation: permutation)
+            return try Naive.channelShuffle(try value(x), groups: groups, permutation: permutation)
         case let .softmax(x, log):
-            return try Reference.softmax(try value(x), log: log)
+            return try Naive.softmax(try value(x), log: log)
         }
     }
 }

@@ -4,7 +4,7 @@ import CKernels
 ///
 /// The Swift code is compiled for baseline x86-64 (SSE2), which every machine runs; the C kernels in
 /// `CKernels` are compiled for AVX-512 or for AVX2 + FMA and used only when the CPU has them. Tests
-/// run every set the machine can run against the reference operators.
+/// run every set the machine can run against the naive operators.
 public enum KernelSet: String, Sendable, Hashable, CaseIterable {
     /// The portable Swift kernels only.
     case portable
@@ -21,7 +21,7 @@ public enum KernelSet: String, Sendable, Hashable, CaseIterable {
     private static let hasAVX2 = wc_has_avx2_fma()
 
     /// Every set this CPU runs as it is (the portable one always): what tests check against the
-    /// reference operators, since a machine without a set would run a narrower one in its place.
+    /// naive operators, since a machine without a set would run a narrower one in its place.
     package static let available: [KernelSet] = allCases.filter { $0.runnable == $0 }
 
     /// The widest set no wider than this one that the CPU runs: asking for AVX-512 on a processor

@@ -27,7 +27,7 @@ package struct LinearLayer: Sendable {
     }
 }
 
-extension Reference {
+extension Naive {
     package static func linear(_ x: Tensor, _ layer: LinearLayer) throws -> Tensor {
         try layer.checkInput(x.shape)
         let (n, k, m) = (x.shape[0], layer.inputFeatures, layer.outputFeatures)

@@ -34,7 +34,7 @@ package struct BatchNorm: Sendable {
     }
 }
 
-extension Reference {
+extension Naive {
     /// `(x − mean) / sqrt(var + eps) · gamma + beta` per channel of an NCHW tensor.
     package static func batchNorm(_ x: Tensor, _ bn: BatchNorm) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("batch_norm")

@@ -50,7 +50,7 @@ package struct PoolParameters: Sendable, Hashable, Codable {
     }
 }
 
-extension Reference {
+extension Naive {
     /// `nn.MaxPool2d`: padded positions never win; NaN propagates.
     package static func maxPool2d(_ x: Tensor, _ p: PoolParameters) throws -> Tensor {
         let outShape = try p.outputShape(for: x.shape, operation: "max_pool2d")

@@ -22,7 +22,7 @@ package enum ShufflePermutation: String, Sendable, Hashable, Codable {
     }
 }
 
-extension Reference {
+extension Naive {
     package static func channelShuffle(_ x: Tensor, groups: Int, permutation: ShufflePermutation) throws -> Tensor {
         let (n, c, h, w) = try x.nchw("channel_shuffle")
         guard groups >= 1, c % groups == 0 else {

@@ -76,7 +76,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         /// member existed, which used the element-wise rule.
         public var rule: String?
 
-        package init(inputTensor: String = WCVLayout.verifyInputName, logitsTensor: String = WCVLayout.verifyLogitsName,
+        package init(inputTensor: String = WCVFormat.verifyInputName, logitsTensor: String = WCVFormat.verifyLogitsName,
                     atol: Double, rtol: Double, topK: Int, rule: String? = nil) {
             self.inputTensor = inputTensor
             self.logitsTensor = logitsTensor

@@ -19,32 +19,32 @@ package struct WeightFileHeader: Sendable {
     package var entries: [Entry]
     package var document: WeightFileDocument
 
-    /// Validates the preamble, header checksum, tensor table, layout, file size, JSON document and
+    /// Validates the preamble, header checksum, tensor table, tensor offsets, file size, JSON document and
     /// header padding of the file in `bytes`. Reads nothing of the tensor data.
     static func validate(_ bytes: UnsafeRawBufferPointer) throws(WeightFileProblem) -> WeightFileHeader {
         let fileSize = bytes.count
-        guard fileSize >= WCVLayout.preambleSize + WCVLayout.checksumSize else {
-            if fileSize >= 8, !zip(bytes.prefix(8), WCVLayout.magic).allSatisfy({ $0 == $1 }) {
+        guard fileSize >= WCVFormat.preambleSize + WCVFormat.checksumSize else {
+            if fileSize >= 8, !zip(bytes.prefix(8), WCVFormat.magic).allSatisfy({ $0 == $1 }) {
                 throw WeightFileProblem(.badMagic, at: 0)
             }
             throw WeightFileProblem(.tooShort, at: fileSize)
         }
-        guard zip(bytes.prefix(8), WCVLayout.magic).allSatisfy({ $0 == $1 }) else { throw WeightFileProblem(.badMagic, at: 0) }
+        guard zip(bytes.prefix(8), WCVFormat.magic).allSatisfy({ $0 == $1 }) else { throw WeightFileProblem(.badMagic, at: 0) }
 
         // 2. Version and flags, before any length is believed.
         let version = bytes.readLittleEndian(UInt32.self, at: 8)
-        guard version == WCVLayout.version else { throw WeightFileProblem(.unsupportedVersion(version), at: 8) }
+        guard version == WCVFormat.version else { throw WeightFileProblem(.unsupportedVersion(version), at: 8) }
         let flags = bytes.readLittleEndian(UInt32.self, at: 12)
-        guard flags & ~WCVLayout.knownRequiredFlags == 0 else { throw WeightFileProblem(.unknownRequiredFlags(flags), at: 12) }
+        guard flags & ~WCVFormat.knownRequiredFlags == 0 else { throw WeightFileProblem(.unknownRequiredFlags(flags), at: 12) }
 
         // 3. Header length against the limit and the file.
         let rawHeaderLength = bytes.readLittleEndian(UInt64.self, at: 16)
         guard let headerLength = Int(exactly: rawHeaderLength),
-              headerLength >= WCVLayout.minimumHeaderLength, headerLength <= WCVLayout.maximumHeaderLength else {
+              headerLength >= WCVFormat.minimumHeaderLength, headerLength <= WCVFormat.maximumHeaderLength else {
             throw WeightFileProblem(.headerLengthOutOfRange(rawHeaderLength), at: 16)
         }
-        let headerEnd = WCVLayout.preambleSize + headerLength
-        let checksumEnd = headerEnd + WCVLayout.checksumSize
+        let headerEnd = WCVFormat.preambleSize + headerLength
+        let checksumEnd = headerEnd + WCVFormat.checksumSize
         guard checksumEnd <= fileSize else { throw WeightFileProblem(.truncatedHeader, at: fileSize) }
 
         // 4. The checksum covers the preamble too, so everything after this is at least not random damage.
@@ -56,18 +56,18 @@ package struct WeightFileHeader: Sendable {
         }
 
         // 5. Data section placement (may still be hostile: a checksum is no signature).
-        guard let expectedDataOffset = WCVLayout.dataOffset(headerLength: headerLength),
+        guard let expectedDataOffset = WCVFormat.dataOffset(headerLength: headerLength),
               Int(exactly: bytes.readLittleEndian(UInt64.self, at: 24)) == expectedDataOffset else {
             throw WeightFileProblem(.badDataOffset, at: 24)
         }
         guard let dataLength = Int(exactly: bytes.readLittleEndian(UInt64.self, at: 32)),
-              dataLength % WCVLayout.pageSize == 0,
+              dataLength % WCVFormat.pageSize == 0,
               let fileEnd = CheckedMath.add(expectedDataOffset, dataLength) else {
             throw WeightFileProblem(.badDataLength, at: 32)
         }
 
         // 6. The tensor table.
-        let header = UnsafeRawBufferPointer(rebasing: bytes[WCVLayout.preambleSize..<headerEnd])
+        let header = UnsafeRawBufferPointer(rebasing: bytes[WCVFormat.preambleSize..<headerEnd])
         let entries = try parseTable(header, dataLength: dataLength)
         let tableSize = entries.tableSize
 
@@ -80,7 +80,7 @@ package struct WeightFileHeader: Sendable {
         guard fileSize == fileEnd else { throw WeightFileProblem(.trailingBytes(fileSize: fileSize, expected: fileEnd), at: fileEnd) }
 
         // 8. The JSON document.
-        let jsonStart = WCVLayout.preambleSize + tableSize
+        let jsonStart = WCVFormat.preambleSize + tableSize
         let jsonBytes = UnsafeRawBufferPointer(rebasing: header[tableSize...])
         let parsed: MetadataValue
         do {
@@ -106,10 +106,10 @@ package struct WeightFileHeader: Sendable {
 
     private static func parseTable(_ header: UnsafeRawBufferPointer, dataLength: Int)
         throws(WeightFileProblem) -> (entries: [Entry], tableSize: Int) {
-        let base = WCVLayout.preambleSize
+        let base = WCVFormat.preambleSize
         let count = Int(header.readLittleEndian(UInt32.self, at: 0))
         // The smallest possible entry bounds the count before anything is allocated for it.
-        guard let minimum = CheckedMath.multiply(count, WCVLayout.smallestEntrySize), minimum <= header.count - 4 else {
+        guard let minimum = CheckedMath.multiply(count, WCVFormat.smallestEntrySize), minimum <= header.count - 4 else {
             throw WeightFileProblem(.tooManyTensors, at: base)
         }
         var entries: [Entry] = []
@@ -127,7 +127,7 @@ package struct WeightFileHeader: Sendable {
             try need(2)
             let nameLength = Int(header.readLittleEndian(UInt16.self, at: cursor))
             cursor += 2
-            guard nameLength >= 1, nameLength <= WCVLayout.maximumNameLength else {
+            guard nameLength >= 1, nameLength <= WCVFormat.maximumNameLength else {
                 throw WeightFileProblem(.badName("length \(nameLength) is outside 1…1024"), at: entryStart)
             }
             try need(nameLength)
@@ -143,10 +143,10 @@ package struct WeightFileHeader: Sendable {
             let code = header[cursor]
             let rank = Int(header[cursor + 1])
             cursor += 2
-            guard let dtype = WCVLayout.dtype(code: code) else {
+            guard let dtype = WCVFormat.dtype(code: code) else {
                 throw WeightFileProblem(.unknownDType(tensor: name, code: code), at: base + cursor - 2)
             }
-            guard rank <= WCVLayout.maximumRank else {
+            guard rank <= WCVFormat.maximumRank else {
                 throw WeightFileProblem(.rankTooLarge(tensor: name, rank: rank), at: base + cursor - 1)
             }
             try need(rank * 8 + 16 + 32)
@@ -169,7 +169,7 @@ package struct WeightFileHeader: Sendable {
             guard Int(exactly: rawLength) == expected else {
                 throw WeightFileProblem(.byteLengthMismatch(tensor: name, expected: expected, stored: rawLength), at: offsetPosition + 8)
             }
-            guard rawOffset % UInt64(WCVLayout.tensorAlignment) == 0 else {
+            guard rawOffset % UInt64(WCVFormat.tensorAlignment) == 0 else {
                 throw WeightFileProblem(.misalignedOffset(tensor: name), at: offsetPosition)
             }
             guard let offset = Int(exactly: rawOffset) else { throw WeightFileProblem(.outOfBounds(tensor: name), at: offsetPosition) }
@@ -177,7 +177,7 @@ package struct WeightFileHeader: Sendable {
             guard let end = CheckedMath.add(offset, expected), end <= dataLength else {
                 throw WeightFileProblem(.outOfBounds(tensor: name), at: offsetPosition)
             }
-            guard offset == CheckedMath.alignUp(previousEnd, to: WCVLayout.tensorAlignment) else {
+            guard offset == CheckedMath.alignUp(previousEnd, to: WCVFormat.tensorAlignment) else {
                 throw WeightFileProblem(.gap(tensor: name), at: offsetPosition)
             }
             let sha = Array(header[cursor..<(cursor + 32)])
@@ -186,7 +186,7 @@ package struct WeightFileHeader: Sendable {
             entries.append(Entry(descriptor: TensorDescriptor(name: name, dtype: dtype, shape: shape),
                                  offset: offset, byteLength: expected, sha256: sha))
         }
-        guard CheckedMath.alignUp(previousEnd, to: WCVLayout.pageSize) == dataLength else {
+        guard CheckedMath.alignUp(previousEnd, to: WCVFormat.pageSize) == dataLength else {
             throw WeightFileProblem(.dataLengthMismatch, at: 32)
         }
         return (entries, cursor)

@@ -1,6 +1,6 @@
 import WeightconvCore
 
-/// Writes `.wcv` files in the canonical layout of docs/wcv-format.md.
+/// Writes `.wcv` files in the canonical structure of docs/wcv-format.md.
 ///
 /// Tensors are streamed one at a time from their source into a temporary file beside the
 /// destination; the header (which holds their checksums) is written last, then the file is synced
@@ -76,7 +76,7 @@ package struct WeightFileWriter {
         return hasher.finalizeBytes()
     }
 
-    /// The layout, computed before any byte is written: the header's size does not depend on the
+    /// Where every byte goes, computed before any byte is written: the header's size does not depend on the
     /// checksums (fixed 32 bytes each), so the data can be placed first and the header filled in last.
     private struct Plan {
         var table: [TableEntry]
@@ -95,17 +95,17 @@ package struct WeightFileWriter {
             table = []
             for tensor in tensors {
                 let nameLength = tensor.name.utf8.count
-                guard nameLength >= 1, nameLength <= WCVLayout.maximumNameLength else {
+                guard nameLength >= 1, nameLength <= WCVFormat.maximumNameLength else {
                     throw refuse("tensor name '\(tensor.name)' must be 1…1024 bytes of UTF-8")
                 }
                 guard !tensor.name.utf8.contains(0) else { throw refuse("tensor name '\(tensor.name)' contains NUL") }
                 guard names.insert(tensor.name).inserted else { throw refuse("tensor name '\(tensor.name)' appears twice") }
-                guard tensor.shape.count <= WCVLayout.maximumRank else { throw refuse("tensor '\(tensor.name)' has rank \(tensor.shape.count), more than 8") }
-                guard let offset = CheckedMath.alignUp(end, to: WCVLayout.tensorAlignment),
+                guard tensor.shape.count <= WCVFormat.maximumRank else { throw refuse("tensor '\(tensor.name)' has rank \(tensor.shape.count), more than 8") }
+                guard let offset = CheckedMath.alignUp(end, to: WCVFormat.tensorAlignment),
                       let next = CheckedMath.add(offset, tensor.byteCount) else {
                     throw refuse("the data section size overflows")
                 }
-                table.append(TableEntry(name: tensor.name, dtypeCode: WCVLayout.code(of: tensor.dtype),
+                table.append(TableEntry(name: tensor.name, dtypeCode: WCVFormat.code(of: tensor.dtype),
                                         dims: tensor.shape.map { UInt64($0) }, offset: UInt64(offset),
                                         byteLength: UInt64(tensor.byteCount), sha256: [UInt8](repeating: 0, count: 32)))
                 end = next
@@ -126,8 +126,8 @@ package struct WeightFileWriter {
             }
             json = document.canonicalJSON(tableOrder: tensors.map(\.name))
             headerLength = 4 + table.reduce(0) { $0 + $1.encodedSize } + json.count
-            guard headerLength <= WCVLayout.maximumHeaderLength, let dataOffset = WCVLayout.dataOffset(headerLength: headerLength),
-                  let dataLength = CheckedMath.alignUp(end, to: WCVLayout.pageSize),
+            guard headerLength <= WCVFormat.maximumHeaderLength, let dataOffset = WCVFormat.dataOffset(headerLength: headerLength),
+                  let dataLength = CheckedMath.alignUp(end, to: WCVFormat.pageSize),
                   let fileSize = CheckedMath.add(dataOffset, dataLength) else {
                 throw WeightconvError(file: file, problem: "the header would be \(headerLength) bytes, more than the 16 MiB limit",
                                       hint: "store less user metadata")
@@ -139,9 +139,9 @@ package struct WeightFileWriter {
 
         /// Preamble, header and header checksum: bytes `[0, 72 + H)`.
         func headerBytes() -> [UInt8] {
-            var out = WCVLayout.magic
-            out.reserveCapacity(WCVLayout.preambleSize + headerLength + WCVLayout.checksumSize)
-            out.appendLittleEndian(WCVLayout.version)
+            var out = WCVFormat.magic
+            out.reserveCapacity(WCVFormat.preambleSize + headerLength + WCVFormat.checksumSize)
+            out.appendLittleEndian(WCVFormat.version)
             out.appendLittleEndian(UInt32(0))
             out.appendLittleEndian(UInt64(headerLength))
             out.appendLittleEndian(UInt64(dataOffset))

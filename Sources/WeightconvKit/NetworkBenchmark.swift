@@ -7,9 +7,9 @@ import WeightFormat
 /// `weightconv bench`'s work: load a weight file once, then time forward passes on a fixed random input.
 package enum NetworkBenchmark {
     package static func run(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, size: Int?,
-                           referenceOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
+                           naiveOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
         let file = try WeightFile(path: path)
-        let loaded = try PretrainedNetwork(file: file, mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernels))
+        let loaded = try PretrainedNetwork(file: file, mode: naiveOperators ? .naive : .fast(threads: threads, kernels: kernels))
         let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
         return try BenchmarkResult.measure(batch: batch, threads: threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
@@ -22,7 +22,7 @@ extension NetworkBenchmark {
     package static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
                                kernels: KernelSet = .best) throws -> [StepTiming] {
         let file = try WeightFile(path: path)
-        let loaded = try PretrainedNetwork(file: file, mode: .reference)
+        let loaded = try PretrainedNetwork(file: file, mode: .naive)
         let executor = try FastExecutor(graph: loaded.network.graph, threads: threads, kernels: kernels)
         return try executor.profile(input(batch: batch, side: size ?? nativeSide(of: loaded)), iterations: iterations)
     }

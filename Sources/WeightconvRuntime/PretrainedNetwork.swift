@@ -35,7 +35,7 @@ public struct PretrainedNetwork: Sendable {
     }
 
     /// Builds the network of an opened file, to run in `mode` (the fast path with a number of threads,
-    /// or the slow reference operators).
+    /// or the slow naive operators).
     public init(file: WeightFile, mode: ExecutionMode) throws {
         guard let architecture = file.document.architecture else {
             throw WeightconvError(file: file.path, problem: "records no architecture",

@@ -26,8 +26,14 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Input height and width (default: the size the weights were trained at).")
     var size: Int?
 
-    @Flag(help: "Use the reference operators instead of the fast path.")
+    @Flag(name: .customLong("naive-operators"), help: "Use the naive operators (plain loops, obviously correct) instead of the fast path.")
+    var naiveFlag = false
+
+    /// The older spelling of --naive-operators, kept so scripts keep working.
+    @Flag(name: .customLong("reference-operators"), help: .hidden)
     var referenceOperators = false
+
+    var naiveOperators: Bool { naiveFlag || referenceOperators }
 
     @OptionGroup var kernelOptions: KernelOptions
 
@@ -41,8 +47,8 @@ struct BenchCommand: ParsableCommand {
         guard batch >= 1, threads >= 1, iterations >= 1, warmup >= 0 else {
             throw ValidationError("--batch, --threads and --iterations must be at least 1, --warmup at least 0")
         }
-        guard !(profile && referenceOperators) else {
-            throw ValidationError("--profile times the fast path's steps; leave out --reference-operators")
+        guard !(profile && naiveOperators) else {
+            throw ValidationError("--profile times the fast path's steps; leave out --naive-operators")
         }
     }
 
@@ -61,7 +67,7 @@ struct BenchCommand: ParsableCommand {
                 return
             }
             let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
-                                                  warmup: warmup, size: size, referenceOperators: referenceOperators,
+                                                  warmup: warmup, size: size, naiveOperators: naiveOperators,
                                                   kernels: kernelOptions.chosen)
             if json {
                 print(result.jsonText)

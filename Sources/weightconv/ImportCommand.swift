@@ -92,14 +92,14 @@ struct ImportCommand: ParsableCommand {
             request.preprocessing = try preprocessing.map(Preprocessing.read(contentsOf:))
             let report = try Importer.run(request, temporaryFiles: Interruption.registry)
             if let inferred = report.inferred {
-                print("inferred a \(report.layout.family.rawValue) layout (no known layout matched): \(inferred.tensorCount) tensors "
+                print("inferred a \(report.profile.family.rawValue) layout (no known layout matched): \(inferred.tensorCount) tensors "
                       + "aligned by shape and role" + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
-                let behaviour = report.layout.behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }
+                let behaviour = report.profile.behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }
                 print("  behaviour decided by the reference: " + behaviour.joined(separator: ", ")
                       + " (\(inferred.trials.count) variant(s) tried" + (inferred.alsoPassing.isEmpty ? ")"
                           : "; also within tolerance: " + inferred.alsoPassing.joined(separator: " | ") + ")"))
             } else {
-                print("recognised \(report.layout.qualifiedName) (\(report.layout.implementation))"
+                print("recognised \(report.profile.qualifiedName) (\(report.profile.implementation))"
                       + (report.prefix.isEmpty ? "" : ", inside '\(report.prefix)'"))
             }
             if let choice = report.choice {

@@ -36,8 +36,14 @@ struct VerifyCommand: ParsableCommand {
     @Option(help: "Threads for the forward pass.")
     var threads = 2
 
-    @Flag(help: "Use the reference operators instead of the fast path.")
+    @Flag(name: .customLong("naive-operators"), help: "Use the naive operators (plain loops, obviously correct) instead of the fast path.")
+    var naiveFlag = false
+
+    /// The older spelling of --naive-operators, kept so scripts keep working.
+    @Flag(name: .customLong("reference-operators"), help: .hidden)
     var referenceOperators = false
+
+    var naiveOperators: Bool { naiveFlag || referenceOperators }
 
     @OptionGroup var kernelOptions: KernelOptions
 
@@ -63,7 +69,7 @@ struct VerifyCommand: ParsableCommand {
         do {
             report = try Verifier.run(VerificationRequest(
                 path: file, reference: reference, atol: atol, rtol: rtol, threads: threads,
-                mode: referenceOperators ? .reference : .fast(threads: threads, kernels: kernelOptions.chosen)))
+                mode: naiveOperators ? .naive : .fast(threads: threads, kernels: kernelOptions.chosen)))
         } catch {
             printErrorLine(error)
             throw ExitCode(2)

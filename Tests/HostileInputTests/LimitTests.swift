@@ -164,9 +164,9 @@ import WeightFormat
     }
 
     @Test func wcvHeaderLengthOver16MiB() throws {
-        var bytes = WCVLayout.magic + Op.le(1) + Op.le(0) + Op.le64(UInt64(WCVLayout.maximumHeaderLength + 1))
+        var bytes = WCVFormat.magic + Op.le(1) + Op.le(0) + Op.le64(UInt64(WCVFormat.maximumHeaderLength + 1))
         bytes += Array(repeating: 0, count: 64)
-        #expect(throws: WeightFileProblem(.headerLengthOutOfRange(UInt64(WCVLayout.maximumHeaderLength + 1)), at: 16)) {
+        #expect(throws: WeightFileProblem(.headerLengthOutOfRange(UInt64(WCVFormat.maximumHeaderLength + 1)), at: 16)) {
             _ = try WeightFile.validate(MappedFile.copying(bytes))
         }
     }

@@ -19,29 +19,29 @@ let logitTolerance: Float = 1e-4
     }
 
     @Test(arguments: networkCaseNames)
-    func referenceMatchesPyTorch(_ name: String) throws {
+    func naiveMatchesPyTorch(_ name: String) throws {
         let c = try NetworkCase(name)
-        let network = try c.configuration().build(WeightSource(c.weights), mode: .reference)
+        let network = try c.configuration().build(WeightSource(c.weights), mode: .naive)
         let difference = LogitDifference(try network(c.input), c.logits, tolerance: logitTolerance)
-        print("\(name) reference: \(difference)")
-        #expect(difference.passes, "\(name) reference vs PyTorch: \(difference)")
+        print("\(name) naive: \(difference)")
+        #expect(difference.passes, "\(name) naive vs PyTorch: \(difference)")
     }
 
     /// With each kernel set this machine runs (the portable Swift kernels, and AVX2 and AVX-512
     /// where the CPU has them), since the executor's fusions (the shuffle folded into the depthwise
     /// read, the activation applied as it reads) go through each.
     @Test(arguments: networkCaseNames, KernelSet.available)
-    func fastMatchesPyTorchAndReference(_ name: String, kernels: KernelSet) throws {
+    func fastMatchesPyTorchAndNaive(_ name: String, kernels: KernelSet) throws {
         let c = try NetworkCase(name)
         let configuration = try c.configuration()
         let fast = try configuration.build(WeightSource(c.weights), mode: .fast(threads: 2, kernels: kernels))
-        let reference = try configuration.build(WeightSource(c.weights), mode: .reference)
+        let naive = try configuration.build(WeightSource(c.weights), mode: .naive)
         let fastLogits = try fast(c.input)
         let againstTorch = LogitDifference(fastLogits, c.logits, tolerance: logitTolerance)
         print("\(name) fast: \(againstTorch)")
         #expect(againstTorch.passes, "\(name) fast (\(kernels)) vs PyTorch: \(againstTorch)")
-        let againstReference = LogitDifference(fastLogits, try reference(c.input), tolerance: logitTolerance)
-        #expect(againstReference.passes, "\(name) fast (\(kernels)) vs reference: \(againstReference)")
+        let againstNaive = LogitDifference(fastLogits, try naive(c.input), tolerance: logitTolerance)
+        #expect(againstNaive.passes, "\(name) fast (\(kernels)) vs naive: \(againstNaive)")
         // A second run reuses the planned buffers and must give the same answer bit for bit.
         #expect(try fast(c.input) == fastLogits)
     }

@@ -2,7 +2,7 @@ import Testing
 @testable import TensorEngine
 
 /// The fast kernels work eight lanes at a time; a NaN in the input must come out where the
-/// reference operators (which follow PyTorch: `clamp` and `max_pool2d` propagate NaN) put it, not be
+/// naive operators (which follow PyTorch: `clamp` and `max_pool2d` propagate NaN) put it, not be
 /// clamped to 0 or lost in a vector max.
 @Suite struct NaNPropagationTests {
     /// A [1, 2, 9, 37] ramp with NaN at a few positions, some inside vector groups, some in tails.
@@ -13,14 +13,14 @@ import Testing
         return try Tensor(shape: [1, 2, 9, 37], storage: values)
     }
 
-    static func expectSameNaNs(_ fast: Tensor, _ reference: Tensor) {
-        #expect(fast.shape == reference.shape)
-        let nans = reference.storage.indices.filter { reference.storage[$0].isNaN }
+    static func expectSameNaNs(_ fast: Tensor, _ naive: Tensor) {
+        #expect(fast.shape == naive.shape)
+        let nans = naive.storage.indices.filter { naive.storage[$0].isNaN }
         #expect(!nans.isEmpty, "the case must carry a NaN to the output")
         #expect(fast.storage.indices.filter { fast.storage[$0].isNaN } == nans)
         // Everywhere else, the usual tolerance.
-        let far = reference.storage.indices.filter { i in
-            let (a, b) = (fast.storage[i], reference.storage[i])
+        let far = naive.storage.indices.filter { i in
+            let (a, b) = (fast.storage[i], naive.storage[i])
             return !b.isNaN && !(abs(a - b) <= 2e-5 + 1e-5 * abs(b))
         }
         #expect(far.isEmpty, "first differing positions: \(far.prefix(5))")
@@ -36,7 +36,7 @@ import Testing
         let y = g.add(.add(pooled, other, activation: .identity), name: "add")
         let graph = try g.build(output: y)
         let x = try Self.input()
-        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads).run(x), try ReferenceExecutor.run(graph, input: x))
+        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads).run(x), try NaiveExecutor.run(graph, input: x))
     }
 
     @Test(arguments: [1, 2], KernelSet.available)
@@ -49,6 +49,6 @@ import Testing
         let y = g.add(.convolution(activated, layer, batchNorm: nil, residual: nil, activation: .relu6), name: "dw")
         let graph = try g.build(output: y)
         let x = try Self.input()
-        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(x), try ReferenceExecutor.run(graph, input: x))
+        Self.expectSameNaNs(try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(x), try NaiveExecutor.run(graph, input: x))
     }
 }

@@ -46,29 +46,29 @@ struct OperatorCase {
                        countIncludePad: params["count_include_pad"] as? Bool ?? true)
     }
 
-    /// The operator run with the reference implementation.
-    func runReference() throws -> Tensor {
+    /// The operator run with the naive operators.
+    func runNaive() throws -> Tensor {
         let x = try tensor("input")
         switch op {
-        case "conv2d": return try Reference.conv2d(x, convolution)
+        case "conv2d": return try Naive.conv2d(x, convolution)
         case "batch_norm":
             let bn = try BatchNorm(gamma: tensor("gamma").storage, beta: tensor("beta").storage, mean: tensor("mean").storage,
                                    variance: tensor("var").storage, eps: Float(params["eps"] as? Double ?? 0))
-            return try Reference.batchNorm(x, bn)
-        case "relu": return Reference.activation(x, .relu)
-        case "relu6": return Reference.activation(x, .relu6)
-        case "max_pool2d": return try Reference.maxPool2d(x, pool)
-        case "avg_pool2d": return try Reference.avgPool2d(x, pool)
-        case "adaptive_avg_pool2d": return try Reference.adaptiveAvgPool2d(x, output: pair("output"))
-        case "global_avg_pool": return try Reference.flatten(Reference.adaptiveAvgPool2d(x, output: Size2(1)))
-        case "linear": return try Reference.linear(x, LinearLayer(weight: tensor("weight"), bias: tensors["bias"]?.storage))
+            return try Naive.batchNorm(x, bn)
+        case "relu": return Naive.activation(x, .relu)
+        case "relu6": return Naive.activation(x, .relu6)
+        case "max_pool2d": return try Naive.maxPool2d(x, pool)
+        case "avg_pool2d": return try Naive.avgPool2d(x, pool)
+        case "adaptive_avg_pool2d": return try Naive.adaptiveAvgPool2d(x, output: pair("output"))
+        case "global_avg_pool": return try Naive.flatten(Naive.adaptiveAvgPool2d(x, output: Size2(1)))
+        case "linear": return try Naive.linear(x, LinearLayer(weight: tensor("weight"), bias: tensors["bias"]?.storage))
         case "channel_shuffle":
-            return try Reference.channelShuffle(x, groups: int("groups"),
+            return try Naive.channelShuffle(x, groups: int("groups"),
                                                 permutation: ShufflePermutation(rawValue: params["permutation"] as? String ?? "") ?? .groupsFirst)
-        case "cat": return try Reference.concatChannels([x, tensor("other")])
-        case "add": return try Reference.add(x, tensor("other"))
-        case "softmax": return try Reference.softmax(x)
-        case "flatten": return try Reference.flatten(x)
+        case "cat": return try Naive.concatChannels([x, tensor("other")])
+        case "add": return try Naive.add(x, tensor("other"))
+        case "softmax": return try Naive.softmax(x)
+        case "flatten": return try Naive.flatten(x)
         default: throw TensorError(operation: name, problem: "unknown op \(op)", hint: "update the test")
         }
     }
@@ -108,9 +108,9 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
     }
 
     @Test(arguments: operatorCaseNames)
-    func referenceMatchesPyTorch(_ name: String) throws {
+    func naiveMatchesPyTorch(_ name: String) throws {
         let c = try OperatorCase(name)
-        let result = try c.runReference()
+        let result = try c.runNaive()
         let comparison = Comparison(result, try c.tensor("expected"), atol: 2e-5, rtol: 1e-5)
         #expect(comparison.passes, "\(name): \(comparison)")
     }
@@ -128,14 +128,14 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
     }
 
     @Test(arguments: fastCaseNames, FastSetup.all)
-    func fastMatchesReferenceAndPyTorch(_ name: String, setup: FastSetup) throws {
+    func fastMatchesNaiveAndPyTorch(_ name: String, setup: FastSetup) throws {
         let c = try OperatorCase(name)
         let graph = try #require(try c.graph())
         let input = try c.tensor("input")
         let fast = try FastExecutor(graph: graph, threads: setup.threads, kernels: setup.kernels).run(input)
-        let reference = try ReferenceExecutor.run(graph, input: input)
-        let againstReference = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
-        #expect(againstReference.passes, "\(name) fast vs reference, \(setup): \(againstReference)")
+        let naive = try NaiveExecutor.run(graph, input: input)
+        let againstNaive = Comparison(fast, naive, atol: 2e-5, rtol: 1e-5)
+        #expect(againstNaive.passes, "\(name) fast vs naive, \(setup): \(againstNaive)")
         let againstTorch = Comparison(fast, try c.tensor("expected"), atol: 2e-5, rtol: 1e-5)
         #expect(againstTorch.passes, "\(name) fast vs PyTorch, \(setup): \(againstTorch)")
     }
@@ -144,9 +144,9 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
     /// input image i mod n scaled by 1 + i/4, so that a kernel mixing up images, or reading the
     /// wrong image's planes, is caught), run whole and in chunks of one, two and four images (a
     /// working-set budget of one float cuts every step down to single images; 64 floats mixes
-    /// chunk sizes), against the reference operators on the same batch.
+    /// chunk sizes), against the naive operators on the same batch.
     @Test(arguments: fastCaseNames, KernelSet.available)
-    func batchesMatchReference(_ name: String, kernels: KernelSet) throws {
+    func batchesMatchNaive(_ name: String, kernels: KernelSet) throws {
         let c = try OperatorCase(name)
         let graph = try #require(try c.graph())
         let fixture = try c.tensor("input")
@@ -158,19 +158,19 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
                 values += source.map { $0 * (1 + Float(image) / 4) }
             }
             let input = try Tensor(shape: [batch] + fixture.shape.dropFirst(), storage: values)
-            let reference = try ReferenceExecutor.run(graph, input: input)
+            let naive = try NaiveExecutor.run(graph, input: input)
             for (threads, budget) in [(1, 1), (2, 1), (2, 64), (2, FastExecutor.defaultChunkFloats)] {
                 let fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels, chunkFloats: budget).run(input)
-                let comparison = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
+                let comparison = Comparison(fast, naive, atol: 2e-5, rtol: 1e-5)
                 #expect(comparison.passes, "\(name) batch \(batch), \(threads) threads, budget \(budget), \(kernels): \(comparison)")
             }
         }
     }
 
     /// The fused fast convolution (BN folded, residual and ReLU6 in the epilogue) against the
-    /// reference chain of separate operators, on the golden inputs of every convolution case.
+    /// naive chain of separate operators, on the golden inputs of every convolution case.
     @Test(arguments: operatorCaseNames.filter { $0.hasPrefix("conv_") }, KernelSet.available)
-    func fusedConvolutionMatchesReferenceChain(_ name: String, kernels: KernelSet) throws {
+    func fusedConvolutionMatchesNaiveChain(_ name: String, kernels: KernelSet) throws {
         let c = try OperatorCase(name)
         let layer = try c.convolution
         let channels = layer.outputChannels
@@ -187,10 +187,10 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         let graph = try g.build(output: y)
         #expect(try graph.shapes(for: x.shape)[y.index] == outShape)
         let fast = try FastExecutor(graph: graph, threads: 2, kernels: kernels).run(x)
-        let reference = try ReferenceExecutor.run(graph, input: x)
-        let comparison = Comparison(fast, reference, atol: 2e-5, rtol: 1e-5)
+        let naive = try NaiveExecutor.run(graph, input: x)
+        let comparison = Comparison(fast, naive, atol: 2e-5, rtol: 1e-5)
         #expect(comparison.passes, "\(name), \(kernels) kernels: \(comparison)")
-        #expect(reference.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
+        #expect(naive.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
     }
 }
 

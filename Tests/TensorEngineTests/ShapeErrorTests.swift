@@ -14,7 +14,7 @@ import Testing
     @Test func wrongChannelCountNamesTheLayer() throws {
         let graph = try smallNetwork()
         #expect {
-            _ = try ReferenceExecutor.run(graph, input: Tensor(shape: [1, 4, 16, 16]))
+            _ = try NaiveExecutor.run(graph, input: Tensor(shape: [1, 4, 16, 16]))
         } throws: { error in
             let text = String(describing: error)
             return text.contains("stem.conv") && text.contains("4 channels") && text.contains("expects 3")

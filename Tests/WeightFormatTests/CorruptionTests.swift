@@ -24,7 +24,7 @@ import WeightconvCore
     }
 
     @Test func tooShortForAPreamble() {
-        #expect(openProblem(Array(WCVLayout.magic.prefix(8)))?.kind == .tooShort)
+        #expect(openProblem(Array(WCVFormat.magic.prefix(8)))?.kind == .tooShort)
         #expect(openProblem([])?.kind == .tooShort)
     }
 

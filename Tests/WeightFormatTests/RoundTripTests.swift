@@ -38,13 +38,13 @@ import WeightconvCore
         var document = sampleDocument()
         document.verification = .init(atol: 1e-4, rtol: 1e-3, topK: 5)
         var tensors = try sampleTensors()
-        tensors.append(try .floats(WCVLayout.verifyInputName, shape: [1, 3, 2, 2], (0..<12).map(Float.init)))
-        tensors.append(try .floats(WCVLayout.verifyLogitsName, shape: [1, 4], [0.5, -1, 2, 3.25]))
+        tensors.append(try .floats(WCVFormat.verifyInputName, shape: [1, 3, 2, 2], (0..<12).map(Float.init)))
+        tensors.append(try .floats(WCVFormat.verifyLogitsName, shape: [1, 4], [0.5, -1, 2, 3.25]))
         try WeightFileWriter().write(tensors, document: document, to: folder.file("m.wcv"))
         let file = try WeightFile(path: folder.file("m.wcv"))
         #expect(file.document == document)
         #expect(file.metadata == document.metadata)
-        #expect(try file.floats(of: WCVLayout.verifyLogitsName) == [0.5, -1, 2, 3.25])
+        #expect(try file.floats(of: WCVFormat.verifyLogitsName) == [0.5, -1, 2, 3.25])
     }
 
     @Test func preprocessingRecipeAndLabelsRoundTrip() throws {

@@ -82,7 +82,7 @@ func writtenImage(_ tensors: [PendingTensor], document: WeightFileDocument = Wei
 /// A `.wcv` image assembled field by field, so tests can break any one field and still present a
 /// correct header checksum (a hostile file, not a damaged one).
 struct RawWCV {
-    var magic = WCVLayout.magic
+    var magic = WCVFormat.magic
     var version: UInt32 = 1
     var flags: UInt32 = 0
     var tensorCount: UInt32?
@@ -94,7 +94,7 @@ struct RawWCV {
     var data: [UInt8] = []
     var checksum: [UInt8]?
 
-    /// Two tensors in the canonical layout with correct checksums.
+    /// Two tensors in the canonical structure with correct checksums.
     static func valid() -> RawWCV {
         var raw = RawWCV()
         let a = patternBytes(24, seed: 1)  // f32 [2, 3]
@@ -103,7 +103,7 @@ struct RawWCV {
             TableEntry(name: "a", dtypeCode: 1, dims: [2, 3], offset: 0, byteLength: 24, sha256: sha(a)),
             TableEntry(name: "b", dtypeCode: 2, dims: [4], offset: 64, byteLength: 8, sha256: sha(b)),
         ]
-        raw.data = a + [UInt8](repeating: 0, count: 40) + b + [UInt8](repeating: 0, count: WCVLayout.pageSize - 72)
+        raw.data = a + [UInt8](repeating: 0, count: 40) + b + [UInt8](repeating: 0, count: WCVFormat.pageSize - 72)
         return raw
     }
 
@@ -119,7 +119,7 @@ struct RawWCV {
         for entry in entries { entry.encode(into: &header) }
         header.append(contentsOf: json)
         let length = headerLength ?? UInt64(header.count)
-        let offset = dataOffset ?? UInt64(WCVLayout.dataOffset(headerLength: header.count) ?? 0)
+        let offset = dataOffset ?? UInt64(WCVFormat.dataOffset(headerLength: header.count) ?? 0)
         var out = magic
         out.appendLittleEndian(version)
         out.appendLittleEndian(flags)
@@ -128,7 +128,7 @@ struct RawWCV {
         out.appendLittleEndian(dataLength ?? UInt64(data.count))
         out.append(contentsOf: header)
         out.append(contentsOf: checksum ?? RawWCV.sha(out))
-        let naturalOffset = WCVLayout.dataOffset(headerLength: header.count) ?? 0
+        let naturalOffset = WCVFormat.dataOffset(headerLength: header.count) ?? 0
         out.append(contentsOf: [UInt8](repeating: 0, count: max(0, naturalOffset - out.count)))
         out.append(contentsOf: data)
         return out

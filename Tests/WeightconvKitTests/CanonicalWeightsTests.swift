@@ -32,7 +32,7 @@ struct InMemoryStore: TensorStore {
         ])
         let layout = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: .resnext, layoutName: nil)
         #expect(layout.profile.name == "seed003")
-        let weights = try CanonicalWeights(store: store, layout: layout)
+        let weights = try CanonicalWeights(store: store, recognized: layout)
         #expect(weights.entries["layer1.0.downsample.0.weight"]?.source == "model.layer1.0.shortcut.0.weight")
         #expect(weights.shape(of: "fc.weight") == [10, 8])
         #expect(try weights.floats(of: "fc.weight").prefix(3) == [0, 1, 2])
@@ -46,7 +46,7 @@ struct InMemoryStore: TensorStore {
             ("conv1.weight", [32, 3, 3, 3]), ("last_linear.weight", [5, 2048]),
         ])
         let layout = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: .xception, layoutName: nil)
-        let weights = try CanonicalWeights(store: store, layout: layout)
+        let weights = try CanonicalWeights(store: store, recognized: layout)
         #expect(weights.entries["block1.rep.0.conv1.weight"]?.shape == [64, 1, 3, 3])
         #expect(weights.entries["block1.rep.0.conv1.weight"]?.storedShape == [64, 3, 3])
         #expect(weights.entries["block1.rep.0.pointwise.weight"]?.shape == [128, 64, 1, 1])
@@ -61,6 +61,6 @@ struct InMemoryStore: TensorStore {
             ("layer1.0.downsample.0.weight", [8, 4, 1, 1]), ("linear.weight", [10, 8]),
         ])
         let layout = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: .resnext, layoutName: nil)
-        #expect(throws: WeightconvError.self) { try CanonicalWeights(store: store, layout: layout) }
+        #expect(throws: WeightconvError.self) { try CanonicalWeights(store: store, recognized: layout) }
     }
 }

@@ -49,15 +49,15 @@ import Testing
         let (model, reference) = paths(fixture)
         let output = folder.appendingPathComponent("out.wcv").path
         let report = try Importer.run(ImportRequest(input: model, output: output, family: nil, reference: reference))
-        #expect(report.layout.family.rawValue == fixture.family)
-        #expect(report.layout.name == fixture.layout)
+        #expect(report.profile.family.rawValue == fixture.family)
+        #expect(report.profile.name == fixture.layout)
         let comparison = try #require(report.comparison)
         #expect(comparison.passed, "\(comparison.summary)")
 
         let verification = try Verifier.run(path: output)
         #expect(verification.passed, "\(verification.comparison.summary)")
-        // The reference operators agree with the fast path on the same file.
-        let slow = try Verifier.run(path: output, mode: .reference)
+        // The naive operators agree with the fast path on the same file.
+        let slow = try Verifier.run(path: output, mode: .naive)
         #expect(slow.passed, "\(slow.comparison.summary)")
 
         // Every stored tensor names the key it had in the checkpoint.

@@ -62,16 +62,16 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         let report = try Importer.run(ImportRequest(input: fixture.model, output: output, family: nil, reference: fixture.reference,
                                                     saveLayout: saved))
         let inferred = try #require(report.inferred)
-        #expect(report.layout.family.rawValue == fixture.family)
-        #expect(report.layout.origin == "inferred")
+        #expect(report.profile.family.rawValue == fixture.family)
+        #expect(report.profile.origin == "inferred")
         // Every tensor onto the canonical name the fixture script proved by loading it into the canonical net.
         let mapping = try #require(fixture.mapping)
         for (source, canonical) in mapping.sorted(by: { $0.key < $1.key }) {
-            #expect(report.layout.keyMap[source] == canonical, "\(source)")
+            #expect(report.profile.keyMap[source] == canonical, "\(source)")
         }
-        #expect(report.layout.keyMap.count == mapping.count)
+        #expect(report.profile.keyMap.count == mapping.count)
         for (key, value) in fixture.configuration_behaviour ?? [:] {
-            #expect(report.layout.behaviour[key].map(JSONScalar.init) == value, "\(key)")
+            #expect(report.profile.behaviour[key].map(JSONScalar.init) == value, "\(key)")
         }
         // Every known variant of the family at eps 1e-5 was run (each fixture's BN eps, so the 1e-3 tier was not
         // needed), and the chosen one (listed first) reproduced the reference.
@@ -85,11 +85,11 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
             Issue.record("the saved layout is not a layout")
             return
         }
-        #expect(reloaded.keyMap == report.layout.keyMap)
+        #expect(reloaded.keyMap == report.profile.keyMap)
         let again = try Importer.run(ImportRequest(input: fixture.model, output: folder.appendingPathComponent("again.wcv").path,
                                                    layoutFile: saved))
         #expect(again.inferred == nil)
-        #expect(again.layout.keyMap == report.layout.keyMap)
+        #expect(again.profile.keyMap == report.profile.keyMap)
     }
 
     @Test(arguments: InferredFixture.importable)
@@ -183,9 +183,9 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         let report = try Importer.run(ImportRequest(input: edited, output: folder.file("out.wcv"), family: nil,
                                                     reference: source.appendingPathComponent("reference.npz").path))
         #expect(report.inferred != nil)
-        #expect(report.layout.family.rawValue == fixture.family)
+        #expect(report.profile.family.rawValue == fixture.family)
         let mapping = try #require(fixture.mapping)
-        for (renamed, canonical) in report.layout.keyMap where !renamed.hasSuffix("num_batches_tracked") {
+        for (renamed, canonical) in report.profile.keyMap where !renamed.hasSuffix("num_batches_tracked") {
             let original = try #require(opaque[renamed])
             #expect(mapping[original] == canonical, "\(original)")
         }

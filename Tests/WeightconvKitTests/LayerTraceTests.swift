@@ -23,14 +23,14 @@ import Testing
             _ = try Importer.run(ImportRequest(input: LayoutFixture.directory.appendingPathComponent("\(name)/model.pth").path,
                                                output: output))
             file = try WeightFile(path: output)
-            configuration = try PretrainedNetwork(file: file, mode: .reference).configuration
+            configuration = try PretrainedNetwork(file: file, mode: .naive).configuration
             record = try TraceRecord(path: fixturesRoot.appendingPathComponent("engines/traces/\(name).npz").path)
         }
 
         func trace(_ configuration: NetworkConfiguration? = nil,
                    change: @escaping @Sendable (String, inout [Float]) -> Void = { _, _ in }) throws -> TraceReport {
             let provider = MutatedProvider(base: StoreWeightProvider(file), change: change)
-            let network = try (configuration ?? self.configuration).build(WeightSource(provider), mode: .reference)
+            let network = try (configuration ?? self.configuration).build(WeightSource(provider), mode: .naive)
             return try Verifier.trace(network.graph, against: record)
         }
 

@@ -87,8 +87,8 @@ import Testing
                         ImportRequest(input: checkpoint, output: folder.appendingPathComponent("c.wcv").path, family: .mobileNetV2,
                                       reference: reference, layoutSearchPath: folder.path)] {
             let report = try Importer.run(request)
-            #expect(report.layout.qualifiedName == "mobilenet_v2/seed002_renamed")
-            #expect(report.layout.origin == layoutPath)
+            #expect(report.profile.qualifiedName == "mobilenet_v2/seed002_renamed")
+            #expect(report.profile.origin == layoutPath)
             let comparison = try #require(report.comparison)
             #expect(comparison.passed, "\(comparison.summary)")
             #expect(try Verifier.run(path: request.output).passed)

@@ -28,7 +28,7 @@ package final class CanonicalWeights: @unchecked Sendable {
     // `TensorStore` readers only read an immutable mapping after opening, so concurrent reads are safe;
     // the protocol itself does not promise `Sendable`.
     package let store: any TensorStore
-    package let layout: RecognizedLayout
+    package let recognized: RecognizedLayout
     /// Canonical name → entry, and the canonical names in file order.
     package let entries: [String: Entry]
     package let order: [String]
@@ -40,28 +40,28 @@ package final class CanonicalWeights: @unchecked Sendable {
     private let lock = NSLock()
     private var requested: Set<String> = []
 
-    /// Maps `store`'s keys through `layout`.
+    /// Maps `store`'s keys through `recognized`.
     ///
     /// Throws when two file keys become one canonical name or a repair does not fit a tensor's rank.
-    package init(store: any TensorStore, layout: RecognizedLayout, storedType: DType? = nil) throws {
+    package init(store: any TensorStore, recognized: RecognizedLayout, storedType: DType? = nil) throws {
         self.store = store
-        self.layout = layout
+        self.recognized = recognized
         self.storedType = storedType
         var byName: [String: TensorDescriptor] = [:]
         for descriptor in store.tensors { byName[descriptor.name] = descriptor }
         var entries: [String: Entry] = [:]
         var order: [String] = []
-        for (source, canonical) in layout.keys {
+        for (source, canonical) in recognized.keys {
             // Non-tensor values (an epoch number under the same prefix) are not weights.
             guard let descriptor = byName[source] else { continue }
             if let previous = entries[canonical] {
                 throw WeightconvError(
                     file: store.path,
-                    problem: "'\(previous.source)' and '\(source)' both map to '\(canonical)' under layout \(layout.profile.name)",
+                    problem: "'\(previous.source)' and '\(source)' both map to '\(canonical)' under layout \(recognized.profile.name)",
                     hint: "the file holds two copies of the model; pass --layout or re-save one state_dict")
             }
             // Repairs add unit dimensions only, so the stored bytes serve the repaired shape as they are.
-            let shape = layout.profile.repairedShape(canonicalKey: canonical, shape: descriptor.shape)
+            let shape = recognized.profile.repairedShape(canonicalKey: canonical, shape: descriptor.shape)
             entries[canonical] = Entry(source: source, dtype: descriptor.dtype, shape: shape,
                                        storedShape: shape == descriptor.shape ? nil : descriptor.shape)
             order.append(canonical)
@@ -84,7 +84,7 @@ package final class CanonicalWeights: @unchecked Sendable {
     package func floats(of canonical: String) throws -> [Float] {
         guard let entry = entries[canonical] else {
             throw WeightconvError(file: store.path, problem: "no tensor maps to '\(canonical)'",
-                                  hint: "the layout \(layout.profile.name) does not provide it")
+                                  hint: "the layout \(recognized.profile.name) does not provide it")
         }
         lock.withLock { _ = requested.insert(canonical) }
         let values = try store.floats(of: entry.source)

@@ -58,7 +58,7 @@ public struct ImportRequest: Sendable {
 
 /// What an import did, for the command line to print.
 public struct ImportReport: Sendable {
-    package var layout: LayoutProfile
+    package var profile: LayoutProfile
     /// Set when no layout matched and one was inferred (and proven by the reference).
     package var inferred: InferredLayout?
     /// The wrapper prefix stripped from the model's keys (`state_dict.module.`), empty if none.
@@ -77,11 +77,11 @@ public struct ImportReport: Sendable {
     public var fileSize: Int
 
     /// The layout the tensors were read with (`family/name`), built-in, from a file, or inferred.
-    public var layoutName: String { layout.qualifiedName }
+    public var layoutName: String { profile.qualifiedName }
     /// Whether no layout matched and the mapping was inferred from the shapes (and proven by the reference).
     public var layoutWasInferred: Bool { inferred != nil }
     /// The network family written to the file.
-    public var family: NetworkFamily { layout.family }
+    public var family: NetworkFamily { profile.family }
     /// The number of outputs of the written network.
     public var classes: Int { configuration.classes }
     /// The network's configuration as the file records it (one JSON object).
@@ -137,15 +137,15 @@ public enum Importer {
             let reference = try ReferenceRecord(path: referencePath)
             comparison = try reproduce(reference, from: referencePath, with: network, request: request)
             extra = [
-                try PendingTensor.floats(WCVLayout.verifyInputName, shape: reference.input.shape, reference.input.storage),
-                try PendingTensor.floats(WCVLayout.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
+                try PendingTensor.floats(WCVFormat.verifyInputName, shape: reference.input.shape, reference.input.storage),
+                try PendingTensor.floats(WCVFormat.verifyLogitsName, shape: reference.logits.shape, reference.logits.storage),
             ]
             verification = .init(atol: Double(request.tolerance.atol), rtol: Double(request.tolerance.rtol),
                                  topK: request.tolerance.requireTopK ? 5 : 0, rule: request.tolerance.rule.rawValue)
         }
 
         let weights = mapping.weights
-        let profile = mapping.layout.profile
+        let profile = mapping.recognized.profile
         let kept = weights.order.filter { !CanonicalWeights.isIgnorable($0) }
         let dropped = weights.order.filter(CanonicalWeights.isIgnorable)
         let transforms = describeTransforms(mapping, droppedCount: dropped.count, dtype: request.dtype)
@@ -169,9 +169,9 @@ public enum Importer {
                 throw WeightconvError(file: path, problem: "cannot write the layout (\(error))", hint: "check the directory exists and is writable")
             }
         }
-        return ImportReport(layout: profile, inferred: inferred, prefix: mapping.layout.prefix, alternatives: mapping.layout.alternatives,
-                            choice: mapping.layout.choice, configuration: mapping.configuration,
-                            tensorCount: summary.tensorCount, outside: mapping.layout.outside,
+        return ImportReport(profile: profile, inferred: inferred, prefix: mapping.recognized.prefix, alternatives: mapping.recognized.alternatives,
+                            choice: mapping.recognized.choice, configuration: mapping.configuration,
+                            tensorCount: summary.tensorCount, outside: mapping.recognized.outside,
                             dropped: dropped.compactMap { weights.entries[$0]?.source }, transforms: transforms,
                             comparison: comparison, fileSize: summary.fileSize)
     }
@@ -214,7 +214,7 @@ public enum Importer {
             if runnable {
                 network = try mapping.configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
             } else {
-                _ = try mapping.configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .reference)
+                _ = try mapping.configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .naive)
                 network = nil
             }
         } catch {
@@ -226,7 +226,7 @@ public enum Importer {
             let sample = unused.prefix(3).map { "'\(weights.entries[$0]?.source ?? $0)'" }.joined(separator: ", ")
             throw WeightconvError(
                 file: request.input,
-                problem: "\(unused.count) tensor(s) match no parameter of the \(mapping.layout.profile.family.rawValue) network (\(sample)…)",
+                problem: "\(unused.count) tensor(s) match no parameter of the \(mapping.recognized.profile.family.rawValue) network (\(sample)…)",
                 hint: "the file is probably a variant weightconv does not model, or needs another --layout")
         }
         return network
@@ -255,8 +255,8 @@ public enum Importer {
     /// What the conversion did to the checkpoint, for the file's provenance and the command's output.
     static func describeTransforms(_ mapping: Mapping, droppedCount: Int, dtype: DType?) -> [String] {
         var transforms: [String] = []
-        let profile = mapping.layout.profile
-        if !mapping.layout.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.layout.prefix)'") }
+        let profile = mapping.recognized.profile
+        if !mapping.recognized.prefix.isEmpty { transforms.append("stripped the wrapper prefix '\(mapping.recognized.prefix)'") }
         if !profile.renames.isEmpty || !profile.keyMap.isEmpty {
             transforms.append(profile.origin == "inferred" ? "renamed by the inferred layout"
                               : "renamed by layout \(profile.qualifiedName)" + (profile.origin == "built-in" ? "" : " from \(profile.origin)"))
@@ -273,7 +273,7 @@ public enum Importer {
 
     /// A checkpoint's layout, canonical weights and configuration: everything but the network.
     package struct Mapping {
-        package var layout: RecognizedLayout
+        package var recognized: RecognizedLayout
         package var weights: CanonicalWeights
         package var configuration: NetworkConfiguration
     }
@@ -288,7 +288,7 @@ public enum Importer {
             throw WeightconvError(file: store.path, problem: error.description,
                                   hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
         }
-        let weights = try CanonicalWeights(store: store, layout: recognized, storedType: storedType)
+        let weights = try CanonicalWeights(store: store, recognized: recognized, storedType: storedType)
         let configuration: NetworkConfiguration
         do {
             configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
@@ -298,7 +298,7 @@ public enum Importer {
             throw WeightconvError(file: store.path, problem: "\(error)",
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")
         }
-        return Mapping(layout: recognized, weights: weights, configuration: configuration)
+        return Mapping(recognized: recognized, weights: weights, configuration: configuration)
     }
 }
 

@@ -64,7 +64,7 @@ public struct TraceReport: Sendable {
 }
 
 extension Verifier {
-    /// `weightconv verify FILE --trace REF.npz`: runs the file's network with the reference operators,
+    /// `weightconv verify FILE --trace REF.npz`: runs the file's network with the naive operators,
     /// tapping every layer before fusion, and compares each with PyTorch's output of the same module.
     public static func trace(path: String, reference tracePath: String, atol: Float? = nil, rtol: Float? = nil) throws -> TraceReport {
         let file = try WeightFile(path: path)
@@ -72,19 +72,19 @@ extension Verifier {
             throw WeightconvError(file: path, problem: "\(problem)", hint: "the file is damaged; convert the checkpoint again")
         }
         let record = try TraceRecord(path: tracePath)
-        let network = try PretrainedNetwork(file: file, mode: .reference)
+        let network = try PretrainedNetwork(file: file, mode: .naive)
         var tolerance = Tolerance.float32
         if let atol { tolerance.atol = atol }
         if let rtol { tolerance.rtol = rtol }
         return try trace(network.network.graph, against: record, tolerance: tolerance)
     }
 
-    /// Runs `graph` on the record's input with the reference operators and compares every tap with the
+    /// Runs `graph` on the record's input with the naive operators and compares every tap with the
     /// record's output of the same name: `|Δ| ≤ atol + rtol·max|ref|` over the layer's output.
     package static func trace(_ graph: Graph, against record: TraceRecord, tolerance: Tolerance = .float32) throws -> TraceReport {
         var layers: [TraceReport.Layer] = []
         var unmatched: [String] = []
-        _ = try ReferenceExecutor.run(graph, input: record.reference.input) { tapName, output in
+        _ = try NaiveExecutor.run(graph, input: record.reference.input) { tapName, output in
             // A step named after its container (MobileNetV2's Conv2dNormActivation `features.0`) holds
             // its convolution as child 0, the module PyTorch's hook names (`features.0.0`).
             let (base, suffix) = tapName.hasSuffix("@bn") ? (String(tapName.dropLast(3)), "@bn") : (tapName, "")

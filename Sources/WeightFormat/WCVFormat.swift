@@ -1,8 +1,8 @@
 import WeightconvCore
 
-/// The constants and layout arithmetic of `.wcv` version 1 (docs/wcv-format.md), shared by the
+/// The constants and offset arithmetic of `.wcv` version 1 (docs/wcv-format.md), shared by the
 /// writer and the reader so the two cannot drift apart.
-package enum WCVLayout {
+package enum WCVFormat {
     package static let magic: [UInt8] = [0x89, 0x57, 0x43, 0x56, 0x0D, 0x0A, 0x1A, 0x0A]
     package static let version: UInt32 = 1
     /// Required-feature bits this reader implements (none in version 1).
@@ -38,7 +38,7 @@ package enum WCVLayout {
     }
 
     package static func dtype(code: UInt8) -> DType? {
-        DType.allCases.first { WCVLayout.code(of: $0) == code }
+        DType.allCases.first { WCVFormat.code(of: $0) == code }
     }
 
     /// Where the data section starts for a header of `headerLength` bytes.
