@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 extension Naive {
     package static func add(_ a: Tensor, _ b: Tensor) throws -> Tensor {
         guard a.shape == b.shape else {
@@ -60,15 +66,9 @@ extension Naive {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
+// The C library's float32 expf and logf.
 @inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
 @inline(__always) func _log(_ v: Float) -> Float { logf(v) }
-#elseif canImport(Darwin)
-import Darwin
-@inline(__always) func _exp(_ v: Float) -> Float { expf(v) }
-@inline(__always) func _log(_ v: Float) -> Float { logf(v) }
-#endif
 
 // MARK: - Fast path
 

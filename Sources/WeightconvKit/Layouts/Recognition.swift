@@ -98,7 +98,9 @@ package enum LayoutRecognizer {
         return prefixes.sorted { $0.count != $1.count ? $0.count > $1.count : order[$0, default: 0] < order[$1, default: 0] } + [""]
     }
 
-    /// Finds the layout and wrapper prefix of `keys`.
+    /// Finds the layout and wrapper prefix of `keys`: wrapper prefixes are tried longest first, and
+    /// under the first prefix where any layout matches, the first matching layout in catalog order is
+    /// taken (the user's layouts before the built-in ones); it is not a search for the best match.
     ///
     /// - Parameters:
     ///   - keys: the checkpoint's tensor names, in the order it stores them.
