@@ -100,7 +100,7 @@ public struct ImagePreprocessing: Sendable, Equatable {
         do {
             return try values(image)
         } catch {
-            throw WeightconvError(file: path, problem: error.problem, hint: error.hint)
+            throw WeightconvError(file: path, problem: error.problem, hint: error.hint, cause: error)
         }
     }
 

@@ -64,10 +64,10 @@ extension Checkpoint {
             } catch {
                 if error.problem.hasPrefix("refused") {
                     throw WeightconvError(file: path, problem: "\(record) hides a second pickle at byte \(error.offset): \(error.problem)",
-                                          hint: "the file is hostile; do not load it with torch.load either")
+                                          hint: "the file is hostile; do not load it with torch.load either", cause: error)
                 }
                 throw WeightconvError(file: path, problem: "\(record) has \(bytes.count - start) unreadable bytes after its pickle",
-                                      hint: "the file is damaged or hostile")
+                                      hint: "the file is damaged or hostile", cause: error)
             }
         }
         if count > 0 {
@@ -101,11 +101,12 @@ extension Checkpoint {
             try checkTrailingPickles(file.bytes, from: result.end, machine: machine, path: file.path, record: "the pickle")
             contents = try CheckpointContents.flatten(result.value, limits: limits, file: file.path)
         } catch let error as PickleError {
-            throw WeightconvError(file: file.path, problem: "pickle at byte \(error.offset): \(error.problem)", hint: error.hint)
+            throw WeightconvError(file: file.path, problem: "pickle at byte \(error.offset): \(error.problem)", hint: error.hint,
+                                  cause: error)
         } catch let error as WeightconvError {
             throw error
         } catch {
-            throw WeightconvError(file: file.path, problem: "\(error)")
+            throw WeightconvError(file: file.path, reporting: error)
         }
         return try Checkpoint(path: file.path, kind: .pickle, contents: contents, locations: [:], file: file, archive: nil, isBigEndian: false)
     }

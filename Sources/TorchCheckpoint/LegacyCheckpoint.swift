@@ -41,11 +41,12 @@ enum LegacyCheckpoint {
             position = keyList.end
             contents = try CheckpointContents.flatten(object.value, limits: limits, file: path)
         } catch let error as PickleError {
-            throw WeightconvError(file: path, problem: "pickle at byte \(error.offset): \(error.problem)", hint: error.hint)
+            throw WeightconvError(file: path, problem: "pickle at byte \(error.offset): \(error.problem)", hint: error.hint,
+                                  cause: error)
         } catch let error as WeightconvError {
             throw error
         } catch {
-            throw WeightconvError(file: path, problem: "\(error)")
+            throw WeightconvError(file: path, reporting: error)
         }
 
         var locations: [String: Checkpoint.StorageLocation] = [:]

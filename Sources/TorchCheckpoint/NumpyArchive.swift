@@ -35,7 +35,7 @@ package final class NumpyArchive: TensorStore {
                 array = try NumpyArray(parsing: consume bytes)
             } catch {
                 throw WeightconvError(file: path, problem: "entry '\(entry.name)' is not a readable .npy array: \(error.problem) at byte \(error.offset)",
-                                      hint: error.hint)
+                                      hint: error.hint, cause: error)
             }
             data[name] = array.data
             descriptors.append(TensorDescriptor(name: name, dtype: array.dtype, shape: array.shape))

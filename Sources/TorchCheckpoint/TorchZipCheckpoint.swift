@@ -43,11 +43,12 @@ enum TorchZipCheckpoint {
             if let trailing { throw trailing }
             contents = try CheckpointContents.flatten(result.value, limits: limits, file: path)
         } catch let error as PickleError {
-            throw WeightconvError(file: path, problem: "\(top)data.pkl at byte \(error.offset): \(error.problem)", hint: error.hint)
+            throw WeightconvError(file: path, problem: "\(top)data.pkl at byte \(error.offset): \(error.problem)", hint: error.hint,
+                                  cause: error)
         } catch let error as WeightconvError {
             throw error
         } catch {
-            throw WeightconvError(file: path, problem: "\(error)")
+            throw WeightconvError(file: path, reporting: error)
         }
 
         var locations: [String: Checkpoint.StorageLocation] = [:]

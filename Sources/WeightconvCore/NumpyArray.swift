@@ -20,7 +20,7 @@ package struct NumpyArray: Sendable, Equatable {
             self = try NumpyArray(parsing: bytes)
         } catch {
             throw WeightconvError(file: file, problem: "not a readable .npy file: \(error.problem) at byte \(error.offset)",
-                                  hint: error.hint)
+                                  hint: error.hint, cause: error)
         }
     }
 

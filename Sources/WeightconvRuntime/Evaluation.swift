@@ -122,7 +122,8 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
         do {
             return try JSONDecoder().decode(EvaluationResult.self, from: data)
         } catch {
-            throw WeightconvError(file: path, problem: "is not an evaluation result (\(error))", hint: "give the files `evaluate --shard K/N -o FILE` wrote")
+            throw WeightconvError(file: path, problem: "is not an evaluation result (\(error))", hint: "give the files `evaluate --shard K/N -o FILE` wrote",
+                                  cause: error)
         }
     }
 

@@ -48,7 +48,7 @@ public struct PretrainedNetwork: Sendable {
         do {
             network = try configuration.build(WeightSource(StoreWeightProvider(file)), mode: mode)
         } catch {
-            throw WeightconvError(file: file.path, problem: "\(error)", hint: "the file's tensors do not fit its configuration")
+            throw WeightconvError(file: file.path, reporting: error, hint: "the file's tensors do not fit its configuration")
         }
     }
 

@@ -52,7 +52,7 @@ package enum ConfigurationCoding {
             throw error
         } catch {
             throw WeightconvError(file: file, problem: "its \(family) configuration does not decode: \(error)",
-                                  hint: "the file was written by another weightconv version; re-import the checkpoint")
+                                  hint: "the file was written by another weightconv version; re-import the checkpoint", cause: error)
         }
     }
 }

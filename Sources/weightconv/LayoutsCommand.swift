@@ -34,7 +34,7 @@ struct LayoutsCommand: ParsableCommand {
                 do {
                     print(try LayoutCatalog.builtinText(named: export), terminator: "")
                 } catch {
-                    throw WeightconvError(file: export, problem: "\(error)",
+                    throw WeightconvError(file: export, reporting: error,
                                           hint: "`weightconv layouts` lists the built-in layouts by family/name")
                 }
                 return

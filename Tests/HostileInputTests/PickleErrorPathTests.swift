@@ -145,6 +145,15 @@ struct Case: CustomTestStringConvertible, Sendable {
     func callableRefusal(_ sample: Case) throws {
         try expectOneLineRefusal(sample, name: "crafted.pkl")
     }
+
+    /// The one-line refusal keeps the machine's own error, offset included, for code to match.
+    @Test func theRefusalKeepsThePickleError() throws {
+        let error = try #require(try checkpointError(Op.proto() + [0xFF], name: "crafted.pkl"))
+        let cause = try #require(error.cause(as: PickleError.self), "\(error)")
+        #expect(cause.offset == 2)
+        #expect(cause.problem == "unknown opcode 0xff")
+        #expect(error.problem == "pickle at byte 2: unknown opcode 0xff")
+    }
 }
 
 /// Writes the bytes as `name` in a scratch folder, opens them with `open`, and checks the refusal:

@@ -166,7 +166,8 @@ public enum Importer {
             do {
                 try AtomicText.write(LayoutFile.text(of: profile), to: path)
             } catch {
-                throw WeightconvError(file: path, problem: "cannot write the layout (\(error))", hint: "check the directory exists and is writable")
+                throw WeightconvError(file: path, problem: "cannot write the layout (\(error))", hint: "check the directory exists and is writable",
+                                      cause: error)
             }
         }
         return ImportReport(profile: profile, inferred: inferred, prefix: mapping.recognized.prefix, alternatives: mapping.recognized.alternatives,
@@ -218,7 +219,7 @@ public enum Importer {
                 network = nil
             }
         } catch {
-            throw WeightconvError(file: request.input, problem: "\(error)",
+            throw WeightconvError(file: request.input, reporting: error,
                                   hint: "check the layout with `weightconv layouts -v`, or force one with --layout")
         }
         let unused = weights.unused
@@ -285,7 +286,7 @@ public enum Importer {
             recognized = try LayoutRecognizer.recognize(keys: store.tensors.map(\.name), family: family, layoutName: layout,
                                                         catalog: catalog, select: select)
         } catch {
-            throw WeightconvError(file: store.path, problem: error.description,
+            throw WeightconvError(file: store.path, reporting: error,
                                   hint: "`weightconv layouts` lists what is recognised; force a layout with --layout")
         }
         let weights = try CanonicalWeights(store: store, recognized: recognized, storedType: storedType)
@@ -295,7 +296,7 @@ public enum Importer {
                                                            shapes: weights.shapes,
                                                            behaviour: recognized.profile.behaviour)
         } catch {
-            throw WeightconvError(file: store.path, problem: "\(error)",
+            throw WeightconvError(file: store.path, reporting: error,
                                   hint: "the weights do not describe a complete \(recognized.profile.family.rawValue) network")
         }
         return Mapping(recognized: recognized, weights: weights, configuration: configuration)

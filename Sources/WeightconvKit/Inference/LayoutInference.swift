@@ -130,7 +130,7 @@ package enum LayoutInference {
             modules = try StoredModules.group(keys)
         } catch {
             throw WeightconvError(file: store.path, problem: "no layout matches and none can be inferred: '\(error.key)' \(error.shape) is \(error.problem)",
-                                  hint: "a checkpoint of a network outside the four families, or a damaged one")
+                                  hint: "a checkpoint of a network outside the four families, or a damaged one", cause: error)
         }
         var failures: [AlignmentFailure] = []
         var aligned: [(NetworkFamily, FamilyAlignment.Aligned)] = []

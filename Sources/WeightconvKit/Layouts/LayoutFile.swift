@@ -20,7 +20,8 @@ package struct LayoutFileProblem: Error, Sendable, Equatable, CustomStringConver
     /// The problem as the one-line error the command line prints: `error: FILE: line N: PATH: problem (hint)`.
     package var error: WeightconvError {
         WeightconvError(file: file, problem: (line > 0 ? "line \(line): " : "") + (path.isEmpty ? "" : "\(path): ") + problem,
-                        hint: "docs/layout-format.md describes the format; `weightconv layouts --check FILE` checks a file")
+                        hint: "docs/layout-format.md describes the format; `weightconv layouts --check FILE` checks a file",
+                        cause: self)
     }
 }
 

@@ -180,7 +180,7 @@ public enum Verifier {
             comparison = try LogitComparison(actual: actual.storage, reference: reference.logits.storage,
                                              classes: reference.classes, tolerance: tolerance)
         } catch {
-            throw WeightconvError(file: file, problem: "\(error)", hint: "the reference was made for another network or head")
+            throw WeightconvError(file: file, reporting: error, hint: "the reference was made for another network or head")
         }
         guard !comparison.passed else { return (comparison, nil) }
         if let cause = MismatchDiagnosis.pattern(actual: actual.storage, reference: reference.logits.storage,
