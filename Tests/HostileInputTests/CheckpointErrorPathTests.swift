@@ -85,7 +85,7 @@ import WeightconvCore
     // MARK: - Legacy format
 
     static func legacyPickle(_ body: [UInt8]) -> [UInt8] { Op.proto() + body + Op.stop }
-    static let legacyMagic = legacyPickle([0x8A, 10, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19])
+    static let legacyMagic = legacyPickle(Op.code(.long1, [10, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8, 0x50, 0x19]))
     static func legacyStorage(key: String = "0", numel: Int32, view: [UInt8] = Op.none) -> [UInt8] {
         Op.tupleOf(Op.string("storage"), Op.global("torch", "FloatStorage"), Op.string(key), Op.string("cpu"), Op.int(numel), view) + Op.binPersId
     }

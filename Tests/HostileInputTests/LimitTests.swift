@@ -135,7 +135,7 @@ import WeightFormat
     }
 
     @Test func maxIntegerBytesOfLONG1() throws {
-        try expectLimit(Op.proto() + [0x8A, 200] + Array(repeating: 7, count: 200) + Op.stop, "maxIntegerBytes",
+        try expectLimit(Op.proto() + Op.code(.long1, [200] + Array(repeating: 7, count: 200)) + Op.stop, "maxIntegerBytes",
                         limits: PickleLimits(maxIntegerBytes: 100))
     }
 

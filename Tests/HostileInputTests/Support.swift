@@ -21,47 +21,52 @@ func checkpointError(_ bytes: [UInt8], name: String = "crafted.pt", limits: Pick
 
 // MARK: - A pickle assembler
 
-/// Opcodes by name, so a crafted pickle reads like `pickletools.dis` output.
+/// Opcodes by name, so a crafted pickle reads like `pickletools.dis` output. The bytes are the
+/// reader's own `PickleOpcode`, so each opcode is spelled in one place.
 enum Op {
-    static func proto(_ version: UInt8 = 2) -> [UInt8] { [0x80, version] }
-    static let stop: [UInt8] = [0x2E]
-    static let mark: [UInt8] = [0x28]
-    static let pop: [UInt8] = [0x30]
-    static let popMark: [UInt8] = [0x31]
-    static let dup: [UInt8] = [0x32]
-    static let none: [UInt8] = [0x4E]
-    static let newTrue: [UInt8] = [0x88]
-    static let newFalse: [UInt8] = [0x89]
-    static let emptyTuple: [UInt8] = [0x29]
-    static let emptyList: [UInt8] = [0x5D]
-    static let emptyDict: [UInt8] = [0x7D]
-    static let tuple: [UInt8] = [0x74]
-    static let tuple1: [UInt8] = [0x85]
-    static let tuple2: [UInt8] = [0x86]
-    static let list: [UInt8] = [0x6C]
-    static let dict: [UInt8] = [0x64]
-    static let append: [UInt8] = [0x61]
-    static let appends: [UInt8] = [0x65]
-    static let setItem: [UInt8] = [0x73]
-    static let setItems: [UInt8] = [0x75]
-    static let reduce: [UInt8] = [0x52]
-    static let build: [UInt8] = [0x62]
-    static let newObj: [UInt8] = [0x81]
-    static let obj: [UInt8] = [0x6F]
-    static let binPersId: [UInt8] = [0x51]
-    static let memoize: [UInt8] = [0x94]
-    static let stackGlobal: [UInt8] = [0x93]
+    /// `opcode` followed by its argument bytes.
+    static func code(_ opcode: PickleOpcode, _ argument: [UInt8] = []) -> [UInt8] { [opcode.rawValue] + argument }
 
-    static func int(_ value: Int32) -> [UInt8] { [0x4A] + le(UInt32(bitPattern: value)) }
-    static func string(_ text: String) -> [UInt8] { [0x58] + le(UInt32(text.utf8.count)) + Array(text.utf8) }
-    static func global(_ module: String, _ name: String) -> [UInt8] { [0x63] + Array("\(module)\n\(name)\n".utf8) }
-    static func binPut(_ index: UInt8) -> [UInt8] { [0x71, index] }
-    static func binGet(_ index: UInt8) -> [UInt8] { [0x68, index] }
-    static func longBinGet(_ index: UInt32) -> [UInt8] { [0x6A] + le(index) }
-    static func long4(count: Int32) -> [UInt8] { [0x8B] + le(UInt32(bitPattern: count)) }
+    static func proto(_ version: UInt8 = 2) -> [UInt8] { code(.proto, [version]) }
+    static let stop = code(.stop)
+    static let mark = code(.mark)
+    static let pop = code(.pop)
+    static let popMark = code(.popMark)
+    static let dup = code(.dup)
+    static let none = code(.none)
+    static let newTrue = code(.newTrue)
+    static let newFalse = code(.newFalse)
+    static let emptyTuple = code(.emptyTuple)
+    static let emptyList = code(.emptyList)
+    static let emptyDict = code(.emptyDict)
+    static let tuple = code(.tuple)
+    static let tuple1 = code(.tuple1)
+    static let tuple2 = code(.tuple2)
+    static let list = code(.list)
+    static let dict = code(.dict)
+    static let append = code(.append)
+    static let appends = code(.appends)
+    static let setItem = code(.setItem)
+    static let setItems = code(.setItems)
+    static let reduce = code(.reduce)
+    static let build = code(.build)
+    static let newObj = code(.newObj)
+    static let obj = code(.obj)
+    static let binPersId = code(.binPersId)
+    static let memoize = code(.memoize)
+    static let stackGlobal = code(.stackGlobal)
+
+    static func int(_ value: Int32) -> [UInt8] { code(.binInt, le(UInt32(bitPattern: value))) }
+    static func string(_ text: String) -> [UInt8] { code(.binUnicode, le(UInt32(text.utf8.count)) + Array(text.utf8)) }
+    static func global(_ module: String, _ name: String) -> [UInt8] { code(.global, Array("\(module)\n\(name)\n".utf8)) }
+    static func binPut(_ index: UInt8) -> [UInt8] { code(.binPut, [index]) }
+    static func binGet(_ index: UInt8) -> [UInt8] { code(.binGet, [index]) }
+    static func longBinGet(_ index: UInt32) -> [UInt8] { code(.longBinGet, le(index)) }
+    static func long4(count: Int32) -> [UInt8] { code(.long4, le(UInt32(bitPattern: count))) }
     /// An 8-byte LONG1: any Int64.
-    static func long1(_ value: Int64) -> [UInt8] { [0x8A, 8] + le64(UInt64(bitPattern: value)) }
-    static func text(_ opcode: Character, _ argument: String) -> [UInt8] { Array(String(opcode).utf8) + Array("\(argument)\n".utf8) }
+    static func long1(_ value: Int64) -> [UInt8] { code(.long1, [8] + le64(UInt64(bitPattern: value))) }
+    /// A protocol 0 opcode whose argument is a line of text.
+    static func text(_ opcode: PickleOpcode, _ argument: String) -> [UInt8] { code(opcode, Array("\(argument)\n".utf8)) }
 
     static func le(_ value: UInt32) -> [UInt8] { (0..<4).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }
     static func le64(_ value: UInt64) -> [UInt8] { (0..<8).map { UInt8(truncatingIfNeeded: value >> (8 * $0)) } }

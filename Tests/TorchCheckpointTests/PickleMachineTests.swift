@@ -40,8 +40,8 @@ import WeightconvCore
     }
 
     @Test func millionLevelNestingIsAnErrorNotAStackOverflow() throws {
-        // Python's pickler cannot write this; the bytes are the opcodes' definition: NONE, TUPLE1 × 10^6, STOP.
-        let deep = [0x80, 0x02, 0x4E] + [UInt8](repeating: 0x85, count: 1_000_000) + [0x2E]
+        // Python's pickler cannot write this: NONE, TUPLE1 × 10^6, STOP.
+        let deep = op(.proto, 2) + op(.none) + [UInt8](repeating: PickleOpcode.tuple1.rawValue, count: 1_000_000) + op(.stop)
         #expect {
             _ = try Self.metadata(deep)
         } throws: { error in
@@ -56,26 +56,41 @@ import WeightconvCore
 
     @Test func deepListsBuiltThroughTheMemoAreFreedIteratively() throws {
         // ] q0 then, 200 000 times: ] BINPUT 1, APPEND onto the previous list, POP, BINGET 1, BINPUT 0 ...
-        var bytes: [UInt8] = [0x80, 0x02, 0x5D, 0x71, 0x00]
-        for _ in 0..<200_000 { bytes += [0x5D, 0x71, 0x01, 0x61, 0x30, 0x68, 0x01, 0x71, 0x00] }
-        bytes += [0x30, 0x5D, 0x2E]
+        var bytes = op(.proto, 2) + op(.emptyList) + op(.binPut, 0)
+        let step = op(.emptyList) + op(.binPut, 1) + op(.append) + op(.pop) + op(.binGet, 1) + op(.binPut, 0)
+        for _ in 0..<200_000 { bytes += step }
+        bytes += op(.pop) + op(.emptyList) + op(.stop)
         let machine = PickleMachine()
         _ = try machine.run(bytes)
     }
 
     @Test(arguments: [
-        ("maxMemoEntries", PickleLimits(maxMemoEntries: 2), [0x80, 0x02, 0x4E, 0x94, 0x94, 0x94, 0x2E] as [UInt8]),
-        ("maxStackDepth", PickleLimits(maxStackDepth: 3), [0x80, 0x02, 0x4E, 0x4E, 0x4E, 0x4E, 0x2E]),
-        ("maxContainerItems", PickleLimits(maxContainerItems: 2), [0x80, 0x02, 0x5D, 0x28, 0x4E, 0x4E, 0x4E, 0x65, 0x2E]),
-        ("maxPickleBytes", PickleLimits(maxPickleBytes: 4), [0x80, 0x02, 0x4E, 0x4E, 0x30, 0x2E]),
-        ("maxMarkDepth", PickleLimits(maxMarkDepth: 2), [0x80, 0x02, 0x28, 0x28, 0x28, 0x2E]),
-        ("maxIntegerBytes", PickleLimits(maxIntegerBytes: 8), [0x80, 0x02, 0x8A, 0x09, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0x2E]),
+        ("maxMemoEntries", PickleLimits(maxMemoEntries: 2), op(.proto, 2) + op(.none) + op(.memoize) + op(.memoize) + op(.memoize) + op(.stop)),
+        ("maxStackDepth", PickleLimits(maxStackDepth: 3), op(.proto, 2) + op(.none) + op(.none) + op(.none) + op(.none) + op(.stop)),
+        ("maxContainerItems", PickleLimits(maxContainerItems: 2),
+         op(.proto, 2) + op(.emptyList) + op(.mark) + op(.none) + op(.none) + op(.none) + op(.appends) + op(.stop)),
+        ("maxPickleBytes", PickleLimits(maxPickleBytes: 4), op(.proto, 2) + op(.none) + op(.none) + op(.pop) + op(.stop)),
+        ("maxMarkDepth", PickleLimits(maxMarkDepth: 2), op(.proto, 2) + op(.mark) + op(.mark) + op(.mark) + op(.stop)),
+        ("maxIntegerBytes", PickleLimits(maxIntegerBytes: 8), op(.proto, 2) + op(.long1, 9, 1, 2, 3, 4, 5, 6, 7, 8, 9) + op(.stop)),
     ])
     func limitIsNamed(_ limit: String, _ limits: PickleLimits, _ bytes: [UInt8]) {
         #expect {
             _ = try Self.metadata(bytes, limits: limits)
         } throws: { error in
             (error as? WeightconvError)?.problem.contains(limit) == true
+        }
+    }
+
+    @Test func everyByteThatIsNoOpcodeIsRefusedNamingIt() {
+        // pickletools defines 68 opcodes for protocols 0 to 5; every other byte is refused where it stands.
+        #expect(PickleOpcode.allCases.count == 68)
+        #expect(Set(PickleOpcode.allCases.map(\.rawValue)).count == 68)
+        for byte in UInt8.min...UInt8.max where PickleOpcode(rawValue: byte) == nil {
+            #expect {
+                _ = try PickleMachine().run(op(.proto, 2) + [byte] + op(.stop))
+            } throws: { error in
+                (error as? PickleError).map { $0.offset == 2 && $0.problem == "unknown opcode 0x\(String(byte, radix: 16))" } == true
+            }
         }
     }
 
@@ -88,3 +103,6 @@ import WeightconvCore
         #expect(throws: WeightconvError.self) { _ = try Self.metadata(Array(raw.prefix(end))) }
     }
 }
+
+/// `opcode` (the reader's own name for it) followed by its argument bytes.
+private func op(_ opcode: PickleOpcode, _ argument: UInt8...) -> [UInt8] { [opcode.rawValue] + argument }

@@ -64,29 +64,32 @@ final class PickleMachine {
                 throw PickleError(offset: at, "more than \(limits.maxContainers) containers (maxContainers limit)",
                                   hint: "no checkpoint's pickle builds this many lists, tuples and dicts; " + PickleLimits.raising("maxContainers"))
             }
-            let opcode = try reader.byte(what: "an opcode")
+            let byte = try reader.byte(what: "an opcode")
+            guard let opcode = PickleOpcode(rawValue: byte) else {
+                throw PickleError(offset: at, "unknown opcode 0x\(String(byte, radix: 16))", hint: "the file is not a pickle or is damaged")
+            }
             switch opcode {
             // MARK: framing and protocol
-            case 0x80: // PROTO
+            case .proto:
                 let version = try reader.byte(what: "the protocol number")
                 guard version <= 5 else { throw PickleError(offset: at, "unsupported pickle protocol \(version)") }
-            case 0x95: // FRAME: a length hint only; it must still lie inside the stream.
+            case .frame: // a length hint only; it must still lie inside the stream.
                 let length = try reader.uint(8)
                 guard length <= UInt64(reader.remaining) else {
                     throw PickleError(offset: at, "frame of \(length) bytes runs past the end of the pickle", hint: "the file is truncated")
                 }
-            case 0x2E: // STOP
+            case .stop:
                 guard let result = stack.popLast() else { throw PickleError(offset: at, "STOP with an empty stack") }
                 return (result, reader.position)
 
             // MARK: stack manipulation
-            case 0x28: // MARK
+            case .mark:
                 guard marks.count < limits.maxMarkDepth else {
                     throw PickleError(offset: at, "more than \(limits.maxMarkDepth) open MARKs (maxMarkDepth limit)",
                                       hint: PickleLimits.raising("maxMarkDepth"))
                 }
                 marks.append(stack.count)
-            case 0x30: // POP
+            case .pop:
                 if stack.isEmpty {
                     // CPython pops a MARK when the stack above it is empty.
                     guard marks.popLast() != nil else { throw PickleError(offset: at, "POP on an empty stack") }
@@ -95,176 +98,172 @@ final class PickleMachine {
                 } else {
                     stack.removeLast()
                 }
-            case 0x31: // POP_MARK
+            case .popMark:
                 _ = try popMark(at)
-            case 0x32: // DUP
+            case .dup:
                 guard let top = stack.last else { throw PickleError(offset: at, "DUP on an empty stack") }
                 try push(top, at)
 
             // MARK: scalars
-            case 0x4E: try push(.none, at) // NONE
-            case 0x88: try push(.bool(true), at) // NEWTRUE
-            case 0x89: try push(.bool(false), at) // NEWFALSE
-            case 0x4B: try push(.int(Int(try reader.uint(1))), at) // BININT1
-            case 0x4D: try push(.int(Int(try reader.uint(2))), at) // BININT2
-            case 0x4A: try push(.int(Int(Int32(bitPattern: UInt32(try reader.uint(4))))), at) // BININT
-            case 0x8A: // LONG1
+            case .none: try push(.none, at)
+            case .newTrue: try push(.bool(true), at)
+            case .newFalse: try push(.bool(false), at)
+            case .binInt1: try push(.int(Int(try reader.uint(1))), at)
+            case .binInt2: try push(.int(Int(try reader.uint(2))), at)
+            case .binInt: try push(.int(Int(Int32(bitPattern: UInt32(try reader.uint(4))))), at)
+            case .long1:
                 let count = Int(try reader.uint(1))
                 try push(try integer(from: try reader.bytes(count, what: "LONG1 digits"), at), at)
-            case 0x8B: // LONG4
+            case .long4:
                 let count = Int(Int32(bitPattern: UInt32(try reader.uint(4))))
                 guard count >= 0, count <= limits.maxIntegerBytes else {
                     throw PickleError(offset: at, "LONG4 of \(count) bytes is over the maxIntegerBytes limit (\(limits.maxIntegerBytes))",
                                       hint: PickleLimits.raising("maxIntegerBytes"))
                 }
                 try push(try integer(from: try reader.bytes(count, what: "LONG4 digits"), at), at)
-            case 0x49: // INT (text; "01"/"00" are protocol 0's True/False)
+            case .int: // text; "01"/"00" are protocol 0's True/False
                 let text = try reader.line(what: "INT")
                 if text == "01" { try push(.bool(true), at) } else if text == "00" { try push(.bool(false), at) } else {
                     try push(try decimalInteger(text, at), at)
                 }
-            case 0x4C: // LONG (text, optional trailing L)
+            case .long: // text, optional trailing L
                 var text = try reader.line(what: "LONG")
                 if text.hasSuffix("L") { text.removeLast() }
                 try push(try decimalInteger(text, at), at)
-            case 0x46: // FLOAT (text)
+            case .float: // text
                 let text = try reader.line(what: "FLOAT")
                 guard let value = Double(text.trimmingSpaces) else { throw PickleError(offset: at, "FLOAT '\(text.prefix(40))' is not a number") }
                 try push(.float(value), at)
-            case 0x47: // BINFLOAT: big-endian IEEE double
+            case .binFloat: // big-endian IEEE double
                 try push(.float(Double(bitPattern: try reader.bigEndianUInt64())), at)
 
             // MARK: strings and bytes
-            case 0x58: // BINUNICODE
+            case .binUnicode:
                 try push(.string(try utf8(try reader.bytes(try reader.count(4, what: "BINUNICODE"), what: "BINUNICODE"), at)), at)
-            case 0x8C: // SHORT_BINUNICODE
+            case .shortBinUnicode:
                 try push(.string(try utf8(try reader.bytes(try reader.count(1, what: "SHORT_BINUNICODE"), what: "SHORT_BINUNICODE"), at)), at)
-            case 0x8D: // BINUNICODE8
+            case .binUnicode8:
                 try push(.string(try utf8(try reader.bytes(try reader.count(8, what: "BINUNICODE8"), what: "BINUNICODE8"), at)), at)
-            case 0x56: // UNICODE (raw-unicode-escape text)
+            case .unicode: // raw-unicode-escape text
                 try push(.string(try rawUnicodeEscape(try reader.lineBytes(what: "UNICODE"), at)), at)
-            case 0x53: // STRING (a quoted Python 2 str)
+            case .string: // a quoted Python 2 str
                 try push(.string(try quotedString(try reader.lineBytes(what: "STRING"), at)), at)
-            case 0x54: // BINSTRING
+            case .binString:
                 let count = Int(Int32(bitPattern: UInt32(try reader.uint(4))))
                 guard count >= 0 else { throw PickleError(offset: at, "BINSTRING with negative length \(count)") }
                 try push(.string(latin1OrUTF8(try reader.bytes(count, what: "BINSTRING"))), at)
-            case 0x55: // SHORT_BINSTRING
+            case .shortBinString:
                 try push(.string(latin1OrUTF8(try reader.bytes(try reader.count(1, what: "SHORT_BINSTRING"), what: "SHORT_BINSTRING"))), at)
-            case 0x42: // BINBYTES
+            case .binBytes:
                 try push(.bytes(try reader.bytes(try reader.count(4, what: "BINBYTES"), what: "BINBYTES")), at)
-            case 0x43: // SHORT_BINBYTES
+            case .shortBinBytes:
                 try push(.bytes(try reader.bytes(try reader.count(1, what: "SHORT_BINBYTES"), what: "SHORT_BINBYTES")), at)
-            case 0x8E: // BINBYTES8
+            case .binBytes8:
                 try push(.bytes(try reader.bytes(try reader.count(8, what: "BINBYTES8"), what: "BINBYTES8")), at)
-            case 0x96: // BYTEARRAY8
+            case .byteArray8:
                 try push(.bytes(try reader.bytes(try reader.count(8, what: "BYTEARRAY8"), what: "BYTEARRAY8")), at)
-            case 0x97, 0x98: // NEXT_BUFFER, READONLY_BUFFER
+            case .nextBuffer, .readOnlyBuffer:
                 throw PickleError(offset: at, "out-of-band pickle buffers are not supported", hint: "torch.save never writes them")
 
             // MARK: containers
-            case 0x29: try push(.node(makeNode(.tuple)), at) // EMPTY_TUPLE
-            case 0x5D: try push(.node(makeNode(.list)), at) // EMPTY_LIST
-            case 0x7D: try push(.node(makeNode(.dict)), at) // EMPTY_DICT
-            case 0x8F: try push(.node(makeNode(.set)), at) // EMPTY_SET
-            case 0x85, 0x86, 0x87: // TUPLE1, TUPLE2, TUPLE3
-                let count = Int(opcode - 0x84)
+            case .emptyTuple: try push(.node(makeNode(.tuple)), at)
+            case .emptyList: try push(.node(makeNode(.list)), at)
+            case .emptyDict: try push(.node(makeNode(.dict)), at)
+            case .emptySet: try push(.node(makeNode(.set)), at)
+            case .tuple1, .tuple2, .tuple3:
+                let count = Int(opcode.rawValue - PickleOpcode.tuple1.rawValue) + 1
                 guard stack.count - (marks.last ?? 0) >= count else { throw PickleError(offset: at, "TUPLE\(count) needs \(count) values on the stack") }
                 let items = Array(stack.suffix(count))
                 stack.removeLast(count)
                 try push(.node(makeNode(.tuple, items: items)), at)
-            case 0x74: // TUPLE
+            case .tuple:
                 try push(.node(makeNode(.tuple, items: try popMark(at))), at)
-            case 0x6C: // LIST
+            case .list:
                 try push(.node(makeNode(.list, items: try popMark(at))), at)
-            case 0x91: // FROZENSET
+            case .frozenSet:
                 try push(.node(makeNode(.set, items: try popMark(at))), at)
-            case 0x64: // DICT
+            case .dict:
                 let items = try popMark(at)
                 guard items.count % 2 == 0 else { throw PickleError(offset: at, "DICT with an odd number of values") }
                 let dict = makeNode(.dict)
                 for i in stride(from: 0, to: items.count, by: 2) { dict.setItem(items[i], items[i + 1]) }
                 try push(.node(dict), at)
-            case 0x61: // APPEND
+            case .append:
                 let value = try pop(at)
                 try append([value], to: try top(at), at)
-            case 0x65: // APPENDS
+            case .appends:
                 let values = try popMark(at)
                 try append(values, to: try top(at), at)
-            case 0x90: // ADDITEMS
+            case .addItems:
                 let values = try popMark(at)
                 try append(values, to: try top(at), at)
-            case 0x73: // SETITEM
+            case .setItem:
                 let value = try pop(at)
                 let key = try pop(at)
                 try setItems([key, value], in: try top(at), at)
-            case 0x75: // SETITEMS
+            case .setItems:
                 let values = try popMark(at)
                 guard values.count % 2 == 0 else { throw PickleError(offset: at, "SETITEMS with an odd number of values") }
                 try setItems(values, in: try top(at), at)
 
             // MARK: memo
-            case 0x70: // PUT
+            case .put:
                 try store(try decimalIndex(try reader.line(what: "PUT"), at), at)
-            case 0x71: try store(Int(try reader.uint(1)), at) // BINPUT
-            case 0x72: try store(Int(try reader.uint(4)), at) // LONG_BINPUT
-            case 0x94: try store(memo.count, at) // MEMOIZE
-            case 0x67: try fetch(try decimalIndex(try reader.line(what: "GET"), at), at) // GET
-            case 0x68: try fetch(Int(try reader.uint(1)), at) // BINGET
-            case 0x6A: try fetch(Int(try reader.uint(4)), at) // LONG_BINGET
+            case .binPut: try store(Int(try reader.uint(1)), at)
+            case .longBinPut: try store(Int(try reader.uint(4)), at)
+            case .memoize: try store(memo.count, at)
+            case .get: try fetch(try decimalIndex(try reader.line(what: "GET"), at), at)
+            case .binGet: try fetch(Int(try reader.uint(1)), at)
+            case .longBinGet: try fetch(Int(try reader.uint(4)), at)
 
             // MARK: globals and the operations that would call them
-            case 0x63: // GLOBAL
+            case .global:
                 let module = try reader.line(what: "GLOBAL module")
                 let name = try reader.line(what: "GLOBAL name")
                 try push(.global(GlobalName(module, name)), at)
-            case 0x93: // STACK_GLOBAL
+            case .stackGlobal:
                 let name = try pop(at)
                 let module = try pop(at)
                 guard case .string(let n) = name, case .string(let m) = module else {
                     throw PickleError(offset: at, "STACK_GLOBAL needs two strings, got \(module.kindName) and \(name.kindName)")
                 }
                 try push(.global(GlobalName(m, n)), at)
-            case 0x82, 0x83, 0x84: // EXT1, EXT2, EXT4
-                let code = try reader.uint(opcode == 0x82 ? 1 : opcode == 0x83 ? 2 : 4)
+            case .ext1, .ext2, .ext4:
+                let code = try reader.uint(opcode == .ext1 ? 1 : opcode == .ext2 ? 2 : 4)
                 throw PickleError(offset: at, "refused extension-registry code \(code): it names a callable weightconv cannot check",
                                   hint: "this is not something torch.save writes")
-            case 0x52: // REDUCE
+            case .reduce:
                 let arguments = try pop(at)
                 let callable = try pop(at)
                 try push(try callables.call(callable, arguments: arguments, machine: self, at: at), at)
-            case 0x81: // NEWOBJ
+            case .newObj:
                 let arguments = try pop(at)
                 let type = try pop(at)
                 try push(try callables.newObject(type, arguments: arguments, machine: self, at: at), at)
-            case 0x92: // NEWOBJ_EX
+            case .newObjEx:
                 _ = try pop(at) // keyword arguments: kept nowhere, objects are inert
                 let arguments = try pop(at)
                 let type = try pop(at)
                 try push(try callables.newObject(type, arguments: arguments, machine: self, at: at), at)
-            case 0x69: // INST: calls module.name(*args)
+            case .inst: // calls module.name(*args)
                 let module = try reader.line(what: "INST module")
                 let name = try reader.line(what: "INST name")
                 let arguments = makeNode(.tuple, items: try popMark(at))
                 try push(try callables.call(.global(GlobalName(module, name)), arguments: .node(arguments), machine: self, at: at), at)
-            case 0x6F: // OBJ: calls the first value after MARK with the rest
+            case .obj: // calls the first value after MARK with the rest
                 var values = try popMark(at)
                 guard !values.isEmpty else { throw PickleError(offset: at, "OBJ without a class") }
                 let callable = values.removeFirst()
                 let arguments = makeNode(.tuple, items: values)
                 try push(try callables.call(callable, arguments: .node(arguments), machine: self, at: at), at)
-            case 0x62: // BUILD
+            case .build:
                 let state = try pop(at)
                 try callables.build(try top(at), state: state, at: at)
-            case 0x50: // PERSID
+            case .persId:
                 let id = try reader.line(what: "PERSID")
                 try push(try loadPersistent(.string(id), at), at)
-            case 0x51: // BINPERSID
+            case .binPersId:
                 try push(try loadPersistent(try pop(at), at), at)
-
-            default:
-                throw PickleError(offset: at, "unknown opcode 0x\(String(opcode, radix: 16))",
-                                  hint: "the file is not a pickle or is damaged")
             }
         }
     }
