@@ -25,6 +25,8 @@ import Testing
             // A trailing comma: the parser stops at the ']' on line 12.
             ("json", #""replacement": "fc."}"#, #""replacement": "fc."},"#, "line 12: not valid JSON"),
             ("regex", #""^linear\\.""#, #""^linear\\.[""#, #"renames[1].pattern: the regular expression ^linear\.["#),
+            ("fingerprint regex", #""^conv1\\.weight$""#, #""^conv1\\.weight$)""#,
+             #"fingerprint.required[0]: the regular expression ^conv1\.weight$) does not compile"#),
             ("behaviour", #""stridePlacement": "conv1""#, #""stridePlacement": "conv3""#,
              #"behaviour.stridePlacement: behaviour 'stridePlacement' is "conv3", expected one of "conv1", "conv2""#),
         ]

@@ -35,9 +35,13 @@ struct InMemoryStore: TensorStore {
         let weights = try CanonicalWeights(store: store, recognized: layout)
         #expect(weights.entries["layer1.0.downsample.0.weight"]?.source == "model.layer1.0.shortcut.0.weight")
         #expect(weights.shape(of: "fc.weight") == [10, 8])
+        // A shape is a query: asking it uses nothing.
+        #expect(weights.unused == ["conv1.weight", "conv1.bias", "layer1.0.downsample.0.weight", "fc.weight"])
         #expect(try weights.floats(of: "fc.weight").prefix(3) == [0, 1, 2])
-        // Asked: fc.weight. Not asked: conv1.*, downsample; num_batches_tracked never counts.
+        // Read: fc.weight. Not read: conv1.*, downsample; num_batches_tracked never counts.
         #expect(weights.unused == ["conv1.weight", "conv1.bias", "layer1.0.downsample.0.weight"])
+        weights.markUsed("conv1.bias")
+        #expect(weights.unused == ["conv1.weight", "layer1.0.downsample.0.weight"])
     }
 
     @Test func repairsCadenesOldKernelShapes() throws {

@@ -110,6 +110,42 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: folder.appendingPathComponent("x.wcv").path))
     }
 
+    /// A pattern that does not compile, in a rename rule or in the fingerprint, refuses the import when
+    /// the layout is loaded (given with --layout-file or found on the search path): one error naming the
+    /// layout file, the member and the pattern, whose cause is the layout file's problem. No trap, no
+    /// pattern silently dropped, no output.
+    @Test(arguments: [
+        (#""^bn2\\.""#, #""^bn2\\.(""#, "renames[3].pattern", #"^bn2\.("#),
+        (#""^conv_stem\\.weight$""#, #""^conv_stem\\.weight$)""#, "fingerprint.required[0]", #"^conv_stem\.weight$)"#),
+    ])
+    func aPatternThatDoesNotCompileIsAnErrorNamingFileMemberAndPattern(_ old: String, _ new: String, member: String,
+                                                                        pattern: String) throws {
+        let fixture = try #require(LayoutFixture.mapped.first { $0.case == "mobilenetv2_timm" })
+        let model = LayoutFixture.directory.appendingPathComponent(fixture.case).appendingPathComponent(fixture.file).path
+        let folder = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = try LayoutCatalog.builtinText(named: "mobilenet_v2/timm")
+        #expect(good.contains(old))
+        let layoutPath = folder.appendingPathComponent("broken.json").path
+        try good.replacingOccurrences(of: old, with: new).write(toFile: layoutPath, atomically: true, encoding: .utf8)
+        let output = folder.appendingPathComponent("x.wcv").path
+        for request in [ImportRequest(input: model, output: output, layoutFile: layoutPath),
+                        ImportRequest(input: model, output: output, layoutSearchPath: folder.path)] {
+            do {
+                _ = try Importer.run(request)
+                Issue.record("a layout with the pattern \(pattern) was accepted")
+            } catch let error as WeightconvError {
+                #expect(error.file == layoutPath, "\(error)")
+                #expect(error.problem.contains("\(member): the regular expression \(pattern) does not compile"), "\(error)")
+                let problem = try #require(error.cause(as: LayoutFileProblem.self), "\(error)")
+                #expect(problem.file == layoutPath)
+                #expect(problem.path == member)
+                #expect(problem.line > 0)
+            }
+            #expect(!FileManager.default.fileExists(atPath: output))
+        }
+    }
+
     /// Each broken file, the line and member path the problem must name, and a word of the problem.
     static let brokenFiles: [(name: String, text: String, line: Int, path: String, says: String)] = {
         let good = (try? LayoutCatalog.builtinText(named: "mobilenet_v2/timm")) ?? ""

@@ -73,20 +73,26 @@ package final class CanonicalWeights: @unchecked Sendable {
     /// Canonical name → shape, what configuration inference reads.
     package var shapes: [String: [Int]] { entries.mapValues(\.shape) }
 
-    /// The shape of a canonical tensor, or `nil`; asking counts as using it.
+    /// The shape of a canonical tensor, or `nil`. A query only: asking whether a tensor exists
+    /// (a network checking that a layer has no bias) does not count as using it.
     package func shape(of canonical: String) -> [Int]? {
-        guard let entry = entries[canonical] else { return nil }
-        lock.withLock { _ = requested.insert(canonical) }
-        return entry.shape
+        entries[canonical]?.shape
     }
 
-    /// The tensor's values widened to `Float`, in the layout of `shape(of:)`.
+    /// Records that the network uses `canonical`, so ``unused`` leaves it out. ``floats(of:)`` does
+    /// this itself; a reader that takes only the shape (a structure check) calls it.
+    package func markUsed(_ canonical: String) {
+        lock.withLock { _ = requested.insert(canonical) }
+    }
+
+    /// The tensor's values widened to `Float`, in the layout of `shape(of:)`; reading them marks the
+    /// tensor used.
     package func floats(of canonical: String) throws -> [Float] {
         guard let entry = entries[canonical] else {
             throw WeightconvError(file: store.path, problem: "no tensor maps to '\(canonical)'",
                                   hint: "the layout \(recognized.profile.name) does not provide it")
         }
-        lock.withLock { _ = requested.insert(canonical) }
+        markUsed(canonical)
         let values = try store.floats(of: entry.source)
         guard let storedType, entry.dtype.isFloatingPoint, storedType != entry.dtype else { return values }
         // Round exactly as the writer will (same encoder), then widen as a reader of the file will.
@@ -94,7 +100,7 @@ package final class CanonicalWeights: @unchecked Sendable {
         return try stored.withUnsafeBytes { try FloatConversion.floats(from: $0, dtype: storedType, file: store.path) }
     }
 
-    /// Canonical names the network never asked for, in file order, without ignorable buffers.
+    /// Canonical names the network never used (``markUsed(_:)``), in file order, without ignorable buffers.
     package var unused: [String] {
         let asked = lock.withLock { requested }
         return order.filter { !asked.contains($0) && !Self.isIgnorable($0) }

@@ -63,6 +63,7 @@ struct ShapeOnlyProvider: WeightProvider, @unchecked Sendable {
         }
         // Small tensors (batch-norm statistics) are read at build time, so they get real values.
         if count < 4096 { return try weights.floats(of: key) }
+        weights.markUsed(key)
         return [Float](unsafeUninitializedCapacity: count) { _, initialized in initialized = count }
     }
 }

@@ -151,7 +151,12 @@ package enum LayoutInference {
         }
         var lastProblem = ""
         for (candidate, names) in aligned {
-            var profile = profile(for: candidate, names: names, source: source, prefix: prefix)
+            var profile: LayoutProfile
+            do {
+                profile = try Self.profile(for: candidate, names: names, source: source, prefix: prefix)
+            } catch {
+                throw WeightconvError(file: store.path, reporting: error, hint: "a tensor name weightconv cannot write as an exact pattern")
+            }
             // The input size the reference was made at; mean and std cannot be seen and stay the family's usual
             // ones, for the user to review in the saved layout.
             if reference.input.shape.count == 4 { profile.preprocessing.inputSize = Array(reference.input.shape.suffix(2)) }
@@ -212,15 +217,19 @@ package enum LayoutInference {
                               hint: "the implementation computes something weightconv's networks do not")
     }
 
-    /// The layout that names every aligned module canonically, file key by file key.
-    static func profile(for family: NetworkFamily, names: FamilyAlignment.Aligned, source: String, prefix: String) -> LayoutProfile {
+    /// The layout that names every aligned module canonically, file key by file key. Throws when a
+    /// key's exact pattern does not compile (`exactPattern` escapes every operator, so it should).
+    static func profile(for family: NetworkFamily, names: FamilyAlignment.Aligned, source: String, prefix: String)
+        throws(LayoutError) -> LayoutProfile
+    {
         var keyMap: [String: String] = [:]
         var repairs: [TensorRepair] = []
         for (module, canonical) in names {
             for (leaf, tensor) in module.tensors {
                 keyMap[String(tensor.key.dropFirst(prefix.count))] = "\(canonical).\(leaf)"
             }
-            if let repair = module.repair, let pattern = try? KeyPattern(exactPattern("\(canonical).weight")) {
+            if let repair = module.repair {
+                let pattern = try KeyPattern(exactPattern("\(canonical).weight"))
                 switch repair {
                 case "pointwise_2d": repairs.append(.appendUnitSpatialDims(pattern))
                 case "depthwise_3d": repairs.append(.insertUnitInputDim(pattern))
@@ -231,7 +240,8 @@ package enum LayoutInference {
         // Recognised again by its first layer's and its classifier's keys, exactly.
         let anchors = [names.first, names.last].compactMap { $0?.module.tensors["weight"]?.key }
             .map { String($0.dropFirst(prefix.count)) }
-        let required = anchors.compactMap { try? KeyPattern(exactPattern($0)) }
+        var required: [KeyPattern] = []
+        for anchor in anchors { required.append(try KeyPattern(exactPattern(anchor))) }
         let name = URL(fileURLWithPath: source).deletingPathExtension().lastPathComponent
         return LayoutProfile(name: "inferred", family: family,
                              implementation: "inferred by weightconv from \(name) (\(names.count) layers aligned by shape and role)",
