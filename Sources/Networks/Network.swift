@@ -13,6 +13,14 @@ package protocol Network: Sendable {
 public enum ExecutionMode: Sendable, Hashable {
     case naive
     case fast(threads: Int, kernels: KernelSet = .best)
+
+    /// The threads a forward pass runs on: the naive operators run on the calling thread alone.
+    public var threads: Int {
+        switch self {
+        case .naive: 1
+        case .fast(let threads, _): threads
+        }
+    }
 }
 
 /// A network expressed as a ``Graph`` of operators, run by the executor its mode selects.

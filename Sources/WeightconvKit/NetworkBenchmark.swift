@@ -6,21 +6,25 @@ import WeightFormat
 
 /// `weightconv bench`'s work: load a weight file once, then time forward passes on a fixed random input.
 package enum NetworkBenchmark {
-    package static func run(path: String, batch: Int, threads: Int, iterations: Int, warmup: Int, size: Int?,
-                           naiveOperators: Bool, kernels: KernelSet = .best) throws -> BenchmarkResult {
+    package static func run(path: String, batch: Int, iterations: Int, warmup: Int, size: Int?,
+                           mode: ExecutionMode) throws -> BenchmarkResult {
         let file = try WeightFile(path: path)
-        let loaded = try PretrainedNetwork(file: file, mode: naiveOperators ? .naive : .fast(threads: threads, kernels: kernels))
+        let loaded = try PretrainedNetwork(file: file, mode: mode)
         let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
-        return try BenchmarkResult.measure(batch: batch, threads: threads, iterations: iterations, warmup: warmup) {
+        return try BenchmarkResult.measure(batch: batch, threads: mode.threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
         }
     }
 }
 
 extension NetworkBenchmark {
-    /// Per-step medians of the fast path on the same input `run` times.
-    package static func profile(path: String, batch: Int, threads: Int, iterations: Int, size: Int?,
-                               kernels: KernelSet = .best) throws -> [StepTiming] {
+    /// Per-step medians of the fast path on the same input `run` times; `mode` must be the fast path.
+    package static func profile(path: String, batch: Int, iterations: Int, size: Int?,
+                               mode: ExecutionMode = .fast(threads: 2)) throws -> [StepTiming] {
+        guard case .fast(let threads, let kernels) = mode else {
+            throw WeightconvError(file: path, problem: "the naive operators have no steps to profile",
+                                  hint: "profile the fast path")
+        }
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: .naive)
         let executor = try FastExecutor(graph: loaded.network.graph, threads: threads, kernels: kernels)

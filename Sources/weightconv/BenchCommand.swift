@@ -14,9 +14,6 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batch = 1
 
-    @Option(help: "Threads.")
-    var threads = 2
-
     @Option(help: "Timed forward passes (after warm-up).")
     var iterations = 20
 
@@ -26,16 +23,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Input height and width (default: the size the weights were trained at).")
     var size: Int?
 
-    @Flag(name: .customLong("naive-operators"), help: "Use the naive operators (plain loops, obviously correct) instead of the fast path.")
-    var naiveFlag = false
-
-    /// The older spelling of --naive-operators, kept so scripts keep working.
-    @Flag(name: .customLong("reference-operators"), help: .hidden)
-    var referenceOperators = false
-
-    var naiveOperators: Bool { naiveFlag || referenceOperators }
-
-    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var execution: ExecutionOptions
 
     @Flag(help: "Time every step of the fast path and print them, slowest first, with each operator kind's share.")
     var profile = false
@@ -44,10 +32,10 @@ struct BenchCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
-        guard batch >= 1, threads >= 1, iterations >= 1, warmup >= 0 else {
-            throw ValidationError("--batch, --threads and --iterations must be at least 1, --warmup at least 0")
+        guard batch >= 1, iterations >= 1, warmup >= 0 else {
+            throw ValidationError("--batch and --iterations must be at least 1, --warmup at least 0")
         }
-        guard !(profile && naiveOperators) else {
+        guard !(profile && execution.naive) else {
             throw ValidationError("--profile times the fast path's steps; leave out --naive-operators")
         }
     }
@@ -55,8 +43,8 @@ struct BenchCommand: ParsableCommand {
     func run() throws {
         try reportingErrors {
             if profile {
-                let steps = try NetworkBenchmark.profile(path: file, batch: batch, threads: threads, iterations: iterations,
-                                                         size: size, kernels: kernelOptions.chosen)
+                let steps = try NetworkBenchmark.profile(path: file, batch: batch, iterations: iterations, size: size,
+                                                         mode: execution.mode)
                 if json {
                     let encoder = JSONEncoder()
                     encoder.outputFormatting = [.sortedKeys]
@@ -66,14 +54,13 @@ struct BenchCommand: ParsableCommand {
                 }
                 return
             }
-            let result = try NetworkBenchmark.run(path: file, batch: batch, threads: threads, iterations: iterations,
-                                                  warmup: warmup, size: size, naiveOperators: naiveOperators,
-                                                  kernels: kernelOptions.chosen)
+            let result = try NetworkBenchmark.run(path: file, batch: batch, iterations: iterations, warmup: warmup, size: size,
+                                                  mode: execution.mode)
             if json {
                 print(result.jsonText)
             } else {
                 print(String(format: "%@: median %.2f ms, p90 %.2f ms, min %.2f ms, max %.2f ms (batch %d, %d threads, %d iterations)",
-                             file, result.medianMs, result.p90Ms, result.minMs, result.maxMs, batch, threads, iterations))
+                             file, result.medianMs, result.p90Ms, result.minMs, result.maxMs, batch, result.threads, iterations))
             }
         }
     }

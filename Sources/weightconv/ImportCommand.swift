@@ -66,8 +66,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: ArgumentHelp("The R of --atol; defaults to 1e-4.", valueName: "R"))
     var rtol: Float?
 
-    @Option(help: "Threads for the verification forward pass.")
-    var threads = 2
+    /// How the network runs when it is checked against --reference.
+    @OptionGroup var execution: ExecutionOptions
 
     func run() throws {
         Interruption.install()
@@ -85,7 +85,7 @@ struct ImportCommand: ParsableCommand {
                                       rtol: rtol ?? self.tolerance ?? Tolerance.float32.rtol)
             var request = ImportRequest(input: input, output: output, family: family, layout: layout,
                                         reference: reference, dtype: storedType, tolerance: tolerance,
-                                        threads: threads, layoutFile: layoutFile,
+                                        mode: execution.mode, layoutFile: layoutFile,
                                         layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
                                         saveLayout: saveLayout)
             request.labels = try labels.map(ClassLabels.read(contentsOf:))

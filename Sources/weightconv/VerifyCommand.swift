@@ -33,19 +33,7 @@ struct VerifyCommand: ParsableCommand {
     @Flag(help: "Print the per-sample metrics, the rule and the verdict as JSON.")
     var json = false
 
-    @Option(help: "Threads for the forward pass.")
-    var threads = 2
-
-    @Flag(name: .customLong("naive-operators"), help: "Use the naive operators (plain loops, obviously correct) instead of the fast path.")
-    var naiveFlag = false
-
-    /// The older spelling of --naive-operators, kept so scripts keep working.
-    @Flag(name: .customLong("reference-operators"), help: .hidden)
-    var referenceOperators = false
-
-    var naiveOperators: Bool { naiveFlag || referenceOperators }
-
-    @OptionGroup var kernelOptions: KernelOptions
+    @OptionGroup var execution: ExecutionOptions
 
     func run() throws {
         if let trace {
@@ -68,8 +56,7 @@ struct VerifyCommand: ParsableCommand {
         let report: VerificationReport
         do {
             report = try Verifier.run(VerificationRequest(
-                path: file, reference: reference, atol: atol, rtol: rtol, threads: threads,
-                mode: naiveOperators ? .naive : .fast(threads: threads, kernels: kernelOptions.chosen)))
+                path: file, reference: reference, atol: atol, rtol: rtol, mode: execution.mode))
         } catch {
             printErrorLine(error)
             throw ExitCode(2)

@@ -31,6 +31,26 @@ import WeightconvKit
         }
     }
 
+    /// `verify`, `bench` and `import` share one set of execution options: every spelling, old ones
+    /// included, runs and verifies; contradictions are refused before anything runs.
+    @Test func executionOptionsAreOneSetForEveryCommand() throws {
+        let file = packageRoot + "/fixtures/examples/shufflenet_seed001.wcv"
+        for options in [["--naive-operators"], ["--reference-operators"], ["--threads", "1", "--kernels", "portable"],
+                        ["--portable-kernels"], ["--threads", "3"]] {
+            let result = try runCLI(["verify", file] + options)
+            #expect(result.status == 0 && result.stdout.hasSuffix("verified\n"), "\(options): \(result.stdout) \(result.stderr)")
+        }
+        for (command, options) in [("verify", ["--naive-operators", "--kernels", "avx2"]), ("verify", ["--threads", "0"]),
+                                   ("bench", ["--naive-operators", "--profile"]), ("bench", ["--reference-operators", "--portable-kernels"]),
+                                   ("import", ["--threads", "0"])] {
+            let arguments = command == "import" ? ["import", file, "-o", "/nonexistent/never.wcv"] : [command, file]
+            let result = try runCLI(arguments + options)
+            #expect(result.status != 0 && result.stderr.contains("Error: --"), "\(command) \(options): \(result.stderr)")
+        }
+        let timed = try runCLI(["bench", file, "--naive-operators", "--iterations", "1", "--warmup", "0", "--json"])
+        #expect(timed.status == 0 && timed.stdout.contains("\"threads\":1"), "\(timed.stdout) \(timed.stderr)")
+    }
+
     /// A reference of several samples, two of them photos prepared with the layout's preprocessing
     /// (tools/make_reference.py --batch 1 --image baseline-444.jpg --image rgb8.png --size 64).
     @Test func aReferenceMadeFromPhotosPasses() throws {

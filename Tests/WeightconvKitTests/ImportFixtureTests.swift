@@ -28,7 +28,7 @@ import Testing
         defer { try? FileManager.default.removeItem(at: folder) }
         let output = folder.appendingPathComponent("out.wcv").path
         _ = try Importer.run(ImportRequest(input: paths(fixture).model, output: output))
-        let steps = try NetworkBenchmark.profile(path: output, batch: 1, threads: 2, iterations: 3, size: nil)
+        let steps = try NetworkBenchmark.profile(path: output, batch: 1, iterations: 3, size: nil, mode: .fast(threads: 2))
         let kinds = Set(steps.map(\.kind))
         #expect(kinds.isSuperset(of: ["conv 1×1", "conv 3×3 depthwise", "linear"]), "\(kinds)")
         #expect(!kinds.contains("channel shuffle"))

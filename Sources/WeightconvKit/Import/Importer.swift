@@ -22,8 +22,9 @@ public struct ImportRequest: Sendable {
     /// The dtype floating-point tensors are stored as, or `nil` to keep the source's.
     public var dtype: DType?
     public var tolerance: Tolerance
-    /// Threads for the verification forward pass.
-    public var threads: Int
+    /// How the network runs when it is checked against `reference` (and, when a layout is
+    /// inferred, each candidate): the fast path (threads, kernel set) or the naive operators.
+    public var mode: ExecutionMode
     /// A layout file to use instead of recognising one (`--layout-file`).
     public var layoutFile: String?
     /// Directories of the user's layout files, tried before the built-in ones (`WEIGHTCONV_LAYOUT_PATH`).
@@ -39,7 +40,7 @@ public struct ImportRequest: Sendable {
     package var preprocessing: Preprocessing?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
-                reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, threads: Int = 2,
+                reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, mode: ExecutionMode = .fast(threads: 2),
                 layoutFile: String? = nil, layoutSearchPath: String? = nil, select: String? = nil, saveLayout: String? = nil) {
         self.select = select
         self.saveLayout = saveLayout
@@ -52,7 +53,7 @@ public struct ImportRequest: Sendable {
         self.reference = reference
         self.dtype = dtype
         self.tolerance = tolerance
-        self.threads = threads
+        self.mode = mode
     }
 }
 
@@ -121,7 +122,7 @@ public enum Importer {
             let prefix = request.select.flatMap { wanted in prefixes.first { $0.hasPrefix(wanted + ".") } } ?? prefixes.first ?? ""
             let layout = try LayoutInference.infer(store: store, prefix: prefix, family: request.family,
                                                    reference: try ReferenceRecord(path: referencePath), tolerance: request.tolerance,
-                                                   threads: request.threads, source: request.input)
+                                                   mode: request.mode, source: request.input)
             inferred = layout
             catalog = LayoutCatalog(profiles: [layout.profile], refusals: [])
             forced = layout.profile.qualifiedName
@@ -213,7 +214,7 @@ public enum Importer {
         let network: (any Network)?
         do {
             if runnable {
-                network = try mapping.configuration.build(WeightSource(weights), mode: .fast(threads: request.threads))
+                network = try mapping.configuration.build(WeightSource(weights), mode: request.mode)
             } else {
                 _ = try mapping.configuration.build(WeightSource(ShapeOnlyProvider(weights)), mode: .naive)
                 network = nil

@@ -122,7 +122,7 @@ package enum LayoutInference {
     /// Infers the layout of `store`'s model tensors (under `prefix`) for `family`, or for whichever
     /// family aligns when `family` is `nil`, and proves it against `reference`.
     package static func infer(store: any TensorStore, prefix: String, family: NetworkFamily?, reference: ReferenceRecord,
-                             tolerance: Tolerance, threads: Int, source: String) throws -> InferredLayout {
+                             tolerance: Tolerance, mode: ExecutionMode, source: String) throws -> InferredLayout {
         let keys = store.tensors.filter { $0.name.hasPrefix(prefix) }
             .map { (key: $0.name, local: String($0.name.dropFirst(prefix.count)), shape: $0.shape) }
         let modules: [StoredModule]
@@ -173,7 +173,7 @@ package enum LayoutInference {
                     let catalog = LayoutCatalog(profiles: [trial], refusals: [])
                     let mapping = try Importer.map(store, family: candidate, layout: trial.qualifiedName, catalog: catalog,
                                                    select: prefix.isEmpty ? nil : String(prefix.dropLast()))
-                    let network = try mapping.configuration.build(WeightSource(mapping.weights), mode: .fast(threads: threads))
+                    let network = try mapping.configuration.build(WeightSource(mapping.weights), mode: mode)
                     guard mapping.weights.unused.isEmpty else {
                         trials.append((text, false, "tensors left unused"))
                         continue

@@ -117,16 +117,15 @@ public struct VerificationRequest: Sendable {
     /// Replace the rule's atol / rtol (the rule becomes ``Tolerance/Rule/sampleScale``).
     public var atol: Float?
     public var rtol: Float?
-    public var threads: Int
-    public var mode: ExecutionMode?
+    /// How the network runs: the fast path (threads, kernel set) or the naive operators.
+    public var mode: ExecutionMode
 
-    public init(path: String, reference: String? = nil, atol: Float? = nil, rtol: Float? = nil, threads: Int = 2,
-                mode: ExecutionMode? = nil) {
+    public init(path: String, reference: String? = nil, atol: Float? = nil, rtol: Float? = nil,
+                mode: ExecutionMode = .fast(threads: 2)) {
         self.path = path
         self.reference = reference
         self.atol = atol
         self.rtol = rtol
-        self.threads = threads
         self.mode = mode
     }
 }
@@ -134,11 +133,11 @@ public struct VerificationRequest: Sendable {
 public enum Verifier {
     /// Checks the file's integrity (every tensor checksum), rebuilds its network and compares its logits on
     /// the stored reference input with the stored reference logits, to the stored tolerance.
-    public static func run(path: String, threads: Int = 2, mode: ExecutionMode? = nil) throws -> VerificationReport {
-        try run(VerificationRequest(path: path, threads: threads, mode: mode))
+    public static func run(path: String, mode: ExecutionMode = .fast(threads: 2)) throws -> VerificationReport {
+        try run(VerificationRequest(path: path, mode: mode))
     }
 
-    /// As ``run(path:threads:mode:)``, against `request.reference` when given (a new input, a real photo,
+    /// As ``run(path:mode:)``, against `request.reference` when given (a new input, a real photo,
     /// many samples; the file then needs no record of its own), with atol/rtol replaced when given.
     /// Throws for unusable input (damaged file, unreadable reference, another head); a mismatch is a
     /// report whose ``VerificationReport/passed`` is false.
@@ -162,7 +161,7 @@ public enum Verifier {
         guard tolerance.atol >= 0, tolerance.rtol >= 0, tolerance.atol.isFinite, tolerance.rtol.isFinite else {
             throw WeightconvError(file: path, problem: "atol \(tolerance.atol) and rtol \(tolerance.rtol) must be finite and not negative")
         }
-        let loaded = try PretrainedNetwork(file: file, mode: request.mode ?? .fast(threads: request.threads))
+        let loaded = try PretrainedNetwork(file: file, mode: request.mode)
         let (comparison, cause) = try compare(loaded.network, against: reference, tolerance: tolerance,
                                               file: request.reference ?? path)
         return VerificationReport(file: path, family: loaded.family, reference: request.reference,
