@@ -4,7 +4,7 @@ plus the import-speed comparison (cp vs torch.load + safetensors save vs weightc
 
     /work/.venv-tools/bin/python tools/bench_compare.py [--threads 1,2] [--batch 1,8,32] [--rounds 5] [--iterations 10]
         [--warmup 5] [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
-        [--skip-import] [--work DIR] [--baseline OLD_BINARY]
+        [--skip-import] [--work DIR] [--baseline OLD_BINARY] [--import-only]
 
 One table per setting (each thread count with each batch size, in that order). For each full-size network
 (random weights; timing does not depend on their values) at that batch size:
@@ -283,8 +283,12 @@ def main() -> int:
     parser.add_argument("--networks", default=",".join(NETWORKS))
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
+    parser.add_argument("--import-only", action="store_true",
+                        help="only import the networks into --work as NAME.wcv (for tools/bench_memory.sh), then stop")
     args = parser.parse_args()
 
+    if args.import_only and args.work is None:
+        parser.error("--import-only keeps the imported files in --work DIR; give one")
     have_weightconv, why_not = weightconv_available(args.weightconv)
     if args.baseline:
         have_baseline, why_not_baseline = weightconv_available(args.baseline)
@@ -319,6 +323,10 @@ def main() -> int:
                                                             name + "_baseline")
             except subprocess.CalledProcessError as error:
                 failures[name] = str(error.stderr or error).strip().splitlines()[-1:]
+    if args.import_only:
+        for name in networks:
+            print(wcvs.get(name) or f"{name}: not imported ({failures.get(name) or why_not})")
+        return 0 if len(wcvs) == len(networks) else 1
     header = "| network | input | PyTorch eager | onnxruntime |"
     rule = "|---|---|---:|---:|"
     if have_weightconv:

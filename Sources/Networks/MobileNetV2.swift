@@ -120,6 +120,7 @@ package struct MobileNetV2Network: Network {
     package let configuration: MobileNetV2Configuration
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
+    package var executor: FastExecutor? { network.executor }
 
     package init(_ configuration: MobileNetV2Configuration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration

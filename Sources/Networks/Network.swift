@@ -3,8 +3,11 @@ import TensorEngine
 /// A network ready to run: NCHW float32 images in, `[batch, classes]` out.
 package protocol Network: Sendable {
     func callAsFunction(_ input: Tensor) throws -> Tensor
-    /// The operators the network runs, whichever executor runs them.
+    /// The operators the network runs, whichever executor runs them (on the fast path, with batch
+    /// norms folded into the convolutions' weights: see ``FastExecutor/graph``).
     var graph: Graph { get }
+    /// The fast path's executor; `nil` when the naive operators run.
+    var executor: FastExecutor? { get }
 }
 
 /// How a built network computes: the obviously-correct naive operators, or the fast path
@@ -25,22 +28,40 @@ public enum ExecutionMode: Sendable, Hashable {
 
 /// A network expressed as a ``Graph`` of operators, run by the executor its mode selects.
 package struct GraphNetwork: Network {
-    package let graph: Graph
     package let mode: ExecutionMode
-    private let fast: FastExecutor?
+    /// The graph as built, for the naive operators; on the fast path the executor holds the
+    /// graph alone, so that each layer's weights are held once (folded).
+    private let runner: Runner
 
-    package init(graph: Graph, mode: ExecutionMode) throws {
-        self.graph = graph
+    private enum Runner {
+        case naive(Graph)
+        case fast(FastExecutor)
+    }
+
+    package init(graph: consuming Graph, mode: ExecutionMode) throws {
         self.mode = mode
         switch mode {
-        case .naive: fast = nil
-        case .fast(let threads, let kernels): fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels)
+        case .naive: runner = .naive(graph)
+        case .fast(let threads, let kernels): runner = .fast(try FastExecutor(graph: consume graph, threads: threads, kernels: kernels))
         }
     }
 
+    package var graph: Graph {
+        switch runner {
+        case .naive(let graph): graph
+        case .fast(let executor): executor.graph
+        }
+    }
+
+    package var executor: FastExecutor? {
+        if case .fast(let executor) = runner { executor } else { nil }
+    }
+
     package func callAsFunction(_ input: Tensor) throws -> Tensor {
-        if let fast { return try fast.run(input) }
-        return try NaiveExecutor.run(graph, input: input)
+        switch runner {
+        case .naive(let graph): try NaiveExecutor.run(graph, input: input)
+        case .fast(let executor): try executor.run(input)
+        }
     }
 }
 

@@ -132,6 +132,7 @@ package struct ResNeXtNetwork: Network {
     package let configuration: ResNeXtConfiguration
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
+    package var executor: FastExecutor? { network.executor }
 
     package init(_ configuration: ResNeXtConfiguration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration

@@ -282,6 +282,7 @@ package struct ShuffleNetV1Network: Network {
     package let configuration: ShuffleNetV1Configuration
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
+    package var executor: FastExecutor? { network.executor }
 
     package init(_ configuration: ShuffleNetV1Configuration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration

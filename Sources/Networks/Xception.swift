@@ -154,6 +154,7 @@ package struct XceptionNetwork: Network {
     package let configuration: XceptionConfiguration
     package let network: GraphNetwork
     package var graph: Graph { network.graph }
+    package var executor: FastExecutor? { network.executor }
 
     package init(_ configuration: XceptionConfiguration, weights: WeightSource, mode: ExecutionMode = .naive) throws {
         self.configuration = configuration

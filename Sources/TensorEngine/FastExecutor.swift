@@ -6,6 +6,11 @@ import Foundation
 /// its algorithm. For each new input shape a plan assigns every value a buffer, reusing buffers
 /// whose values are dead, so a forward pass allocates nothing but its result.
 ///
+/// Weights are held once: each convolution node of the executor's ``graph`` is replaced by the
+/// layer its step runs (batch norm folded in, the same function), so when the executor was given
+/// the only copy of the graph (as ``GraphNetwork`` gives it) the original weights are freed layer
+/// by layer as their folded copies are made. A graph that is also held elsewhere keeps its own.
+///
 /// GEMMs run single-threaded on this executor's own workers (see ``multiplyMatrices``), so the
 /// two levels of threading never compete.
 package final class FastExecutor: @unchecked Sendable {
@@ -61,6 +66,8 @@ package final class FastExecutor: @unchecked Sendable {
         let perImage: [Int]
         let slots: [UnsafeMutablePointer<Float>]
         let scratch: [SharedPointer]
+        /// What the slots and the scratch take.
+        let bytes: Int
 
         init(shapes: [[Int]], segments: [Segment], slotOfValue: [Int], local: [Bool], slotSizes: [Int], scratchFloats: Int,
              workers: Int) {
@@ -70,6 +77,7 @@ package final class FastExecutor: @unchecked Sendable {
             self.slotOfValue = slotOfValue
             self.local = local
             perImage = shapes.map { $0.dropFirst().reduce(1, *) }
+            bytes = (slotSizes.reduce(0, +) + scratchFloats * workers) * MemoryLayout<Float>.size
             slots = slotSizes.map(Self.zeroedLines)
             scratch = (0..<workers).map { _ in SharedPointer(Self.zeroedLines(scratchFloats)) }
         }
@@ -97,6 +105,8 @@ package final class FastExecutor: @unchecked Sendable {
         func shape(_ value: Int, _ images: Range<Int>) -> [Int] { [images.count] + shapes[value].dropFirst() }
     }
 
+    /// The graph it was given with each convolution's batch norm folded into its weights and bias:
+    /// the same function, for shapes (and for a naive run of what the steps compute).
     package let graph: Graph
     package let threads: Int
     package let kernels: KernelSet
@@ -110,32 +120,33 @@ package final class FastExecutor: @unchecked Sendable {
     /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
     ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
     ///   narrower one (tests compare every set the machine runs with the naive operators).
-    package convenience init(graph: Graph, threads: Int, kernels: KernelSet = .best) throws {
-        try self.init(graph: graph, threads: threads, kernels: kernels, chunkFloats: FastExecutor.defaultChunkFloats)
+    package convenience init(graph: consuming Graph, threads: Int, kernels: KernelSet = .best) throws {
+        try self.init(graph: consume graph, threads: threads, kernels: kernels, chunkFloats: FastExecutor.defaultChunkFloats)
     }
 
     /// - Parameter chunkFloats: the working set a chunk of images may take (see ``defaultChunkFloats``);
     ///   tests make it small so that small inputs run in chunks too.
-    package init(graph: Graph, threads: Int, kernels: KernelSet, chunkFloats: Int) throws {
+    package init(graph: consuming Graph, threads: Int, kernels: KernelSet, chunkFloats: Int) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
-        self.graph = graph
         self.threads = threads
         self.kernels = kernels.runnable
         self.chunkFloats = max(chunkFloats, 1)
         workers = Workers(threads)
-        (steps, output) = FastExecutor.compile(graph, kernels: self.kernels)
+        (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable)
+        self.graph = graph
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
-    /// fused-away activation's value is replaced by the value it aliases.
-    private static func compile(_ graph: Graph, kernels: KernelSet) -> ([Step], Int) {
-        let nodes = graph.nodes
-        var consumers = [Int](repeating: 0, count: nodes.count)
-        for node in nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
+    /// fused-away activation's value is replaced by the value it aliases. Each convolution node
+    /// of `graph` is replaced by its folded layer (see ``graph``).
+    private static func compile(_ graph: inout Graph, kernels: KernelSet) throws -> ([Step], Int) {
+        let count = graph.nodes.count
+        var consumers = [Int](repeating: 0, count: count)
+        for node in graph.nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
         consumers[graph.output.index] += 1
-        var alias = Array(0..<nodes.count)
+        var alias = Array(0..<count)
         var steps: [Step] = []
         var stepOfValue = [Int: Int]()
         /// Activations to apply as a depthwise convolution reads its input, keyed by the activation's value.
@@ -148,7 +159,7 @@ package final class FastExecutor: @unchecked Sendable {
         func depthwiseReaders(of value: Int) -> [ConvolutionLayer]? {
             guard value != graph.output.index else { return nil }
             var layers: [ConvolutionLayer] = []
-            for node in nodes where node.operation.inputs.contains(ValueID(index: value)) {
+            for node in graph.nodes where node.operation.inputs.contains(ValueID(index: value)) {
                 guard case let .convolution(input, layer, _, residual, _) = node.operation,
                       input.index == value, residual?.index != value,
                       layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels else { return nil }
@@ -157,8 +168,9 @@ package final class FastExecutor: @unchecked Sendable {
             return layers
         }
 
-        for (index, node) in nodes.enumerated() {
-            let operation = node.operation
+        // By index, not over a copy of the nodes, which would keep every original layer alive.
+        for index in 0..<count {
+            let operation = graph.nodes[index].operation
             func r(_ v: ValueID) -> Int { alias[v.index] }
             switch operation {
             case .input:
@@ -166,6 +178,11 @@ package final class FastExecutor: @unchecked Sendable {
             case let .convolution(x, layer, bn, residual, activation):
                 var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
                 prepared.kernels = kernels
+                // The node takes the layer the step runs, which shares its weights; the original
+                // ones, now held by nothing else, go when this iteration ends.
+                let folded = try ConvolutionLayer(weight: Tensor(uncheckedShape: layer.weight.shape, storage: prepared.weight),
+                                                  bias: prepared.bias, parameters: layer.parameters)
+                graph.nodes[index].operation = .convolution(x, folded, batchNorm: nil, residual: residual, activation: activation)
                 var input = r(x)
                 if prepared.algorithm == .depthwise, let fused = readActivation[input] {
                     prepared.inputActivation = fused.1
@@ -238,6 +255,23 @@ package final class FastExecutor: @unchecked Sendable {
             stepOfValue[index] = steps.count - 1
         }
         return (steps, alias[graph.output.index])
+    }
+
+    /// Bytes of the buffers planned for inputs of `shape` (every slot and each worker's scratch),
+    /// once a pass has run on that shape; `nil` before.
+    package func plannedBytes(for shape: [Int]) -> Int? {
+        lock.withLock { plans[shape]?.bytes }
+    }
+
+    /// Bytes of the weights and biases the steps hold: the folded convolutions and the linear layers.
+    package var weightBytes: Int {
+        steps.reduce(0) { total, step in
+            switch step {
+            case let .convolution(_, _, _, prepared): total + (prepared.weight.count + prepared.bias.count) * MemoryLayout<Float>.size
+            case let .linear(_, _, layer): total + (layer.weight.count + (layer.bias?.count ?? 0)) * MemoryLayout<Float>.size
+            default: total
+            }
+        }
     }
 
     /// Runs the network on `input`; concurrent callers are served one at a time.

@@ -150,12 +150,17 @@ package struct GraphBuilder: Sendable {
     }
 
     /// The graph ending at `output`, which must be a value of this builder.
-    package func build(output: ValueID) throws -> Graph {
+    /// Hands the nodes over to the graph and leaves the builder empty: the graph is then their only
+    /// holder, so the fast executor can replace each convolution's weights by their folded copy
+    /// rather than keep both (see ``FastExecutor``).
+    package mutating func build(output: ValueID) throws -> Graph {
         guard output.index < nodes.count else {
             throw TensorError(operation: "graph", problem: "output value \(output.index) is not among the \(nodes.count) nodes",
                               hint: "build the graph after adding its last node")
         }
-        return Graph(nodes: nodes, output: output)
+        let built = nodes
+        nodes = []
+        return Graph(nodes: built, output: output)
     }
 }
 

@@ -54,6 +54,14 @@ public final class WeightFile: TensorStore, @unchecked Sendable {
         return bytes(of: header.entries[index])
     }
 
+    /// Drops the tensor's pages from this process's resident set, for a reader that has copied it
+    /// (see ``MappedFile/releasePages(offset:count:)``); reading it again maps them back from the
+    /// page cache or the file.
+    package func releasePages(of name: String) {
+        guard let index = indexByName[name] else { return }
+        storage.releasePages(of: bytes(of: header.entries[index]))
+    }
+
     private func bytes(of entry: WeightFileHeader.Entry) -> UnsafeRawBufferPointer {
         let start = header.dataOffset + entry.offset
         return UnsafeRawBufferPointer(rebasing: storage.bytes[start..<(start + entry.byteLength)])

@@ -9,10 +9,17 @@ package struct BenchmarkResult: Sendable, Codable {
     package var batch: Int
     package var threads: Int
     package var iterations: Int
+    /// What the network's memory is made of, when the fast path ran (`bench`; see README, Memory):
+    /// the tensors' bytes in the file, the weights the executor holds (folded, Float32), and the
+    /// activation buffers and scratch planned for the input.
+    package var fileWeightBytes: Int?
+    package var weightBytes: Int?
+    package var activationBytes: Int?
 
     enum CodingKeys: String, CodingKey {
         case medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms", maxMs = "max_ms"
         case batch, threads, iterations
+        case fileWeightBytes = "file_weight_bytes", weightBytes = "weight_bytes", activationBytes = "activation_bytes"
     }
 
     /// Runs `body` `warmup` times untimed, then `iterations` times timed with a monotonic clock.

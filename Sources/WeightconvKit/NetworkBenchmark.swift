@@ -11,9 +11,15 @@ package enum NetworkBenchmark {
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: mode)
         let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
-        return try BenchmarkResult.measure(batch: batch, threads: mode.threads, iterations: iterations, warmup: warmup) {
+        var result = try BenchmarkResult.measure(batch: batch, threads: mode.threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
         }
+        if let executor = loaded.network.executor {
+            result.fileWeightBytes = file.tensors.reduce(0) { $0 + ($1.byteCount ?? 0) }
+            result.weightBytes = executor.weightBytes
+            result.activationBytes = executor.plannedBytes(for: input.shape)
+        }
+        return result
     }
 }
 
@@ -21,13 +27,12 @@ extension NetworkBenchmark {
     /// Per-step medians of the fast path on the same input `run` times; `mode` must be the fast path.
     package static func profile(path: String, batch: Int, iterations: Int, size: Int?,
                                mode: ExecutionMode = .fast(threads: 2)) throws -> [StepTiming] {
-        guard case .fast(let threads, let kernels) = mode else {
+        let file = try WeightFile(path: path)
+        let loaded = try PretrainedNetwork(file: file, mode: mode)
+        guard let executor = loaded.network.executor else {
             throw WeightconvError(file: path, problem: "the naive operators have no steps to profile",
                                   hint: "profile the fast path")
         }
-        let file = try WeightFile(path: path)
-        let loaded = try PretrainedNetwork(file: file, mode: .naive)
-        let executor = try FastExecutor(graph: loaded.network.graph, threads: threads, kernels: kernels)
         return try executor.profile(input(batch: batch, side: size ?? nativeSide(of: loaded)), iterations: iterations)
     }
 

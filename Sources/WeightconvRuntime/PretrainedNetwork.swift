@@ -15,8 +15,8 @@ import WeightFormat
 /// call runs the whole forward pass on the network's own worker threads (`threads` of them); calls
 /// that arrive while one runs wait for it, so concurrent callers each get exactly the logits a
 /// serial call would give, one pass after another. To run passes side by side, open the file once
-/// per concurrent stream (the weights are mapped, so the copies share the file's pages until
-/// folding), or pass several images as one batch.
+/// per concurrent stream (each then holds its own folded weights, about the file's size for a
+/// Float32 file), or pass several images as one batch.
 public struct PretrainedNetwork: Sendable {
     /// The network family the file records (`xception`, `mobilenet_v2`, `shufflenet_v1`, `resnext`).
     public let family: String

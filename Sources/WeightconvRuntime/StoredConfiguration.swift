@@ -9,14 +9,25 @@ package struct StoreWeightProvider: WeightProvider, @unchecked Sendable {
     // Stores are read-only after opening; see `CanonicalWeights`.
     package let store: any TensorStore
     private let shapes: [String: [Int]]
+    /// The store when it is a mapped `.wcv` file, whose pages a read can give back.
+    private let mapped: WeightFile?
 
     package init(_ store: any TensorStore) {
         self.store = store
         shapes = Dictionary(store.tensors.map { ($0.name, $0.shape) }, uniquingKeysWith: { first, _ in first })
+        mapped = store as? WeightFile
     }
 
     package func shape(of key: String) -> [Int]? { shapes[key] }
-    package func floats(of key: String) throws -> [Float] { try store.floats(of: key) }
+
+    /// The tensor as floats; a mapped file's pages of it then leave the resident set, so that a
+    /// built network does not hold its weights twice (the copy and the file's pages). A network
+    /// reads each tensor once.
+    package func floats(of key: String) throws -> [Float] {
+        let values = try store.floats(of: key)
+        mapped?.releasePages(of: key)
+        return values
+    }
 }
 
 /// A configuration stored in a weight file's header: the family's own configuration as the JSON of its

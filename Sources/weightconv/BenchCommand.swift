@@ -61,6 +61,10 @@ struct BenchCommand: ParsableCommand {
             } else {
                 print(String(format: "%@: median %.2f ms, p90 %.2f ms, min %.2f ms, max %.2f ms (batch %d, %d threads, %d iterations)",
                              file, result.medianMs, result.p90Ms, result.minMs, result.maxMs, batch, result.threads, iterations))
+                if let fileWeights = result.fileWeightBytes, let weights = result.weightBytes, let activations = result.activationBytes {
+                    print(String(format: "memory: weights %.1f MB in the file, %.1f MB held (folded); activations and scratch %.1f MB",
+                                 Double(fileWeights) / 1e6, Double(weights) / 1e6, Double(activations) / 1e6))
+                }
             }
         }
     }

@@ -186,11 +186,18 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         let y = g.add(.convolution(g.input, layer, batchNorm: bn, residual: side, activation: .relu6), name: "fused")
         let graph = try g.build(output: y)
         #expect(try graph.shapes(for: x.shape)[y.index] == outShape)
-        let fast = try FastExecutor(graph: graph, threads: 2, kernels: kernels).run(x)
+        let executor = try FastExecutor(graph: graph, threads: 2, kernels: kernels)
+        let fast = try executor.run(x)
         let naive = try NaiveExecutor.run(graph, input: x)
         let comparison = Comparison(fast, naive, atol: 2e-5, rtol: 1e-5)
         #expect(comparison.passes, "\(name), \(kernels) kernels: \(comparison)")
         #expect(naive.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
+        // The executor's graph, batch norm folded into its layer, is the same function; the graph it
+        // was given (held here too) keeps its own weights and batch norm.
+        let folded = Comparison(try NaiveExecutor.run(executor.graph, input: x), naive, atol: 2e-5, rtol: 1e-5)
+        #expect(folded.passes, "\(name), folded graph: \(folded)")
+        guard case let .convolution(_, original, norm, _, _) = graph.nodes[y.index].operation else { Issue.record("not a convolution"); return }
+        #expect(original.weight == layer.weight && norm != nil)
     }
 }
 
