@@ -78,10 +78,10 @@ package struct MobileNetV2Configuration: Codable, Sendable, Hashable {
     /// (`"2,4,7,14"`, indices into `features`) must say where they are.
     /// Behaviours: `eps` (number), `activation` (`relu6`|`relu`), `strideTwoBlocks`.
     package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
-        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "mobilenet_v2")
+        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: .mobileNetV2)
         let count = try table.indices(under: "features")
         guard count >= 3 else {
-            throw ConfigurationError(family: "mobilenet_v2", problem: "only \(count) entries under 'features'",
+            throw ConfigurationError(family: .mobileNetV2, problem: "only \(count) entries under 'features'",
                                      hint: "expected the stem, the inverted residual blocks and the last 1x1 convolution")
         }
         let stem = try table.require("features.0.0.weight", rank: 4)
@@ -92,7 +92,7 @@ package struct MobileNetV2Configuration: Codable, Sendable, Hashable {
         case nil where count - 2 == 17:
             strideTwo = [2, 4, 7, 14]
         default:
-            throw ConfigurationError(family: "mobilenet_v2", problem: "\(count - 2) blocks and no stride schedule",
+            throw ConfigurationError(family: .mobileNetV2, problem: "\(count - 2) blocks and no stride schedule",
                                      hint: "give behaviour strideTwoBlocks as a string, e.g. \"2,4,7,14\"")
         }
         var blocks: [Block] = []

@@ -136,26 +136,25 @@ package enum BehaviourVocabulary {
     static let activations = ["identity", "relu", "relu6"]
 
     /// Every key a family understands, with the values it accepts.
-    package static func keys(of family: String) -> [String: BehaviourKind] {
+    package static func keys(of family: NetworkFamily) -> [String: BehaviourKind] {
         switch family {
-        case "xception": ["eps": .number, "stemStride": .number, "stemPadding": .number, "strideOneBlocks": .indexList,
+        case .xception: ["eps": .number, "stemStride": .number, "stemPadding": .number, "strideOneBlocks": .indexList,
                           "skipAfterReLUBlocks": .indexList]
-        case "mobilenet_v2": ["eps": .number, "activation": .oneOf(["relu6", "relu"]), "strideTwoBlocks": .indexList]
-        case "resnext": ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"]), "stemStride": .number,
+        case .mobileNetV2: ["eps": .number, "activation": .oneOf(["relu6", "relu"]), "strideTwoBlocks": .indexList]
+        case .resnext: ["eps": .number, "stridePlacement": .oneOf(["conv1", "conv2"]), "stemStride": .number,
                          "stemMaxPool": .flag, "outputLogSoftmax": .flag]
-        case "shufflenet_v1":
+        case .shuffleNetV1:
             ["eps": .number, "implementation": .oneOf(["paper", "megvii", "seed000"]),
              "shufflePlacement": .oneOf(["afterCompress", "afterDepthwise"]),
              "shufflePermutation": .oneOf(["groupsFirst", "groupsLast"]),
              "shuffleAfterUngroupedCompress": .flag, "concatActivation": .oneOf(["all", "mainBranch"]),
              "stemActivation": .oneOf(activations), "outputSoftmax": .flag, "stemStride": .number, "stemMaxPool": .flag,
              "concatOrder": .oneOf(["shortcutFirst", "mainFirst"])]
-        default: [:]
         }
     }
 
     /// Why `key = value` is not a behaviour of `family`, or `nil` when it is.
-    package static func problem(family: String, key: String, value: BehaviourValue) -> String? {
+    package static func problem(family: NetworkFamily, key: String, value: BehaviourValue) -> String? {
         let known = keys(of: family)
         guard let kind = known[key] else {
             return "'\(key)' is not a \(family) behaviour (known: \(known.keys.sorted().joined(separator: ", ")))"
@@ -177,11 +176,11 @@ extension BehaviourValue {
 
 /// A configuration that cannot be derived from the shapes and behaviours given.
 package struct ConfigurationError: Error, CustomStringConvertible, Sendable, Equatable {
-    package var family: String
+    package var family: NetworkFamily
     package var problem: String
     package var hint: String
 
-    package init(family: String, problem: String, hint: String) {
+    package init(family: NetworkFamily, problem: String, hint: String) {
         self.family = family
         self.problem = problem
         self.hint = hint
@@ -198,8 +197,15 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
     case shuffleNetV1(ShuffleNetV1Configuration)
     case resnext(ResNeXtConfiguration)
 
-    /// The family names `infer(family:…)` accepts.
-    package static let families = ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"]
+    /// The family the configuration belongs to.
+    package var family: NetworkFamily {
+        switch self {
+        case .xception: .xception
+        case .mobileNetV2: .mobileNetV2
+        case .shuffleNetV1: .shuffleNetV1
+        case .resnext: .resnext
+        }
+    }
 
     /// Builds the network, reading every parameter from `weights` under the canonical names.
     package func build(_ weights: WeightSource, mode: ExecutionMode = .naive) throws -> any Network {
@@ -213,21 +219,18 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
 
     /// Derives the configuration from the canonical keys' shapes and the behaviours that shapes
     /// cannot show.
-    package static func infer(family: String, shapes: [String: [Int]],
+    package static func infer(family: NetworkFamily, shapes: [String: [Int]],
                              behaviour: [String: BehaviourValue] = [:]) throws -> NetworkConfiguration {
-        for (key, value) in behaviour.sorted(by: { $0.key < $1.key }) where families.contains(family) {
+        for (key, value) in behaviour.sorted(by: { $0.key < $1.key }) {
             if let problem = BehaviourVocabulary.problem(family: family, key: key, value: value) {
                 throw ConfigurationError(family: family, problem: problem, hint: "see docs/layout-format.md for the behaviours")
             }
         }
         return switch family {
-        case "xception": .xception(try XceptionConfiguration(inferringFrom: shapes, behaviour: behaviour))
-        case "mobilenet_v2": .mobileNetV2(try MobileNetV2Configuration(inferringFrom: shapes, behaviour: behaviour))
-        case "shufflenet_v1": .shuffleNetV1(try ShuffleNetV1Configuration(inferringFrom: shapes, behaviour: behaviour))
-        case "resnext": .resnext(try ResNeXtConfiguration(inferringFrom: shapes, behaviour: behaviour))
-        default:
-            throw ConfigurationError(family: family, problem: "unknown family",
-                                     hint: "one of " + families.joined(separator: ", "))
+        case .xception: .xception(try XceptionConfiguration(inferringFrom: shapes, behaviour: behaviour))
+        case .mobileNetV2: .mobileNetV2(try MobileNetV2Configuration(inferringFrom: shapes, behaviour: behaviour))
+        case .shuffleNetV1: .shuffleNetV1(try ShuffleNetV1Configuration(inferringFrom: shapes, behaviour: behaviour))
+        case .resnext: .resnext(try ResNeXtConfiguration(inferringFrom: shapes, behaviour: behaviour))
         }
     }
 }
@@ -236,7 +239,7 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
 struct ShapeTable {
     let shapes: [String: [Int]]
     let behaviour: [String: BehaviourValue]
-    let family: String
+    let family: NetworkFamily
 
     func has(_ key: String) -> Bool { shapes[key] != nil }
 

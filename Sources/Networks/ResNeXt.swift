@@ -84,7 +84,7 @@ package struct ResNeXtConfiguration: Codable, Sendable, Hashable {
     /// from the grouped 3×3's `[width, width/cardinality, 3, 3]`.
     /// Behaviours: `stridePlacement` (`conv1`|`conv2`, default `conv2`), `eps`.
     package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
-        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "resnext")
+        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: .resnext)
         let stem = try table.require("conv1.weight", rank: 4)
         var stages: [Stage] = []
         var cardinality: Int?
@@ -92,7 +92,7 @@ package struct ResNeXtConfiguration: Codable, Sendable, Hashable {
         var stageCount = 0
         while table.has("layer\(stageCount + 1).0.conv1.weight") { stageCount += 1 }
         guard stageCount >= 1 else {
-            throw ConfigurationError(family: "resnext", problem: "no blocks under 'layer1'",
+            throw ConfigurationError(family: .resnext, problem: "no blocks under 'layer1'",
                                      hint: "the checkpoint must be renamed to the canonical resnext keys first")
         }
         for layer in 1...stageCount {
@@ -101,7 +101,7 @@ package struct ResNeXtConfiguration: Codable, Sendable, Hashable {
             let conv3 = try table.require("layer\(layer).0.conv3.weight", rank: 4)
             let groups = try table.divide(conv2[0], by: conv2[1], "layer\(layer).0.conv2 cardinality")
             if let known = cardinality, known != groups {
-                throw ConfigurationError(family: "resnext", problem: "cardinality \(groups) in layer\(layer) differs from \(known)",
+                throw ConfigurationError(family: .resnext, problem: "cardinality \(groups) in layer\(layer) differs from \(known)",
                                          hint: "every stage of a ResNeXt has the same cardinality")
             }
             cardinality = groups
@@ -111,7 +111,7 @@ package struct ResNeXtConfiguration: Codable, Sendable, Hashable {
         let placement = try table.string("stridePlacement", default: "conv2")
         let stemStride = try table.number("stemStride", default: 2)
         guard stemStride == 1 || stemStride == 2 else {
-            throw ConfigurationError(family: "resnext", problem: "behaviour stemStride is \(stemStride)", hint: "1 or 2")
+            throw ConfigurationError(family: .resnext, problem: "behaviour stemStride is \(stemStride)", hint: "1 or 2")
         }
         let maxPool = try table.flag("stemMaxPool", default: true)
         let logSoftmax = try table.flag("outputLogSoftmax", default: false)

@@ -214,12 +214,12 @@ package struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
     /// which can be overridden: `shufflePlacement`, `shufflePermutation`, `shuffleAfterUngroupedCompress`,
     /// `concatActivation`, `stemActivation`, `outputSoftmax`, `eps`.
     package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
-        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "shufflenet_v1")
+        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: .shuffleNetV1)
         let preset = Preset(rawValue: try table.string("implementation", default: "paper")) ?? .paper
         let stem = try table.require("conv1.weight", rank: 4)
         let stageCount = try table.indices(under: "stages")
         guard stageCount >= 1 else {
-            throw ConfigurationError(family: "shufflenet_v1", problem: "no units under 'stages'",
+            throw ConfigurationError(family: .shuffleNetV1, problem: "no units under 'stages'",
                                      hint: "the checkpoint must be renamed to the canonical shufflenet_v1 keys first")
         }
         var stages: [[Unit]] = []
@@ -235,7 +235,7 @@ package struct ShuffleNetV1Configuration: Codable, Sendable, Hashable {
                 let expand = try table.require("\(prefix).expand.weight", rank: 4)
                 let g = try table.divide(depthwise[0], by: expand[1], "\(prefix).expand groups")
                 if let known = groups, known != g {
-                    throw ConfigurationError(family: "shufflenet_v1", problem: "\(prefix).expand has \(g) groups, earlier units \(known)",
+                    throw ConfigurationError(family: .shuffleNetV1, problem: "\(prefix).expand has \(g) groups, earlier units \(known)",
                                              hint: "every unit of a ShuffleNet v1 has the same groups")
                 }
                 groups = g
@@ -309,7 +309,7 @@ package struct ShuffleNetV1Network: Network {
             for (u, unit) in stage.enumerated() {
                 let w = weights.pp("stages").pp(s).pp(u)
                 guard unit.inputChannels == channels else {
-                    throw ConfigurationError(family: "shufflenet_v1", problem: "stages.\(s).\(u) takes \(unit.inputChannels) channels after \(channels)",
+                    throw ConfigurationError(family: .shuffleNetV1, problem: "stages.\(s).\(u) takes \(unit.inputChannels) channels after \(channels)",
                                              hint: "the configuration's units do not chain")
                 }
                 let input = x

@@ -106,7 +106,7 @@ package struct XceptionConfiguration: Codable, Sendable, Hashable {
     /// resolution and max pools at stride 1); behaviour `skipAfterReLUBlocks` lists the blocks whose skip reads
     /// relu(input); `stemStride` and `stemPadding` (2 and 0) describe the stem; `eps` the batch norms.
     package init(inferringFrom shapes: [String: [Int]], behaviour: [String: BehaviourValue] = [:]) throws {
-        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: "xception")
+        let table = ShapeTable(shapes: shapes, behaviour: behaviour, family: .xception)
         let strideOne = try table.indexList("strideOneBlocks") ?? []
         let skipAfterReLU = try table.indexList("skipAfterReLUBlocks") ?? []
         let conv1 = try table.require("conv1.weight", rank: 4)
@@ -120,7 +120,7 @@ package struct XceptionConfiguration: Codable, Sendable, Hashable {
                 return Int(key.dropFirst(lead.count).prefix { $0 != "." })
             }).sorted()
             guard let first = indices.first, let last = indices.last else {
-                throw ConfigurationError(family: "xception", problem: "block\(n) has no separable convolutions",
+                throw ConfigurationError(family: .xception, problem: "block\(n) has no separable convolutions",
                                          hint: "expected keys like block\(n).rep.1.conv1.weight")
             }
             let depthwise = try table.require("block\(n).rep.\(first).conv1.weight", rank: 4)
@@ -160,7 +160,7 @@ package struct XceptionNetwork: Network {
         self.configuration = configuration
         let c = configuration
         guard c.stemChannels.count == 2, c.exitChannels.count == 2 else {
-            throw ConfigurationError(family: "xception", problem: "stem and exit widths need two entries each",
+            throw ConfigurationError(family: .xception, problem: "stem and exit widths need two entries each",
                                      hint: "[conv1, conv2] and [conv3, conv4]")
         }
         var g = GraphBuilder()
@@ -190,7 +190,7 @@ package struct XceptionNetwork: Network {
         for (index, block) in c.blocks.enumerated() {
             let w = weights.pp("block\(index + 1)")
             guard block.inputChannels == channels else {
-                throw ConfigurationError(family: "xception", problem: "block\(index + 1) takes \(block.inputChannels) channels after \(channels)",
+                throw ConfigurationError(family: .xception, problem: "block\(index + 1) takes \(block.inputChannels) channels after \(channels)",
                                          hint: "the configuration's blocks do not chain")
             }
             let input = x
@@ -218,7 +218,7 @@ package struct XceptionNetwork: Network {
                     k += 1
                 case let .separable(cin, cout):
                     guard k + 1 < items.count, items[k + 1] == .batchNorm(cout) else {
-                        throw ConfigurationError(family: "xception", problem: "block\(index + 1) separable without batch norm",
+                        throw ConfigurationError(family: .xception, problem: "block\(index + 1) separable without batch norm",
                                                  hint: "a configuration bug")
                     }
                     let next = k + 2 < items.count ? items[k + 2] : nil
@@ -227,7 +227,7 @@ package struct XceptionNetwork: Network {
                                       activation: next == .relu ? .relu : .identity, residual: isLast ? skip : nil)
                     k += next == .relu ? 3 : 2
                 case .batchNorm:
-                    throw ConfigurationError(family: "xception", problem: "block\(index + 1) batch norm without a convolution",
+                    throw ConfigurationError(family: .xception, problem: "block\(index + 1) batch norm without a convolution",
                                              hint: "a configuration bug")
                 case .maxPool:
                     h = g.add(.maxPool(h, PoolParameters(kernel: Size2(3), stride: Size2(block.stride), padding: Size2(1))),

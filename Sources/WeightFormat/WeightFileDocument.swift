@@ -5,6 +5,9 @@ import WeightconvCore
 public struct WeightFileDocument: Sendable, Equatable {
     /// The network family and its full configuration, so loading needs no flags.
     public struct Architecture: Sendable, Equatable {
+        /// The family's name as the file holds it (`mobilenet_v2`). The format sits below the networks,
+        /// so this stays text; the runtime reads it into `NetworkFamily` once, when it builds the
+        /// network, and refuses a name it does not know there.
         public var family: String
         /// Keys defined by the family (depth, widths, groups, classes…); always an `.object`.
         public var config: MetadataValue

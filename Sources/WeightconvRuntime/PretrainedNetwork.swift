@@ -18,8 +18,6 @@ import WeightFormat
 /// per concurrent stream (each then holds its own folded weights, about the file's size for a
 /// Float32 file), or pass several images as one batch.
 public struct PretrainedNetwork: Sendable {
-    /// The network family the file records (`xception`, `mobilenet_v2`, `shufflenet_v1`, `resnext`).
-    public let family: String
     /// The family's configuration, as the file records it.
     package let configuration: NetworkConfiguration
     /// How inputs must be prepared, when the source layout recorded it.
@@ -41,8 +39,7 @@ public struct PretrainedNetwork: Sendable {
             throw WeightconvError(file: file.path, problem: "records no architecture",
                                   hint: "it was written by a generic import; import it with --arch to run it")
         }
-        family = architecture.family
-        configuration = try ConfigurationCoding.configuration(family: architecture.family, architecture.config, file: file.path)
+        configuration = try ConfigurationCoding.configuration(architecture, file: file.path)
         preprocessing = file.document.preprocessing
         labels = file.document.labels
         do {
@@ -51,6 +48,9 @@ public struct PretrainedNetwork: Sendable {
             throw WeightconvError(file: file.path, reporting: error, hint: "the file's tensors do not fit its configuration")
         }
     }
+
+    /// The network family the file records.
+    public var family: NetworkFamily { configuration.family }
 
     /// The number of outputs (classes) the network produces.
     public var classes: Int { configuration.classes }

@@ -46,21 +46,22 @@ package enum ConfigurationCoding {
         return try StrictJSON.parse(Array(data))
     }
 
-    package static func configuration(family: String, _ value: MetadataValue, file: String) throws -> NetworkConfiguration {
-        let data = Data(value.jsonText.utf8)
+    /// The configuration a header's `architecture` records. Its family name is read here, once: the
+    /// one place a `.wcv` file's family is text.
+    package static func configuration(_ architecture: WeightFileDocument.Architecture, file: String) throws -> NetworkConfiguration {
+        guard let family = NetworkFamily(rawValue: architecture.family) else {
+            throw WeightconvError(file: file, problem: "records the unknown architecture '\(architecture.family)'",
+                                  hint: "one of " + NetworkFamily.names)
+        }
+        let data = Data(architecture.config.jsonText.utf8)
         let decoder = JSONDecoder()
         do {
-            switch family {
-            case NetworkFamily.xception.rawValue: return .xception(try decoder.decode(XceptionConfiguration.self, from: data))
-            case NetworkFamily.mobileNetV2.rawValue: return .mobileNetV2(try decoder.decode(MobileNetV2Configuration.self, from: data))
-            case NetworkFamily.shuffleNetV1.rawValue: return .shuffleNetV1(try decoder.decode(ShuffleNetV1Configuration.self, from: data))
-            case NetworkFamily.resnext.rawValue: return .resnext(try decoder.decode(ResNeXtConfiguration.self, from: data))
-            default:
-                throw WeightconvError(file: file, problem: "records the unknown architecture '\(family)'",
-                                      hint: "one of " + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", "))
+            return switch family {
+            case .xception: .xception(try decoder.decode(XceptionConfiguration.self, from: data))
+            case .mobileNetV2: .mobileNetV2(try decoder.decode(MobileNetV2Configuration.self, from: data))
+            case .shuffleNetV1: .shuffleNetV1(try decoder.decode(ShuffleNetV1Configuration.self, from: data))
+            case .resnext: .resnext(try decoder.decode(ResNeXtConfiguration.self, from: data))
             }
-        } catch let error as WeightconvError {
-            throw error
         } catch {
             throw WeightconvError(file: file, problem: "its \(family) configuration does not decode: \(error)",
                                   hint: "the file was written by another weightconv version; re-import the checkpoint", cause: error)

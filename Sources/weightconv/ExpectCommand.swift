@@ -7,8 +7,8 @@ struct ExpectCommand: ParsableCommand {
         commandName: "expect",
         abstract: "List the tensors (canonical name and shape) a network expects, without a checkpoint.")
 
-    @Argument(help: "xception, mobilenet_v2, shufflenet_v1 or resnext.")
-    var architecture: String
+    @Argument(help: "The network family.")
+    var architecture: NetworkFamily
 
     @Option(help: "Number of classes.")
     var classes = 1000
@@ -35,9 +35,8 @@ struct ExpectCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let family = try CommandParsing.knownFamily(architecture)
         try reportingErrors {
-            let configuration = try StandardConfiguration.make(family: family, classes: classes, depth: depth,
+            let configuration = try StandardConfiguration.make(family: architecture, classes: classes, depth: depth,
                                                                cardinality: cardinality, width: width, groups: groups,
                                                                variant: variant, scale: scale)
             let expected = try configuration.expectedWeights()

@@ -21,8 +21,8 @@ struct ImportCommand: ParsableCommand {
     @Option(name: .shortAndLong, help: "The weight file to write (.wcv; without --arch also .safetensors).")
     var output: String
 
-    @Option(name: .customLong("arch"), help: "xception, mobilenet_v2, shufflenet_v1, resnext, or auto.")
-    var architecture: String?
+    @Option(name: .customLong("arch"), help: "The network family, or auto to recognise it from the tensor names.")
+    var architecture: ArchitectureChoice?
 
     @Option(help: "Force a name layout (see `weightconv layouts`).")
     var layout: String?
@@ -53,8 +53,8 @@ struct ImportCommand: ParsableCommand {
     @Option(help: "An .npz with 'input' and 'logits' from PyTorch (tools/make_reference.py) to verify against and store.")
     var reference: String?
 
-    @Option(help: "Store floating-point tensors as f32, f16 or bf16 (default: as in the source).")
-    var dtype: String?
+    @Option(help: "Store floating-point tensors as this type (default: as in the source).")
+    var dtype: DType?
 
     @Option(help: ArgumentHelp("Shorthand for --atol T --rtol T (e.g. 1e-2 for f16 weights checked against a float32 reference).",
                                valueName: "T"))
@@ -72,19 +72,17 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         try reportingErrors {
-            let storedType = try dtype.map(CommandParsing.floatingType)
             guard let architecture else {
                 let report = try GenericConversion.convert(openTensorStore(path: input, streaming: true), sourcePath: input, to: output,
-                                                           dtype: storedType, temporaryFiles: Interruption.registry)
-                let converted = report.convertedCount > 0 ? ", \(report.convertedCount) stored as \(storedType?.rawValue ?? "")" : ""
+                                                           dtype: dtype, temporaryFiles: Interruption.registry)
+                let converted = report.convertedCount > 0 ? ", \(report.convertedCount) stored as \(dtype?.rawValue ?? "")" : ""
                 print("wrote \(output): \(report.tensorCount) tensors under their own names\(converted), \(report.fileSize) bytes")
                 return
             }
-            let family = try CommandParsing.family(architecture)
             let tolerance = Tolerance(atol: atol ?? self.tolerance ?? Tolerance.float32.atol,
                                       rtol: rtol ?? self.tolerance ?? Tolerance.float32.rtol)
-            var request = ImportRequest(input: input, output: output, family: family, layout: layout,
-                                        reference: reference, dtype: storedType, tolerance: tolerance,
+            var request = ImportRequest(input: input, output: output, family: architecture.family, layout: layout,
+                                        reference: reference, dtype: dtype, tolerance: tolerance,
                                         mode: execution.mode, layoutFile: layoutFile,
                                         layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
                                         saveLayout: saveLayout)
@@ -118,32 +116,6 @@ struct ImportCommand: ParsableCommand {
             if let comparison = report.comparison { print("verified against \(reference ?? ""): \(comparison.summary)") }
             print("wrote \(output): \(report.tensorCount) tensors, \(report.fileSize) bytes")
             if let saveLayout { print("wrote the layout to \(saveLayout)") }
-        }
-    }
-}
-
-/// Argument values shared by several commands.
-enum CommandParsing {
-    /// `auto` (recognise the family) or one of the families.
-    static func family(_ text: String) throws -> NetworkFamily? {
-        text == "auto" ? nil : try knownFamily(text, alsoAccepted: ["auto"])
-    }
-
-    /// One of the families, by its command-line name.
-    static func knownFamily(_ text: String, alsoAccepted: [String] = []) throws -> NetworkFamily {
-        guard let family = NetworkFamily(rawValue: text) else {
-            throw ValidationError("unknown architecture '\(text)'; one of "
-                                  + (alsoAccepted + NetworkFamily.allCases.map(\.rawValue)).joined(separator: ", "))
-        }
-        return family
-    }
-
-    static func floatingType(_ text: String) throws -> DType {
-        switch text.lowercased() {
-        case "f32", "float32": return .f32
-        case "f16", "float16", "half": return .f16
-        case "bf16", "bfloat16": return .bf16
-        default: throw ValidationError("unknown dtype '\(text)'; one of f32, f16, bf16")
         }
     }
 }

@@ -14,8 +14,8 @@ struct LayoutsCommand: ParsableCommand {
             from the directories in WEIGHTCONV_LAYOUT_PATH (colon-separated), which are tried first.
             """)
 
-    @Option(name: .customLong("arch"), help: "Only this architecture (xception, mobilenet_v2, shufflenet_v1, resnext).")
-    var architecture: String?
+    @Option(name: .customLong("arch"), help: "Only this family's layouts.")
+    var architecture: NetworkFamily?
 
     @Flag(name: .shortAndLong, help: "Show each layout's fingerprint, rename rules, repairs and behaviour.")
     var verbose = false
@@ -56,7 +56,7 @@ struct LayoutsCommand: ParsableCommand {
                 }
                 return
             }
-            let family = try architecture.map { try CommandParsing.knownFamily($0) }
+            let family = architecture
             let catalog: LayoutCatalog
             do throws(LayoutFileProblem) {
                 catalog = try LayoutCatalog.with(searchPath: LayoutSearchPath.fromEnvironment)

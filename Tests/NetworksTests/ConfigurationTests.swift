@@ -49,12 +49,7 @@ func recordedShapes(_ configuration: NetworkConfiguration) throws -> [String: [I
     func inferenceFromFullSizeShapesRecoversThePreset(_ index: Int) throws {
         let (name, preset) = Self.presets[index]
         let configuration = try #require(preset)
-        let family = switch configuration {
-        case .xception: "xception"
-        case .mobileNetV2: "mobilenet_v2"
-        case .shuffleNetV1: "shufflenet_v1"
-        case .resnext: "resnext"
-        }
+        let family = configuration.family
         let behaviour: [String: BehaviourValue] = name.contains("megvii") ? ["implementation": "megvii"] : [:]
         let inferred = try NetworkConfiguration.infer(family: family, shapes: try fullSizeShapes(name), behaviour: behaviour)
         #expect(inferred == configuration, "\(name)")
@@ -144,13 +139,16 @@ func recordedShapes(_ configuration: NetworkConfiguration) throws -> [String: [I
     }
 
     @Test func unknownFamilyAndBadBehaviourAreErrors() throws {
-        #expect(throws: ConfigurationError.self) { _ = try NetworkConfiguration.infer(family: "vgg", shapes: [:]) }
+        // A family is a `NetworkFamily`, so `infer` cannot be handed an unknown one; the name is refused
+        // where a file's text is read (ConfigurationCoding, LayoutFile, their tests).
+        #expect(NetworkFamily(rawValue: "vgg") == nil)
+        #expect(NetworkFamily.allCases.map(\.rawValue) == ["xception", "mobilenet_v2", "shufflenet_v1", "resnext"])
         let c = try NetworkCase("seed003")
         #expect(throws: ConfigurationError.self) {
-            _ = try NetworkConfiguration.infer(family: "resnext", shapes: c.weights.shapes, behaviour: ["stridePlacement": "conv3"])
+            _ = try NetworkConfiguration.infer(family: .resnext, shapes: c.weights.shapes, behaviour: ["stridePlacement": "conv3"])
         }
         #expect(throws: ConfigurationError.self) {
-            _ = try NetworkConfiguration.infer(family: "resnext", shapes: [:])
+            _ = try NetworkConfiguration.infer(family: .resnext, shapes: [:])
         }
     }
 }

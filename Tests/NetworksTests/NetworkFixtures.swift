@@ -55,7 +55,7 @@ struct SafetensorsProvider: WeightProvider {
 /// One network fixture from `tools/make_network_fixtures.py`.
 struct NetworkCase {
     let name: String
-    let family: String
+    let family: NetworkFamily
     let behaviour: [String: BehaviourValue]
     let weights: SafetensorsProvider
     let input: Tensor
@@ -66,7 +66,12 @@ struct NetworkCase {
         let directory = fixturesRoot.appendingPathComponent("networks").appendingPathComponent(name)
         let config = try JSONSerialization.jsonObject(with: Data(contentsOf: directory.appendingPathComponent("config.json")))
             as? [String: Any] ?? [:]
-        family = config["family"] as? String ?? ""
+        let familyName = config["family"] as? String ?? ""
+        guard let family = NetworkFamily(rawValue: familyName) else {
+            throw WeightconvError(file: directory.appendingPathComponent("config.json").path,
+                                  problem: "unknown family '\(familyName)'", hint: "one of \(NetworkFamily.names)")
+        }
+        self.family = family
         struct Behaviour: Decodable { let behaviour: [String: BehaviourValue] }
         let behaviour = try JSONDecoder().decode(Behaviour.self, from: Data(contentsOf: directory.appendingPathComponent("config.json"))).behaviour
         self.behaviour = behaviour

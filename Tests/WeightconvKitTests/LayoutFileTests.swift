@@ -161,6 +161,7 @@ import Testing
         let badTable = edit(#"{stage[$1]+$2}.conv.0.0."#, #"{stages[$1]+$2}.conv.0.0."#)
         let unknownMember = edit(#""renames": ["#, #""renamse": [], "renames": ["#)
         let badFingerprint = edit(#""^conv_stem\\.weight$""#, #""^conv_stem\\.weight$)""#)
+        let unknownFamily = edit(#""family": "mobilenet_v2""#, #""family": "mobilenetv2""#)
         return [
             ("bad JSON", badJSON, line(of: #"weight$",]"#, in: badJSON), "", "not valid JSON"),
             ("bad regex", badRegex, line(of: #""^bn2\\.(""#, in: badRegex), "renames[3].pattern", #"^bn2\.("#),
@@ -171,6 +172,9 @@ import Testing
             ("behaviour of the wrong kind", badValue, line(of: #""small""#, in: badValue), "behaviour.eps", "expected a number"),
             ("unknown table", badTable, line(of: "{stages[", in: badTable), "renames[9].replacement", "table 'stages'"),
             ("unknown member", unknownMember, line(of: "renamse", in: unknownMember), "renamse", "unknown member"),
+            // The family is read into `NetworkFamily` here, once; the error lists the names there are.
+            ("unknown family", unknownFamily, line(of: #""mobilenetv2""#, in: unknownFamily), "family",
+             "unknown family 'mobilenetv2' (one of xception, mobilenet_v2, shufflenet_v1, resnext)"),
         ]
     }()
 

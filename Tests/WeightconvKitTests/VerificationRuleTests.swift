@@ -20,7 +20,7 @@ struct EngineFixture: @unchecked Sendable {
     }
 
     let name: String
-    let family: String
+    let family: NetworkFamily
     let behaviour: [String: BehaviourValue]
     let weights: StoreWeightProvider
     let input: Tensor
@@ -31,7 +31,7 @@ struct EngineFixture: @unchecked Sendable {
     init(_ name: String) throws {
         self.name = name
         let folder = Self.root.appendingPathComponent("networks/\(name)")
-        struct Config: Decodable { let family: String; let behaviour: [String: BehaviourValue] }
+        struct Config: Decodable { let family: NetworkFamily; let behaviour: [String: BehaviourValue] }
         let config = try JSONDecoder().decode(Config.self, from: Data(contentsOf: folder.appendingPathComponent("config.json")))
         family = config.family
         behaviour = config.behaviour
@@ -44,7 +44,7 @@ struct EngineFixture: @unchecked Sendable {
     }
 
     var classifierKeys: [String] {
-        family == "mobilenet_v2" ? ["classifier.1.weight", "classifier.1.bias"] : ["fc.weight", "fc.bias"]
+        family == .mobileNetV2 ? ["classifier.1.weight", "classifier.1.bias"] : ["fc.weight", "fc.bias"]
     }
 
     func reference(_ engine: String, large: Bool = false) throws -> ReferenceRecord {

@@ -293,7 +293,7 @@ public enum Importer {
         let weights = try CanonicalWeights(store: store, recognized: recognized, storedType: storedType)
         let configuration: NetworkConfiguration
         do {
-            configuration = try NetworkConfiguration.infer(family: recognized.profile.family.rawValue,
+            configuration = try NetworkConfiguration.infer(family: recognized.profile.family,
                                                            shapes: weights.shapes,
                                                            behaviour: recognized.profile.behaviour)
         } catch {

@@ -162,8 +162,7 @@ package enum LayoutFile {
             guard !name.isEmpty, !name.contains("/") else { throw fail("name", "a layout name is non-empty and has no '/'") }
             let familyName = try string(top["family"], "family")
             guard let family = NetworkFamily(rawValue: familyName) else {
-                throw fail("family", "unknown family '\(familyName)' (one of "
-                           + NetworkFamily.allCases.map(\.rawValue).joined(separator: ", ") + ")")
+                throw fail("family", "unknown family '\(familyName)' (one of \(NetworkFamily.names))")
             }
             let fingerprint = try fingerprint(top["fingerprint"])
 
@@ -222,7 +221,7 @@ package enum LayoutFile {
                     case .string(let s): given = .string(s)
                     default: throw fail(path, "expected a string, number or true/false, found \(member.value.kindName)")
                     }
-                    if let problem = BehaviourVocabulary.problem(family: family.rawValue, key: member.key, value: given) {
+                    if let problem = BehaviourVocabulary.problem(family: family, key: member.key, value: given) {
                         throw fail(path, problem)
                     }
                     behaviour[member.key] = given

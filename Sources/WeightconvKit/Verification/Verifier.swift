@@ -58,7 +58,7 @@ public struct ReferenceRecord: Sendable {
 /// What `weightconv verify` found.
 public struct VerificationReport: Sendable {
     public var file: String
-    public var family: String
+    public var family: NetworkFamily
     /// The `.npz` compared against, or nil for the reference the file stores.
     public var reference: String?
     public var comparison: LogitComparison
@@ -92,7 +92,7 @@ public struct VerificationReport: Sendable {
         }
         let document = MetadataValue.object([
             ("file", .string(file)),
-            ("family", .string(family)),
+            ("family", .string(family.rawValue)),
             ("reference", reference.map(MetadataValue.string) ?? .null),
             ("rule", .object([
                 ("kind", .string(tolerance.rule.rawValue)),
