@@ -1,4 +1,5 @@
 import Foundation
+import Networks
 import WeightconvCore
 import WeightFormat
 
@@ -104,5 +105,38 @@ package final class CanonicalWeights: @unchecked Sendable {
     package var unused: [String] {
         let asked = lock.withLock { requested }
         return order.filter { !asked.contains($0) && !Self.isIgnorable($0) }
+    }
+}
+
+/// What a network is built from: the tensors under the canonical names.
+extension CanonicalWeights: WeightProvider {}
+
+extension CanonicalWeights: TensorStore {
+    package var path: String { store.path }
+
+    /// Canonical names with the shapes the network sees, in file order.
+    package var tensors: [TensorDescriptor] { order.compactMap(descriptor(named:)) }
+
+    package var metadata: MetadataValue { store.metadata }
+
+    package func descriptor(named name: String) -> TensorDescriptor? {
+        entries[name].map { TensorDescriptor(name: name, dtype: $0.dtype, shape: $0.shape) }
+    }
+
+    /// The original tensor's bytes: repairs only add unit dimensions, so they are the same bytes.
+    package func withContiguousBytes<R>(of name: String, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+        try store.withContiguousBytes(of: source(of: name), body)
+    }
+
+    package func forEachPiece(of name: String, pieceSize: Int, _ body: (UnsafeRawBufferPointer) throws -> Void) throws {
+        try store.forEachPiece(of: source(of: name), pieceSize: pieceSize, body)
+    }
+
+    /// The source tensor a canonical name maps to.
+    private func source(of name: String) throws -> String {
+        guard let entry = entries[name] else {
+            throw WeightconvError(file: store.path, problem: "no tensor maps to '\(name)'")
+        }
+        return entry.source
     }
 }

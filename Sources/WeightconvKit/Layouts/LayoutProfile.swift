@@ -1,5 +1,6 @@
 import Foundation
 import WeightconvCore
+import WeightFormat
 
 /// How an implementation expects its input: the preprocessing travels with the weights so that a
 /// library user feeds the network the way it was trained.
@@ -84,6 +85,15 @@ package struct Preprocessing: Sendable, Hashable, Codable {
     /// Inception-style normalisation to [-1, 1] (Cadene's and timm's Xception).
     package static func inception(_ size: Int) -> Preprocessing {
         Preprocessing(inputSize: [size, size], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+    }
+}
+
+extension Preprocessing {
+    /// The header's preprocessing entry.
+    var document: WeightFileDocument.Preprocessing {
+        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
+              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale),
+              interpolation: interpolation, cropRatio: cropRatio, resizeSize: resizeSize, resizeMethod: resizeMethod)
     }
 }
 
