@@ -19,11 +19,6 @@ public struct ImagePreprocessing: Sendable, Equatable {
         case openCV(shorterSide: Int)
     }
 
-    public enum ChannelOrder: String, Sendable, Equatable {
-        case rgb = "RGB"
-        case bgr = "BGR"
-    }
-
     /// `nil`: the image is only cropped (or padded) to the input size.
     public var resize: Resize?
     /// The network's input: centre crop `[height, width]`.

@@ -18,13 +18,14 @@ public struct WeightFileDocument: Sendable, Equatable {
         }
     }
 
-    /// What an input image must become before the network sees it.
+    /// What an input image must become before the network sees it: the one preprocessing record,
+    /// stored in a `.wcv` header, read from layout files (WeightconvKit's `PreprocessingMember` is
+    /// their spelling of it) and carried out by `ImagePreprocessing`.
     public struct Preprocessing: Sendable, Equatable {
         public var inputSize: [Int]  // [C, H, W]
         public var mean: [Double]
         public var std: [Double]
-        /// `RGB`, or `BGR` for implementations trained on OpenCV-decoded images (Megvii's ShuffleNet).
-        public var channelOrder: String
+        public var channelOrder: ChannelOrder
         /// Pixels are divided by this before `mean` and `std` apply: 255 for 0–1 inputs, 1 for 0–255.
         public var pixelScale: Double
         /// The resampling filter of the resize (`bilinear`, `bicubic`).
@@ -37,7 +38,7 @@ public struct WeightFileDocument: Sendable, Equatable {
         /// longer side floored) or `opencv` (Megvii's `OpencvResize`: `cv2.resize`, the longer side rounded).
         public var resizeMethod: String?
 
-        package init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: String = "RGB", pixelScale: Double = 255,
+        package init(inputSize: [Int], mean: [Double], std: [Double], channelOrder: ChannelOrder = .rgb, pixelScale: Double = 255,
                     interpolation: String? = nil, cropRatio: Double? = nil, resizeSize: Int? = nil, resizeMethod: String? = nil) {
             self.inputSize = inputSize
             self.mean = mean
@@ -133,7 +134,7 @@ extension WeightFileDocument {
                 ("input_size", .array($0.inputSize.map(MetadataValue.int))),
                 ("mean", .array($0.mean.map(number))),
                 ("std", .array($0.std.map(number))),
-                ("channel_order", .string($0.channelOrder)),
+                ("channel_order", .string($0.channelOrder.rawValue)),
                 ("pixel_scale", number($0.pixelScale)),
                 ("interpolation", optional($0.interpolation)),
                 ("crop_ratio", $0.cropRatio.map(number) ?? .null),
@@ -245,8 +246,8 @@ extension WeightFileDocument {
             var mean: [Double] = [], std: [Double] = []
             for element in try array(member(fields, "mean"), "preprocessing.mean") { mean.append(try requiredDouble(element, "preprocessing.mean")) }
             for element in try array(member(fields, "std"), "preprocessing.std") { std.append(try requiredDouble(element, "preprocessing.std")) }
-            let channelOrder = try string(member(fields, "channel_order"), "preprocessing.channel_order") ?? "RGB"
-            guard channelOrder == "RGB" || channelOrder == "BGR" else {
+            let channelOrderName = try string(member(fields, "channel_order"), "preprocessing.channel_order") ?? "RGB"
+            guard let channelOrder = ChannelOrder(rawValue: channelOrderName) else {
                 throw SchemaProblem(message: "'preprocessing.channel_order' must be \"RGB\" or \"BGR\"")
             }
             let pixelScale = try double(member(fields, "pixel_scale"), "preprocessing.pixel_scale") ?? 255

@@ -28,7 +28,7 @@ extension WeightFileDocument.Preprocessing {
             }
         }
         return ImagePreprocessing(resize: resize, cropHeight: inputSize[1], cropWidth: inputSize[2],
-                                  channelOrder: channelOrder == "BGR" ? .bgr : .rgb, pixelScale: Float(pixelScale),
+                                  channelOrder: channelOrder, pixelScale: Float(pixelScale),
                                   mean: mean.map { Float($0) }, std: std.map { Float($0) })
     }
 

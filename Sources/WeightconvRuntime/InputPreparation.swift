@@ -18,7 +18,7 @@ extension WeightFileDocument.Preprocessing {
                                   hint: "pass width × height × 3 interleaved RGB bytes")
         }
         let recipe = ImagePreprocessing(resize: nil, cropHeight: height, cropWidth: width,
-                                        channelOrder: channelOrder == "BGR" ? .bgr : .rgb, pixelScale: Float(pixelScale),
+                                        channelOrder: channelOrder, pixelScale: Float(pixelScale),
                                         mean: mean.map { Float($0) }, std: std.map { Float($0) })
         guard mean.count == 3, std.count == 3, std.allSatisfy({ $0 != 0 }) else {
             throw WeightconvError(file: "preprocessing", problem: "mean \(mean) and std \(std) are not three channels",

@@ -87,7 +87,7 @@ struct ImportCommand: ParsableCommand {
                                         layoutSearchPath: LayoutSearchPath.fromEnvironment, select: select,
                                         saveLayout: saveLayout)
             request.labels = try labels.map(ClassLabels.read(contentsOf:))
-            request.preprocessing = try preprocessing.map(Preprocessing.read(contentsOf:))
+            request.preprocessing = try preprocessing.map(WeightFileDocument.Preprocessing.read(contentsOf:))
             let report = try Importer.run(request, temporaryFiles: Interruption.registry)
             if let inferred = report.inferred {
                 print("inferred a \(report.profile.family.rawValue) layout (no known layout matched): \(inferred.tensorCount) tensors "

@@ -51,7 +51,7 @@ import WeightconvCore
         let folder = try ScratchFolder()
         defer { folder.remove() }
         var document = sampleDocument()
-        document.preprocessing = .init(inputSize: [3, 224, 224], mean: [0, 0, 0], std: [1, 1, 1], channelOrder: "BGR", pixelScale: 1,
+        document.preprocessing = .init(inputSize: [3, 224, 224], mean: [0, 0, 0], std: [1, 1, 1], channelOrder: .bgr, pixelScale: 1,
                                        interpolation: "bilinear", cropRatio: nil, resizeSize: 256, resizeMethod: "opencv")
         document.labels = ["zero", "one \u{1F600}"]
         try WeightFileWriter().write(try sampleTensors(), document: document, to: folder.file("m.wcv"))

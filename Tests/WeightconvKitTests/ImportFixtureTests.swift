@@ -71,7 +71,7 @@ import Testing
         let expected = try #require(fixture.preprocessing)
         let stored = try #require(file.document.preprocessing)
         #expect(stored.inputSize == [3] + expected.input_size)
-        #expect(stored.channelOrder == expected.channel_order)
+        #expect(stored.channelOrder.rawValue == expected.channel_order)
         #expect(stored.pixelScale == Double(expected.pixel_scale))
         #expect(stored.mean.map(Float.init) == expected.mean)
         #expect(stored.std.map(Float.init) == expected.std)

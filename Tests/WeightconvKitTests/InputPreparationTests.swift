@@ -18,7 +18,7 @@ import Testing
 
     @Test func megviiTakesBGRIn0To255() throws {
         let p = WeightFileDocument.Preprocessing(inputSize: [3, 224, 224], mean: [0, 0, 0], std: [1, 1, 1],
-                                                 channelOrder: "BGR", pixelScale: 1)
+                                                 channelOrder: .bgr, pixelScale: 1)
         let x = try p.input(rgb: pixels, width: 2, height: 1)
         #expect(x.storage == [30, 0, 20, 100, 10, 200])
     }

@@ -162,11 +162,12 @@ enum JSONScalar: Decodable, Equatable, Sendable {
             #expect(profile.behaviour[key].map(JSONScalar.init) == value, "\(key)")
         }
         let expected = try #require(fixture.preprocessing)
-        #expect(profile.preprocessing.inputSize == expected.input_size)
+        // The record holds [C, H, W] and the float32 numbers widened; the fixture [H, W] and float32.
+        #expect(profile.preprocessing.inputSize == [3] + expected.input_size)
         #expect(profile.preprocessing.channelOrder.rawValue == expected.channel_order)
-        #expect(profile.preprocessing.pixelScale == expected.pixel_scale)
-        #expect(profile.preprocessing.mean == expected.mean)
-        #expect(profile.preprocessing.std == expected.std)
+        #expect(Float(profile.preprocessing.pixelScale) == expected.pixel_scale)
+        #expect(profile.preprocessing.mean.map { Float($0) } == expected.mean)
+        #expect(profile.preprocessing.std.map { Float($0) } == expected.std)
     }
 
     @Test(arguments: LayoutFixture.foreign)

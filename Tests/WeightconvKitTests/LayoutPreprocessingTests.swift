@@ -27,7 +27,7 @@ struct LayoutPreprocessingTests {
     func layoutReproducesItsPipeline(_ layout: String) throws {
         let profile = try #require(LayoutProfile.named(layout), "no built-in layout \(layout)")
         let recipeName = try #require(Self.recipes[layout])
-        let recipe = try profile.preprocessing.document.imagePreprocessing()
+        let recipe = try profile.preprocessing.imagePreprocessing()
         let photo = try Self.npy(fixturesRoot.appendingPathComponent("images/photos/china.npy"))
         let image = RGBImage(width: photo.shape[1], height: photo.shape[0], pixels: photo.data)
         let reference = try Self.npy(Self.folder.appendingPathComponent("china.\(recipeName).npy"))

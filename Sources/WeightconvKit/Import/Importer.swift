@@ -37,7 +37,7 @@ public struct ImportRequest: Sendable {
     /// ImageNet-1k names (every built-in layout is an ImageNet layout).
     public var labels: [String]?
     /// How the weights' inputs were prepared, replacing the layout's (`--preprocessing FILE`).
-    package var preprocessing: Preprocessing?
+    package var preprocessing: WeightFileDocument.Preprocessing?
 
     public init(input: String, output: String, family: NetworkFamily? = nil, layout: String? = nil,
                 reference: String? = nil, dtype: DType? = nil, tolerance: Tolerance = .float32, mode: ExecutionMode = .fast(threads: 2),
@@ -157,7 +157,7 @@ public enum Importer {
         let labels = try classLabels(request, classes: mapping.configuration.classes)
         let document = WeightFileDocument(
             architecture: .init(family: profile.family.rawValue, config: try ConfigurationCoding.metadata(mapping.configuration)),
-            preprocessing: (request.preprocessing ?? profile.preprocessing).document,
+            preprocessing: request.preprocessing ?? profile.preprocessing,
             layout: profile.qualifiedName,
             originalKeys: Dictionary(uniqueKeysWithValues: kept.compactMap { name in weights.entries[name].map { (name, $0.source) } }),
             verification: verification, labels: labels)

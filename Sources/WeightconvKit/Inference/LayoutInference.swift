@@ -159,7 +159,7 @@ package enum LayoutInference {
             }
             // The input size the reference was made at; mean and std cannot be seen and stay the family's usual
             // ones, for the user to review in the saved layout.
-            if reference.input.shape.count == 4 { profile.preprocessing.inputSize = Array(reference.input.shape.suffix(2)) }
+            if reference.input.shape.count == 4 { profile.preprocessing.inputSize = [3] + reference.input.shape.suffix(2) }
             var trials: [(behaviour: String, passed: Bool, detail: String)] = []
             var results: [(behaviour: [String: BehaviourValue], error: Float)] = []
             let known = variants(candidate, reference: reference, names: names)

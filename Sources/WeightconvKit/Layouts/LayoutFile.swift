@@ -228,9 +228,9 @@ package enum LayoutFile {
                 }
             }
             guard let preprocessingValue = top["preprocessing"] else { throw fail("", "missing member 'preprocessing'") }
-            let preprocessing: Preprocessing
+            let preprocessing: PreprocessingMember
             do {
-                preprocessing = try JSONDecoder().decode(Preprocessing.self, from: Data(preprocessingValue.jsonText.utf8))
+                preprocessing = try JSONDecoder().decode(PreprocessingMember.self, from: Data(preprocessingValue.jsonText.utf8))
             } catch {
                 throw fail("preprocessing", "does not describe the input: \(Self.decodingProblem(error))")
             }
@@ -238,7 +238,7 @@ package enum LayoutFile {
             return .layout(LayoutProfile(name: name, family: family,
                                          implementation: try string(top["implementation"], "implementation"),
                                          fingerprint: fingerprint, renames: renames, keyMap: keyMap, tables: tables, repairs: repairs,
-                                         behaviour: behaviour, preprocessing: preprocessing, origin: origin))
+                                         behaviour: behaviour, preprocessing: preprocessing.preprocessing, origin: origin))
         }
 
         /// A decoding error as one short clause.
@@ -314,10 +314,10 @@ extension LayoutFile {
         }
         members.append("  \"behaviour\": {" + (profile.behaviour.isEmpty ? "}" : "\n" + profile.behaviour.sorted { $0.key < $1.key }
             .map { "    \(quote($0.key)): \($0.value.jsonText)" }.joined(separator: ",\n") + "\n  }"))
-        // Through Preprocessing's own Codable form, so every field it has is carried.
+        // Through the member's Codable form, so every field the record has is carried.
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let preprocessing = (try? encoder.encode(profile.preprocessing)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+        let preprocessing = (try? encoder.encode(PreprocessingMember(profile.preprocessing))).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
         members.append("  \"preprocessing\": \(preprocessing)")
         if let notes { members.append("  \"notes\": \(quote(notes))") }
         return "{\n" + members.joined(separator: ",\n") + "\n}\n"

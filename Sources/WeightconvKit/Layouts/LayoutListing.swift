@@ -26,7 +26,7 @@ extension LayoutProfile {
         }
         let behaviourText = behaviour.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value.jsonText)" }
         if !behaviourText.isEmpty { lines.append("  behaviour: " + behaviourText.joined(separator: ", ")) }
-        let p = preprocessing
+        let p = PreprocessingMember(preprocessing)
         lines.append("  input: \(p.inputSize.map(String.init).joined(separator: "x")) \(p.channelOrder.rawValue), "
                      + "x/\(p.pixelScale) then mean \(p.mean) std \(p.std)")
         return lines.joined(separator: "\n")

@@ -2,56 +2,33 @@ import Foundation
 import WeightconvCore
 import WeightFormat
 
-/// How an implementation expects its input: the preprocessing travels with the weights so that a
-/// library user feeds the network the way it was trained.
-package struct Preprocessing: Sendable, Hashable, Codable {
-    package enum ChannelOrder: String, Sendable, Codable { case rgb = "RGB", bgr = "BGR" }
+/// A layout file's `"preprocessing"` member (docs/layout-format.md) as layout files spell it:
+/// camelCase, `inputSize` [H, W], float32 numbers. Only a coding form: what it describes is a
+/// `WeightFileDocument.Preprocessing`, the one preprocessing type, which a layout carries so that
+/// the `.wcv` file records how its weights expect their input.
+struct PreprocessingMember: Codable {
     /// Height and width the implementation was trained at.
-    package var inputSize: [Int]
-    package var channelOrder: ChannelOrder
+    var inputSize: [Int]
+    var channelOrder: ChannelOrder
     /// Pixel values are `raw / pixelScale` before normalisation: 255 for 0–1 inputs, 1 for 0–255 inputs.
-    package var pixelScale: Float
-    package var mean: [Float]
-    package var std: [Float]
+    var pixelScale: Float
+    var mean: [Float]
+    var std: [Float]
     /// The shorter side is resized to this before the centre crop to `inputSize` (docs/wcv-format.md 5.2).
-    package var resizeSize: Int?
+    var resizeSize: Int?
     /// `torchvision` (Pillow's resampling, as torchvision, timm and Cadene resize) or `opencv` (Megvii's).
-    package var resizeMethod: String?
+    var resizeMethod: String?
     /// The resize filter: `bilinear` or `bicubic`.
-    package var interpolation: String?
+    var interpolation: String?
     /// `inputSize / resizeSize` as the source states it (timm's `crop_pct`), where it states one.
-    package var cropRatio: Double?
+    var cropRatio: Double?
 
-    package init(inputSize: [Int], channelOrder: ChannelOrder = .rgb, pixelScale: Float = 255,
-                mean: [Float], std: [Float], resizeSize: Int? = nil, resizeMethod: String? = nil,
-                interpolation: String? = nil, cropRatio: Double? = nil) {
-        self.inputSize = inputSize
-        self.channelOrder = channelOrder
-        self.pixelScale = pixelScale
-        self.mean = mean
-        self.std = std
-        self.resizeSize = resizeSize
-        self.resizeMethod = resizeMethod
-        self.interpolation = interpolation
-        self.cropRatio = cropRatio
-    }
-
-    /// Reads a preprocessing object (a layout file's `"preprocessing"` member) from a JSON file.
-    package static func read(contentsOf path: String) throws -> Preprocessing {
-        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
-            throw WeightconvError(file: path, problem: "cannot be read (or is over 1 MiB)", hint: "give a small JSON file")
-        }
-        let value: Preprocessing
-        do {
-            value = try JSONDecoder().decode(Preprocessing.self, from: data)
-        } catch {
-            throw WeightconvError(file: path, problem: "does not describe the input: \(LayoutFile.Reader.decodingProblem(error))",
-                                  hint: "write a JSON object as a layout file's \"preprocessing\" member (docs/layout-format.md)")
-        }
-        if let problem = value.resizeProblem ?? value.shapeProblem {
-            throw WeightconvError(file: path, problem: problem, hint: "see docs/layout-format.md")
-        }
-        return value
+    /// The record: three input channels, the numbers widened from float32 (the values every `.wcv`
+    /// written from a layout holds).
+    var preprocessing: WeightFileDocument.Preprocessing {
+        WeightFileDocument.Preprocessing(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
+                                         channelOrder: channelOrder, pixelScale: Double(pixelScale), interpolation: interpolation,
+                                         cropRatio: cropRatio, resizeSize: resizeSize, resizeMethod: resizeMethod)
     }
 
     /// What is wrong with the input size or normalisation, or nil.
@@ -76,24 +53,47 @@ package struct Preprocessing: Sendable, Hashable, Codable {
         }
         return nil
     }
+}
 
-    /// torchvision's ImageNet normalisation.
-    package static func imageNet(_ size: Int) -> Preprocessing {
-        Preprocessing(inputSize: [size, size], mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225])
-    }
-
-    /// Inception-style normalisation to [-1, 1] (Cadene's and timm's Xception).
-    package static func inception(_ size: Int) -> Preprocessing {
-        Preprocessing(inputSize: [size, size], mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5])
+extension PreprocessingMember {
+    /// A record as a layout file writes it (its numbers were float32 to begin with).
+    init(_ record: WeightFileDocument.Preprocessing) {
+        self.init(inputSize: Array(record.inputSize.suffix(2)), channelOrder: record.channelOrder,
+                  pixelScale: Float(record.pixelScale), mean: record.mean.map { Float($0) }, std: record.std.map { Float($0) },
+                  resizeSize: record.resizeSize, resizeMethod: record.resizeMethod, interpolation: record.interpolation,
+                  cropRatio: record.cropRatio)
     }
 }
 
-extension Preprocessing {
-    /// The header's preprocessing entry.
-    var document: WeightFileDocument.Preprocessing {
-        .init(inputSize: [3] + inputSize, mean: mean.map(Double.init), std: std.map(Double.init),
-              channelOrder: channelOrder.rawValue, pixelScale: Double(pixelScale),
-              interpolation: interpolation, cropRatio: cropRatio, resizeSize: resizeSize, resizeMethod: resizeMethod)
+extension WeightFileDocument.Preprocessing {
+    /// Reads a preprocessing object (a layout file's `"preprocessing"` member) from a JSON file.
+    package static func read(contentsOf path: String) throws -> WeightFileDocument.Preprocessing {
+        guard let data = FileManager.default.contents(atPath: path), data.count <= 1 << 20 else {
+            throw WeightconvError(file: path, problem: "cannot be read (or is over 1 MiB)", hint: "give a small JSON file")
+        }
+        let value: PreprocessingMember
+        do {
+            value = try JSONDecoder().decode(PreprocessingMember.self, from: data)
+        } catch {
+            throw WeightconvError(file: path, problem: "does not describe the input: \(LayoutFile.Reader.decodingProblem(error))",
+                                  hint: "write a JSON object as a layout file's \"preprocessing\" member (docs/layout-format.md)")
+        }
+        if let problem = value.resizeProblem ?? value.shapeProblem {
+            throw WeightconvError(file: path, problem: problem, hint: "see docs/layout-format.md")
+        }
+        return value.preprocessing
+    }
+
+    /// torchvision's ImageNet normalisation.
+    package static func imageNet(_ size: Int) -> WeightFileDocument.Preprocessing {
+        PreprocessingMember(inputSize: [size, size], channelOrder: .rgb, pixelScale: 255,
+                            mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225]).preprocessing
+    }
+
+    /// Inception-style normalisation to [-1, 1] (Cadene's and timm's Xception).
+    package static func inception(_ size: Int) -> WeightFileDocument.Preprocessing {
+        PreprocessingMember(inputSize: [size, size], channelOrder: .rgb, pixelScale: 255,
+                            mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5]).preprocessing
     }
 }
 
@@ -187,13 +187,13 @@ package struct LayoutProfile: Sendable {
     /// Behaviour the weights do not record (bn eps, where stride and shuffle sit, …), in the family's
     /// one vocabulary (`BehaviourVocabulary`), checked when the layout is loaded.
     package var behaviour: [String: BehaviourValue]
-    package var preprocessing: Preprocessing
+    package var preprocessing: WeightFileDocument.Preprocessing
     /// Where the layout was read from: `built-in`, or the file's path.
     package var origin: String
 
     package init(name: String, family: NetworkFamily, implementation: String, fingerprint: Fingerprint,
                 renames: [RenameRule] = [], keyMap: [String: String] = [:], tables: [String: [Int]] = [:], repairs: [TensorRepair] = [],
-                behaviour: [String: BehaviourValue] = [:], preprocessing: Preprocessing, origin: String = "built-in") {
+                behaviour: [String: BehaviourValue] = [:], preprocessing: WeightFileDocument.Preprocessing, origin: String = "built-in") {
         self.name = name
         self.family = family
         self.implementation = implementation
