@@ -3,7 +3,7 @@ import CSPNG
 import WeightconvCore
 
 /// PNG through libspng: libspng inflates, unfilters and de-interlaces into the file's own sample
-/// layout (`SPNG_FMT_PNG`, no gamma or transparency applied, as Pillow applies none), and
+/// format (`SPNG_FMT_PNG`, no gamma or transparency applied, as Pillow applies none), and
 /// ``PixelConversion`` turns those samples into RGB as Pillow's `convert("RGB")` does.
 enum PNGDecoder {
     /// Ancillary chunks (text, ICC profiles, EXIF) libspng keeps in memory at most, in all.
@@ -40,11 +40,11 @@ enum PNGDecoder {
             }
             let width = Int(header.width), height = Int(header.height)
             try limits.check(width: width, height: height, file: name)
-            guard let layout = PNGSampleLayout(colourType: Int(header.color_type), bitDepth: Int(header.bit_depth)) else {
+            guard let format = PNGSampleFormat(colourType: Int(header.color_type), bitDepth: Int(header.bit_depth)) else {
                 throw WeightconvError(file: name, problem: "PNG colour type \(header.color_type) with bit depth \(header.bit_depth) is not valid",
                                       hint: "the file is corrupt")
             }
-            let rowBytes = (width * layout.bitsPerPixel + 7) / 8
+            let rowBytes = (width * format.bitsPerPixel + 7) / 8
             var length = 0
             status = spng_decoded_image_size(context, Int32(SPNG_FMT_PNG.rawValue), &length)
             guard status == 0 else { throw failure("cannot size the PNG image", status) }
@@ -59,7 +59,7 @@ enum PNGDecoder {
             guard status == 0 else { throw failure("cannot decode the PNG image", status) }
 
             var palette: [UInt8] = []
-            if layout.colourType == 3 {
+            if format.colourType == 3 {
                 var plte = spng_plte()
                 status = spng_get_plte(context, &plte)
                 guard status == 0 else { throw failure("palette image without a readable palette", status) }
@@ -76,7 +76,7 @@ enum PNGDecoder {
                 let block = UnsafeRawBufferPointer(start: data, count: exif.length)
                 orientation = ExifOrientation.read(tiff: Array(block))
             }
-            let rgb = PixelConversion.rgb(fromPNGSamples: samples, layout: layout, width: width, height: height,
+            let rgb = PixelConversion.rgb(fromPNGSamples: samples, format: format, width: width, height: height,
                                           rowBytes: rowBytes, palette: palette)
             return DecodedImage(image: RGBImage(width: width, height: height, pixels: rgb), exifOrientation: orientation)
         }
@@ -91,9 +91,9 @@ enum PNGDecoder {
 }
 #endif
 
-/// A PNG's sample layout: colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA) and bits
+/// A PNG's sample format: colour type (0 grey, 2 RGB, 3 palette, 4 grey+alpha, 6 RGBA) and bits
 /// per sample, as PNG allows them.
-struct PNGSampleLayout: Equatable {
+struct PNGSampleFormat: Equatable {
     let colourType: Int
     let bitDepth: Int
 
@@ -116,13 +116,13 @@ extension PixelConversion {
     /// - 16-bit RGB, RGBA and grey+alpha keep each sample's high byte (raw modes `RGB;16B` …);
     /// - palette indices looked up (an index past the palette reads black);
     /// - alpha and tRNS dropped.
-    static func rgb(fromPNGSamples samples: [UInt8], layout: PNGSampleLayout, width: Int, height: Int,
+    static func rgb(fromPNGSamples samples: [UInt8], format: PNGSampleFormat, width: Int, height: Int,
                     rowBytes: Int, palette: [UInt8]) -> [UInt8] {
         // 8-bit RGB rows are already the output, and the most common PNG.
-        if layout.colourType == 2, layout.bitDepth == 8 { return samples }
+        if format.colourType == 2, format.bitDepth == 8 { return samples }
         var out = [UInt8](repeating: 0, count: width * height * 3)
-        let depth = layout.bitDepth
-        let channels = layout.channels
+        let depth = format.bitDepth
+        let channels = format.channels
         for y in 0..<height {
             let row = y * rowBytes
             for x in 0..<width {
@@ -141,7 +141,7 @@ extension PixelConversion {
                         return byte >> (8 - depth - bit % 8) & ((1 << depth) - 1)
                     }
                 }
-                switch layout.colourType {
+                switch format.colourType {
                 case 3:
                     let index = sample(0)
                     if index * 3 + 2 < palette.count {
@@ -152,7 +152,7 @@ extension PixelConversion {
                 case 0, 4:
                     let value: Int
                     switch depth {
-                    case 16: value = layout.colourType == 0 ? min(sample(0), 255) : sample(0) >> 8
+                    case 16: value = format.colourType == 0 ? min(sample(0), 255) : sample(0) >> 8
                     case 8: value = sample(0)
                     default: value = sample(0) * 255 / ((1 << depth) - 1)
                     }

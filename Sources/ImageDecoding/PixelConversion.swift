@@ -1,4 +1,4 @@
-/// Pillow's conversions to 8-bit RGB for the sample layouts the decoders produce, each written to
+/// Pillow's conversions to 8-bit RGB for the sample formats the decoders produce, each written to
 /// give Pillow's bytes (the reference for every network's training data), not the "best" colour.
 enum PixelConversion {
     /// Four-component JPEG samples as libjpeg returns them, to RGB as Pillow does: Pillow reads

@@ -5,7 +5,7 @@ import ImagePipeline
 import WeightconvCore
 import WeightFormat
 
-/// The images of a folder in torchvision's `ImageFolder` layout (`DIR/<class>/<image>`), in
+/// The images of a folder arranged as torchvision's `ImageFolder` expects (`DIR/<class>/<image>`), in
 /// `ImageFolder`'s order: classes are the sorted sub-folder names (class index = position), images
 /// sorted within each class folder and its sub-folders, only files with an image extension.
 public struct ImageFolder: Sendable {

@@ -86,7 +86,7 @@ package final class CanonicalWeights: @unchecked Sendable {
         lock.withLock { _ = requested.insert(canonical) }
     }
 
-    /// The tensor's values widened to `Float`, in the layout of `shape(of:)`; reading them marks the
+    /// The tensor's values widened to `Float`, shaped as `shape(of:)` says; reading them marks the
     /// tensor used.
     package func floats(of canonical: String) throws -> [Float] {
         guard let entry = entries[canonical] else {
