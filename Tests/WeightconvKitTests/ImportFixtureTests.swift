@@ -49,7 +49,7 @@ import Testing
         let (model, reference) = paths(fixture)
         let output = folder.appendingPathComponent("out.wcv").path
         let report = try Importer.run(ImportRequest(input: model, output: output, family: nil, reference: reference))
-        #expect(report.profile.family.rawValue == fixture.family)
+        #expect(report.profile.family == fixture.family)
         #expect(report.profile.name == fixture.layout)
         let comparison = try #require(report.comparison)
         #expect(comparison.passed, "\(comparison.summary)")
@@ -66,7 +66,7 @@ import Testing
         for (stored, original) in file.document.originalKeys {
             #expect(sourceKeys.contains(original), "\(stored) ← \(original)")
         }
-        #expect(file.document.layout == "\(fixture.family ?? "")/\(fixture.layout ?? "")")
+        #expect(file.document.layout == "\(fixture.family?.rawValue ?? "")/\(fixture.layout ?? "")")
         // The preprocessing the implementation was trained with travels in the file.
         let expected = try #require(fixture.preprocessing)
         let stored = try #require(file.document.preprocessing)

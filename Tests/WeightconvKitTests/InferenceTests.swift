@@ -10,7 +10,7 @@ import Testing
 struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
     struct Key: Decodable, Sendable { var name: String; var shape: [Int] }
     var `case`: String
-    var family: String?
+    var family: NetworkFamily?
     var keys: [Key]
     var mapping: [String: String]?
     var configuration_behaviour: [String: JSONScalar]?
@@ -45,7 +45,7 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         // weiaicunzai) and Xception (pytorchcv, weiaicunzai), one foreign network.
         #expect(InferredFixture.importable.count == 8)
         #expect(InferredFixture.all.count == 9)
-        for family in ["mobilenet_v2", "resnext", "shufflenet_v1", "xception"] {
+        for family in NetworkFamily.allCases {
             #expect(InferredFixture.importable.filter { $0.family == family }.count >= 2, "\(family)")
         }
     }
@@ -62,7 +62,7 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         let report = try Importer.run(ImportRequest(input: fixture.model, output: output, family: nil, reference: fixture.reference,
                                                     saveLayout: saved))
         let inferred = try #require(report.inferred)
-        #expect(report.profile.family.rawValue == fixture.family)
+        #expect(report.profile.family == fixture.family)
         #expect(report.profile.origin == "inferred")
         // Every tensor onto the canonical name the fixture script proved by loading it into the canonical net.
         let mapping = try #require(fixture.mapping)
@@ -183,7 +183,7 @@ struct InferredFixture: Decodable, CustomTestStringConvertible, Sendable {
         let report = try Importer.run(ImportRequest(input: edited, output: folder.file("out.wcv"), family: nil,
                                                     reference: source.appendingPathComponent("reference.npz").path))
         #expect(report.inferred != nil)
-        #expect(report.profile.family.rawValue == fixture.family)
+        #expect(report.profile.family == fixture.family)
         let mapping = try #require(fixture.mapping)
         for (renamed, canonical) in report.profile.keyMap where !renamed.hasSuffix("num_batches_tracked") {
             let original = try #require(opaque[renamed])

@@ -20,7 +20,7 @@ struct LayoutFixture: Decodable, CustomTestStringConvertible, Sendable {
 
     var `case`: String
     var file: String
-    var family: String?
+    var family: NetworkFamily?
     var layout: String?
     var wrapper_prefix: String
     var expect: Expect
@@ -49,8 +49,6 @@ struct LayoutFixture: Decodable, CustomTestStringConvertible, Sendable {
 
     static var mapped: [LayoutFixture] { all.filter { $0.expect.outcome != "refuse" } }
     static var foreign: [LayoutFixture] { all.filter { $0.expect.outcome == "refuse" } }
-
-    var networkFamily: NetworkFamily? { family.flatMap(NetworkFamily.init(rawValue:)) }
 }
 
 /// A JSON scalar as the behaviour dictionaries hold them.
@@ -84,7 +82,7 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     @Test(arguments: LayoutFixture.mapped)
     func recognizesLayoutAndWrapper(_ fixture: LayoutFixture) throws {
         let names = fixture.keys.map(\.name)
-        let family = try #require(fixture.networkFamily)
+        let family = try #require(fixture.family)
         for requested in [family, nil] {
             let recognized = try LayoutRecognizer.recognize(keys: names, family: requested, layoutName: nil)
             #expect(recognized.profile.family == family)
@@ -102,14 +100,14 @@ enum JSONScalar: Decodable, Equatable, Sendable {
             .map { String($0.dropFirst(fixture.wrapper_prefix.count)) }
         let catalog = try LayoutCatalog.builtIn()
         let matching = catalog.profiles.filter { $0.fingerprint.matches(inner) }.map(\.qualifiedName)
-        #expect(matching == ["\(fixture.family ?? "")/\(fixture.layout ?? "")"])
+        #expect(matching == ["\(fixture.family?.rawValue ?? "")/\(fixture.layout ?? "")"])
         #expect(catalog.refusals.filter { $0.fingerprint.matches(inner) }.isEmpty)
     }
 
     @Test(arguments: LayoutFixture.mapped)
     func renamesOntoExactlyTheCanonicalKeys(_ fixture: LayoutFixture) throws {
         let recognized = try LayoutRecognizer.recognize(keys: fixture.keys.map(\.name),
-                                                        family: fixture.networkFamily, layoutName: nil)
+                                                        family: fixture.family, layoutName: nil)
         let mapping = try #require(fixture.mapping)
         let canonical = try #require(fixture.canonical_keys)
         var renamed: [String: String] = [:]
@@ -135,7 +133,7 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     @Test(arguments: LayoutFixture.mapped)
     func repairedShapesAreCanonical(_ fixture: LayoutFixture) throws {
         let recognized = try LayoutRecognizer.recognize(keys: fixture.keys.map(\.name),
-                                                        family: fixture.networkFamily, layoutName: nil)
+                                                        family: fixture.family, layoutName: nil)
         let canonicalShapes = Dictionary(uniqueKeysWithValues: (fixture.canonical_keys ?? []).map { ($0.name, $0.shape) })
         let fileShapes = Dictionary(uniqueKeysWithValues: fixture.keys.map { ($0.name, $0.shape) })
         var repaired = 0
@@ -152,7 +150,7 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     @Test(arguments: LayoutFixture.mapped)
     func behaviourAndPreprocessingMatchTheImplementation(_ fixture: LayoutFixture) throws {
         let recognized = try LayoutRecognizer.recognize(keys: fixture.keys.map(\.name),
-                                                        family: fixture.networkFamily, layoutName: nil)
+                                                        family: fixture.family, layoutName: nil)
         let profile = recognized.profile
         // Every behaviour the implementation has, and no other: one left out would fall back to the
         // configuration's default without a word.
@@ -199,7 +197,7 @@ enum JSONScalar: Decodable, Equatable, Sendable {
     }
 
     @Test func everyProfileHasAFixture() {
-        let covered = Set(LayoutFixture.mapped.compactMap { f in f.family.map { "\($0)/\(f.layout ?? "")" } })
+        let covered = Set(LayoutFixture.mapped.compactMap { f in f.family.map { "\($0.rawValue)/\(f.layout ?? "")" } })
         for profile in LayoutProfile.all {
             #expect(covered.contains("\(profile.family.rawValue)/\(profile.name)"), "\(profile.family.rawValue)/\(profile.name)")
         }
