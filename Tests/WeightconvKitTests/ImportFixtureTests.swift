@@ -75,6 +75,9 @@ import Testing
         #expect(stored.pixelScale == Double(expected.pixel_scale))
         #expect(stored.mean.map(Float.init) == expected.mean)
         #expect(stored.std.map(Float.init) == expected.std)
+        // Exactly the float32 values widened (0.485 is stored as 0.48500001430511475), as every file
+        // written so far holds them: a layout's numbers must not start reaching the file another way.
+        #expect(stored.mean == expected.mean.map(Double.init) && stored.std == expected.std.map(Double.init))
     }
 
     @Test(arguments: LayoutFixture.foreign)
