@@ -8,6 +8,9 @@ import WeightconvKit
 /// A family by the name files use (`mobilenet_v2`).
 extension NetworkFamily: ExpressibleByArgument {}
 
+/// `--kernels`: a kernel set by its name (`portable`, `avx2`, `avx512`).
+extension KernelSet: ExpressibleByArgument {}
+
 /// `import --arch`: a family, or `auto` to recognise the family from the tensor names.
 enum ArchitectureChoice: ExpressibleByArgument {
     case auto

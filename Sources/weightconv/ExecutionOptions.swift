@@ -1,8 +1,6 @@
 import ArgumentParser
 import WeightconvKit
 
-extension KernelSet: ExpressibleByArgument {}
-
 /// How `verify`, `bench` and `import` run a network: the fast path on `--threads` threads with the
 /// `--kernels` set (every set can be measured and checked on one machine: a machine with AVX-512 runs
 /// the AVX2 kernels too), or the naive operators. One group, so that the three commands spell the
