@@ -167,6 +167,41 @@ let operatorCaseNames: [String] = ((try? FileManager.default.contentsOfDirectory
         }
     }
 
+    /// 1×1 convolutions over planes small enough that several images share one GEMM (their planes
+    /// packed side by side): dense and grouped, shares cut by output channels (64 a group) and by
+    /// runs of images (12 a group), batches whose last run is partial (5) and whole (8), with a
+    /// residual and ReLU6 in the epilogue, against the naive operators. Image i differs from the
+    /// others, so a plane written to the wrong image is caught.
+    @Test(arguments: KernelSet.available)
+    func packedPointwiseMatchesNaive(kernels: KernelSet) throws {
+        for (inputs, outputs, groups, side) in [(24, 64, 1, 7), (24, 192, 3, 5), (8, 24, 2, 3)] {
+            let weights = (0..<outputs * inputs / groups).map { Float(($0 * 37) % 23) / 23 - 0.5 }
+            let layer = try ConvolutionLayer(weight: Tensor(shape: [outputs, inputs / groups, 1, 1], storage: weights),
+                                             bias: (0..<outputs).map { Float($0 % 5) * 0.1 - 0.2 },
+                                             parameters: Conv2dParameters(groups: groups))
+            let square = try ConvolutionLayer(weight: Tensor(shape: [outputs, outputs, 1, 1],
+                                                             storage: (0..<outputs * outputs).map { Float(($0 * 13) % 17) / 170 }),
+                                              bias: nil, parameters: Conv2dParameters())
+            var g = GraphBuilder()
+            let first = g.add(.convolution(g.input, layer, batchNorm: nil, residual: nil, activation: .identity), name: "first")
+            let y = g.add(.convolution(first, square, batchNorm: nil, residual: first, activation: .relu6), name: "second")
+            let graph = try g.build(output: y)
+            for batch in [5, 8] {
+                let count = batch * inputs * side * side
+                let input = try Tensor(shape: [batch, inputs, side, side],
+                                       storage: (0..<count).map { Float(($0 * 7919) % 101) / 50 - 1 + Float($0 / (count / batch)) * 0.3 })
+                let naive = try NaiveExecutor.run(graph, input: input)
+                #expect(naive.storage.contains { $0 > 0 && $0 < 6 }, "the case exercises the unclamped range")
+                for threads in [1, 2, 3] {
+                    let fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(input)
+                    let comparison = Comparison(fast, naive, atol: 2e-5, rtol: 1e-5)
+                    let setting = "\(inputs)→\(outputs) groups \(groups) \(side)×\(side), batch \(batch), \(threads) threads"
+                    #expect(comparison.passes, "\(setting), \(kernels): \(comparison)")
+                }
+            }
+        }
+    }
+
     /// The fused fast convolution (BN folded, residual and ReLU6 in the epilogue) against the
     /// naive chain of separate operators, on the golden inputs of every convolution case.
     @Test(arguments: operatorCaseNames.filter { $0.hasPrefix("conv_") }, KernelSet.available)
