@@ -14,8 +14,6 @@ let package = Package(
         // Links neither libzip nor the pickle reader.
         .library(name: "WeightconvRuntime", targets: ["WeightconvRuntime"]),
         .executable(name: "weightconv", targets: ["weightconv"]),
-        // The readers alone, for the fuzz targets in fuzz/ (an instrumented build of just these).
-        .library(name: "WeightconvReaders", targets: ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "ImageDecoding"]),
     ],
     // OneDNN (default): Linux multiplies with oneDNN's SGEMM (Debian's libdnnl-dev). Without it
     // (`--disable-default-traits`) Linux uses the portable C SGEMM; Apple platforms use Accelerate.
@@ -99,3 +97,19 @@ let package = Package(
         .testTarget(name: "FaultInjectionTests", dependencies: ["WeightconvKit", "TestSupport", "weightconv"]),
     ]
 )
+
+// The libFuzzer targets in fuzz/Sources (tools/fuzz.sh), one per reader. They reach the readers'
+// `package` declarations as the tests do, so they belong to this package; they exist only when
+// WEIGHTCONV_FUZZ is set, so a normal build, the tests and a package that depends on a release never
+// see them or the -parse-as-library flag they need (libFuzzer provides `main`).
+if Context.environment["WEIGHTCONV_FUZZ"] != nil {
+    let readers: [Target.Dependency] = ["WeightconvCore", "TorchCheckpoint", "WeightFormat", "ImageDecoding"]
+    package.targets.append(.target(name: "FuzzSupport", dependencies: readers, path: "fuzz/Sources/FuzzSupport"))
+    for name in ["FuzzPickle", "FuzzTorchZip", "FuzzLegacy", "FuzzWeightFile", "FuzzSafetensors", "FuzzNpz", "FuzzNpy",
+                 "FuzzStrictJSON", "FuzzImage"] {
+        package.targets.append(.executableTarget(name: name, dependencies: ["FuzzSupport"] + readers,
+                                                 path: "fuzz/Sources/\(name)",
+                                                 swiftSettings: [.unsafeFlags(["-parse-as-library"])]))
+        package.products.append(.executable(name: name, targets: [name]))
+    }
+}

@@ -30,7 +30,9 @@ while (($#)); do
   esac
 done
 
-targets=$(sed -n 's/.*fuzzTarget("\(Fuzz[A-Za-z]*\)").*/\1/p' fuzz/Package.swift)
+# One folder per target in fuzz/Sources (FuzzSupport is what they share); Package.swift declares
+# them when WEIGHTCONV_FUZZ is set.
+targets=$(ls fuzz/Sources | grep -v '^FuzzSupport$')
 [ -n "$only" ] && targets="$only"
 count=$(echo $targets | wc -w)
 
@@ -38,16 +40,20 @@ count=$(echo $targets | wc -w)
 # `swift build --sanitize fuzzer --sanitize address` passes two (in no fixed order), so the Swift code
 # ended up either without coverage counters or without AddressSanitizer. The --sanitize options stay
 # for what SwiftPM does with them (C flags, linking libFuzzer's main); the -Xswiftc flag comes last.
-build=(swift build -c "$config" --sanitize fuzzer --sanitize address -Xswiftc -sanitize=fuzzer,address)
+export WEIGHTCONV_FUZZ=1
+build=(swift build -c "$config" --scratch-path .build-fuzz --sanitize fuzzer --sanitize address
+       -Xswiftc -sanitize=fuzzer,address)
 echo "fuzz.sh: building $count targets ($config, -sanitize=fuzzer,address)" >&2
 build_log=$(mktemp)
-if ! (cd fuzz && "${build[@]}") >"$build_log" 2>&1; then
+# Each target's product alone: a plain `swift build` would also build the command line and the
+# layouts plugin's tool with the sanitizer flags.
+if ! (for t in $targets; do "${build[@]}" --product "$t" || exit 1; done) >"$build_log" 2>&1; then
   grep -E "error:" "$build_log" >&2 || tail -20 "$build_log" >&2
   rm -f "$build_log"
   exit 1
 fi
 rm -f "$build_log"
-bindir=$(cd fuzz && "${build[@]}" --show-bin-path)
+bindir=$("${build[@]}" --show-bin-path)
 # A build without coverage counters fuzzes blind ("no interesting inputs"): refuse to run it.
 if ! nm "$bindir/FuzzSupport.build/FuzzSupport.swift.o" 2>/dev/null | grep __sanitizer_cov >/dev/null; then
   echo "fuzz.sh: the Swift code was built without coverage instrumentation" >&2

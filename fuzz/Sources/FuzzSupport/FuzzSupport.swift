@@ -11,10 +11,10 @@ import WeightconvCore
 /// A reader that throws has done its job; the fuzzer is looking for traps, sanitizer reports, leaks
 /// and hangs, so failures are swallowed here and everything a successful open hands out (every
 /// tensor's bytes, the float view, the metadata) is touched, not only the header.
-public enum FuzzSupport {
+package enum FuzzSupport {
     /// A scratch file per process for readers that open paths. tmpfs when there is one: the file is
     /// rewritten for every input, so a disk would only slow the fuzzer down.
-    public static let scratchPath: String = {
+    package static let scratchPath: String = {
         let folder = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp"
         return "\(folder)/weightconv-fuzz-\(getpid()).bin"
     }()
@@ -25,10 +25,10 @@ public enum FuzzSupport {
     /// ~0.1 s under ASan instead of 1–2 s; with the standard limits the corpus filled with such
     /// inputs and FuzzLegacy fell to 90 executions a second. The standard limits' cost is
     /// covered by those reproducers in fixtures/fuzz, which the tests run through the CLI.
-    public static let pickleLimits = PickleLimits(maxVisitedValues: 100_000, maxMetadataBytes: 400 << 10)
+    package static let pickleLimits = PickleLimits(maxVisitedValues: 100_000, maxMetadataBytes: 400 << 10)
 
     /// Replaces the scratch file's content with `bytes`; returns its path.
-    public static func writeScratch(_ bytes: UnsafeRawBufferPointer) -> String {
+    package static func writeScratch(_ bytes: UnsafeRawBufferPointer) -> String {
         let path = scratchPath
         let fd = open(path, O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC, 0o600)
         guard fd >= 0 else { fatalFuzzSetup("cannot create \(path)") }
@@ -46,7 +46,7 @@ public enum FuzzSupport {
         return path
     }
 
-    public static func writeScratch(_ bytes: [UInt8]) -> String {
+    package static func writeScratch(_ bytes: [UInt8]) -> String {
         bytes.withUnsafeBytes { writeScratch($0) }
     }
 
@@ -54,7 +54,7 @@ public enum FuzzSupport {
     /// checksum the optimiser cannot drop), the SHA-256 `inspect` prints, the float widening for
     /// floating-point tensors, and the metadata as JSON.
     @discardableResult
-    public static func touchEverything(_ store: some TensorStore) -> UInt64 {
+    package static func touchEverything(_ store: some TensorStore) -> UInt64 {
         var fold: UInt64 = 0
         for descriptor in store.tensors {
             do {
@@ -78,7 +78,7 @@ public enum FuzzSupport {
     }
 
     /// A harness bug, not a finding: stop loudly.
-    public static func fatalFuzzSetup(_ message: String) -> Never {
+    package static func fatalFuzzSetup(_ message: String) -> Never {
         let line = Array("fuzz harness: \(message)\n".utf8)
         _ = line.withUnsafeBytes { write(2, $0.baseAddress, $0.count) }
         abort()
@@ -88,19 +88,19 @@ public enum FuzzSupport {
 /// Writes a zip archive of STORED entries, which is what `torch.save` writes. Used to put a fuzzed
 /// pickle inside a well-formed checkpoint, so the mutations land in the pickle machine instead of
 /// failing the zip's CRC.
-public struct StoredZipWriter {
+package struct StoredZipWriter {
     private var bytes: [UInt8] = []
     private var central: [UInt8] = []
     private var count = 0
 
-    public init() {}
+    package init() {}
 
-    public mutating func add(_ name: String, _ data: UnsafeRawBufferPointer) {
+    package mutating func add(_ name: String, _ data: UnsafeRawBufferPointer) {
         add(name, data, crc: CRC32.checksum(data))
     }
 
     /// With the CRC-32 given, for constant entries whose checksum is computed once.
-    public mutating func add(_ name: String, _ data: UnsafeRawBufferPointer, crc: UInt32) {
+    package mutating func add(_ name: String, _ data: UnsafeRawBufferPointer, crc: UInt32) {
         let nameBytes = Array(name.utf8)
         let offset = UInt32(truncatingIfNeeded: bytes.count)
         let size = UInt32(truncatingIfNeeded: data.count)
@@ -120,11 +120,11 @@ public struct StoredZipWriter {
         count += 1
     }
 
-    public mutating func add(_ name: String, _ data: [UInt8]) {
+    package mutating func add(_ name: String, _ data: [UInt8]) {
         data.withUnsafeBytes { add(name, $0) }
     }
 
-    public func finish() -> [UInt8] {
+    package func finish() -> [UInt8] {
         var out = bytes + central
         append(&out, UInt32(0x0605_4B50)); append(&out, UInt16(0)); append(&out, UInt16(0))
         append(&out, UInt16(count)); append(&out, UInt16(count))
@@ -138,14 +138,14 @@ public struct StoredZipWriter {
 }
 
 /// The zip CRC-32 (reflected polynomial 0xEDB88320).
-public enum CRC32 {
+package enum CRC32 {
     static let table: [UInt32] = (0..<256).map { index in
         var c = UInt32(index)
         for _ in 0..<8 { c = c & 1 != 0 ? 0xEDB8_8320 ^ (c >> 1) : c >> 1 }
         return c
     }
 
-    public static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
+    package static func checksum(_ data: UnsafeRawBufferPointer) -> UInt32 {
         var c: UInt32 = 0xFFFF_FFFF
         for byte in data { c = table[Int((c ^ UInt32(byte)) & 0xFF)] ^ (c >> 8) }
         return c ^ 0xFFFF_FFFF
