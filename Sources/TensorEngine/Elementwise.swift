@@ -90,16 +90,16 @@ enum FastElementwise {
         }
         let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
         var i = 0
-        while i + 8 <= count {
+        while i &+ 8 <= count {
             var v = UnsafeRawPointer(input + i).loadUnaligned(as: SIMD8<Float>.self)
             v.replace(with: zero, where: v .< zero)
             if kind == .relu6 { v.replace(with: six, where: v .> six) }
             UnsafeMutableRawPointer(output + i).storeBytes(of: v, as: SIMD8<Float>.self)
-            i += 8
+            i &+= 8
         }
         while i < count {
             output[i] = kind.apply(input[i])
-            i += 1
+            i &+= 1
         }
     }
 

@@ -159,6 +159,29 @@ struct PreparedConvolution: Sendable {
         var cut: Cut
     }
 
+    /// The folded weights and biases as pointers every share may read, for the length of `body`.
+    private func withParameters(_ body: (_ weights: SharedPointer, _ biases: SharedPointer) -> Void) {
+        weight.withUnsafeBufferPointer { weightBuffer in
+            bias.withUnsafeBufferPointer { biasBuffer in
+                body(SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!)),
+                     SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!)))
+            }
+        }
+    }
+
+    /// Bias, residual and activation over one finished row of a GEMM, by the vector kernel where
+    /// the processor has one.
+    @inline(__always)
+    private func finishRow(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float, residual: UnsafePointer<Float>?) {
+        #if arch(x86_64)
+        if let vector = kernels.vector {
+            vector.epilogue(row, count, bias, residual, activation.code)
+            return
+        }
+        #endif
+        epilogue(row, count: count, bias: bias, residual: residual, activation: activation)
+    }
+
     /// One GEMM per (image, group, tile of columns, block of rows): `C[rows, tile] = W[rows, K] · B[K, tile]`,
     /// then the epilogue over the tile while it is in cache.
     private func runGEMM(input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
@@ -196,43 +219,31 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let activation = self.activation
-        weight.withUnsafeBufferPointer { weightBuffer in
-            bias.withUnsafeBufferPointer { biasBuffer in
-                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
-                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                workers.run { worker in
-                    for item in plan where item.share == worker {
-                        let width = item.columns.count
-                        let source = input[(item.image * cin + item.group * icg) * h * w]
-                        let b: UnsafePointer<Float>
-                        let ldb: Int
-                        if algorithm == .pointwise {
-                            b = UnsafePointer(source + item.columns.lowerBound)
-                            ldb = columns
-                        } else {
-                            im2col(source: source, height: h, width: w, channels: icg, outputWidth: ow,
-                                   columns: item.columns, into: scratch[worker].base)
-                            b = UnsafePointer(scratch[worker].base)
-                            ldb = width
+        withParameters { weights, biases in
+            workers.run { worker in
+                for item in plan where item.share == worker {
+                    let width = item.columns.count
+                    let source = input[(item.image * cin + item.group * icg) * h * w]
+                    let b: UnsafePointer<Float>
+                    let ldb: Int
+                    if algorithm == .pointwise {
+                        b = UnsafePointer(source + item.columns.lowerBound)
+                        ldb = columns
+                    } else {
+                        im2col(source: source, height: h, width: w, channels: icg, outputWidth: ow,
+                               columns: item.columns, into: scratch[worker].base)
+                        b = UnsafePointer(scratch[worker].base)
+                        ldb = width
+                    }
+                    let firstRow = item.group * ocg + item.rows.lowerBound
+                    let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
+                    multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
+                                     b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
+                    for r in 0..<item.rows.count {
+                        let extra = residual.map {
+                            UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
                         }
-                        let firstRow = item.group * ocg + item.rows.lowerBound
-                        let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
-                        multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
-                                         b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
-                        for r in 0..<item.rows.count {
-                            let extra = residual.map {
-                                UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
-                            }
-                            #if arch(x86_64)
-                            if let vector = kernels.vector {
-                                vector.epilogue(c + r * columns, width, biases.base[firstRow + r], extra, activation.code)
-                                continue
-                            }
-                            #endif
-                            epilogue(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra,
-                                     activation: activation)
-                        }
+                        finishRow(c + r * columns, count: width, bias: biases.base[firstRow + r], residual: extra)
                     }
                 }
             }
@@ -269,40 +280,28 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let activation = self.activation
-        weight.withUnsafeBufferPointer { weightBuffer in
-            bias.withUnsafeBufferPointer { biasBuffer in
-                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
-                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                workers.run { worker in
-                    let packed = scratch[worker].base
-                    for item in plan where item.share == worker {
-                        let width = item.images.count * plane
-                        let result = packed + icg * width // [rows, width]
-                        for ci in 0..<icg {
-                            for (j, image) in item.images.enumerated() {
-                                (packed + ci * width + j * plane).update(from: input[(image * cin + item.group * icg + ci) * plane],
-                                                                         count: plane)
-                            }
+        withParameters { weights, biases in
+            workers.run { worker in
+                let packed = scratch[worker].base
+                for item in plan where item.share == worker {
+                    let width = item.images.count * plane
+                    let result = packed + icg * width // [rows, width]
+                    for ci in 0..<icg {
+                        for (j, image) in item.images.enumerated() {
+                            (packed + ci * width + j * plane).update(from: input[(image * cin + item.group * icg + ci) * plane],
+                                                                     count: plane)
                         }
-                        let firstRow = item.group * ocg + item.rows.lowerBound
-                        multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,
-                                         b: packed, ldb: width, beta: 0, c: result, ldc: width)
-                        for r in 0..<item.rows.count {
-                            for (j, image) in item.images.enumerated() {
-                                let offset = (image * cout + firstRow + r) * plane
-                                let destination = output[offset]
-                                destination.update(from: result + r * width + j * plane, count: plane)
-                                let extra = residual.map { UnsafePointer($0[offset]) }
-                                #if arch(x86_64)
-                                if let vector = kernels.vector {
-                                    vector.epilogue(destination, plane, biases.base[firstRow + r], extra, activation.code)
-                                    continue
-                                }
-                                #endif
-                                epilogue(destination, count: plane, bias: biases.base[firstRow + r], residual: extra,
-                                         activation: activation)
-                            }
+                    }
+                    let firstRow = item.group * ocg + item.rows.lowerBound
+                    multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,
+                                     b: packed, ldb: width, beta: 0, c: result, ldc: width)
+                    for r in 0..<item.rows.count {
+                        for (j, image) in item.images.enumerated() {
+                            let offset = (image * cout + firstRow + r) * plane
+                            let destination = output[offset]
+                            destination.update(from: result + r * width + j * plane, count: plane)
+                            let extra = residual.map { UnsafePointer($0[offset]) }
+                            finishRow(destination, count: plane, bias: biases.base[firstRow + r], residual: extra)
                         }
                     }
                 }
@@ -324,18 +323,14 @@ struct PreparedConvolution: Sendable {
         let g = parameters.groups
         let icg = inputChannels / g, ocg = outputChannels / g
         let p = parameters, activation = self.activation
-        weight.withUnsafeBufferPointer { weightBuffer in
-            bias.withUnsafeBufferPointer { biasBuffer in
-                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
-                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                workers.forEachChunk(n * g) { _, items in
-                    for item in items {
-                        let (image, group) = (item / g, item % g)
-                        vector.grouped3x3(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
-                                          output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
-                                          p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
-                                          biases[group * ocg], activation.code)
-                    }
+        withParameters { weights, biases in
+            workers.forEachChunk(n * g) { _, items in
+                for item in items {
+                    let (image, group) = (item / g, item % g)
+                    vector.grouped3x3(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
+                                      output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
+                                      p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
+                                      biases[group * ocg], activation.code)
                 }
             }
         }
@@ -413,87 +408,83 @@ struct PreparedConvolution: Sendable {
         let (kh, kw) = (kernel.h, kernel.w)
         let taps = kh * kw
         let inputActivation = self.inputActivation, activation = self.activation
-        weight.withUnsafeBufferPointer { weightBuffer in
-            bias.withUnsafeBufferPointer { biasBuffer in
-                let weights = SharedPointer(UnsafeMutablePointer(mutating: weightBuffer.baseAddress!))
-                let biases = SharedPointer(UnsafeMutablePointer(mutating: biasBuffer.baseAddress!))
-                let direct = kernels.vector != nil && kh == 3 && kw == 3 && p.dilation == Size2(1)
-                    && p.stride.h == p.stride.w && p.stride.w <= 2
-                let inputPlanes = self.inputPlanes
-                @Sendable @inline(__always) func sourcePlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
-                    guard let inputPlanes else { return input[plane * h * w] }
-                    return input[(plane - plane % c + inputPlanes[plane % c]) * h * w]
-                }
-                let outputPlanes = self.outputPlanes
-                @Sendable @inline(__always) func destinationPlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
-                    guard let outputPlanes else { return output[plane * oh * ow] }
-                    return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
-                }
-                #if arch(x86_64)
-                if direct, let vector = kernels.vector {
-                    // AVX-512 / AVX2: masked loads stand in for the padding, so no padded copy. Each
-                    // share takes a run of whole planes (see `split` for why runs).
-                    workers.forEachChunk(n * c) { _, planes in
-                        for plane in planes {
-                            let channel = plane % c
-                            vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
-                                                p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
-                                                residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                inputActivation.code, activation.code)
-                        }
-                    }
-                    return
-                }
-                #endif
-                workers.forEachChunk(n * c) { worker, planes in
-                    let padded = scratch[worker].base
-                    // The stride-2 3×3 kernel reads each padded row split into its even columns and then
-                    // its odd ones, so that every tap is a contiguous vector load.
-                    let split = kh == 3 && kw == 3 && p.dilation == Size2(1) && p.stride.w == 2
-                    let half = (pw + 1) / 2
-                    let rowStride = split ? 2 * half : pw
-                    padded.update(repeating: 0, count: ph * rowStride)
+        withParameters { weights, biases in
+            let direct = kernels.vector != nil && kh == 3 && kw == 3 && p.dilation == Size2(1)
+                && p.stride.h == p.stride.w && p.stride.w <= 2
+            let inputPlanes = self.inputPlanes
+            @Sendable @inline(__always) func sourcePlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
+                guard let inputPlanes else { return input[plane * h * w] }
+                return input[(plane - plane % c + inputPlanes[plane % c]) * h * w]
+            }
+            let outputPlanes = self.outputPlanes
+            @Sendable @inline(__always) func destinationPlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
+                guard let outputPlanes else { return output[plane * oh * ow] }
+                return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
+            }
+            #if arch(x86_64)
+            if direct, let vector = kernels.vector {
+                // AVX-512 / AVX2: masked loads stand in for the padding, so no padded copy. Each
+                // share takes a run of whole planes (see `split` for why runs).
+                workers.forEachChunk(n * c) { _, planes in
                     for plane in planes {
                         let channel = plane % c
-                        let source = sourcePlane(plane)
-                        for y in 0..<h {
-                            let from = source + y * w
-                            let row = padded + (y + p.padding.h) * rowStride
-                            if split {
-                                splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation)
-                                continue
-                            }
-                            FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
-                        }
-                        let filter = weights[channel * taps]
-                        let destination = destinationPlane(plane)
-                        let b = biases.base[channel]
-                        if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
-                            depthwise3x3Plane(padded: padded, rowStride: rowStride, half: half, filter: filter, bias: b,
-                                              output: destination, outputHeight: oh, outputWidth: ow,
-                                              residual: residual.map { UnsafePointer($0[plane * oh * ow]) })
+                        vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
+                                            p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
+                                            residual.map { UnsafePointer($0[plane * oh * ow]) },
+                                            inputActivation.code, activation.code)
+                    }
+                }
+                return
+            }
+            #endif
+            workers.forEachChunk(n * c) { worker, planes in
+                let padded = scratch[worker].base
+                // The stride-2 3×3 kernel reads each padded row split into its even columns and then
+                // its odd ones, so that every tap is a contiguous vector load.
+                let split = kh == 3 && kw == 3 && p.dilation == Size2(1) && p.stride.w == 2
+                let half = (pw + 1) / 2
+                let rowStride = split ? 2 * half : pw
+                padded.update(repeating: 0, count: ph * rowStride)
+                for plane in planes {
+                    let channel = plane % c
+                    let source = sourcePlane(plane)
+                    for y in 0..<h {
+                        let from = source + y * w
+                        let row = padded + (y + p.padding.h) * rowStride
+                        if split {
+                            splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation)
                             continue
                         }
-                        for oy in 0..<oh {
-                            let out = destination + oy * ow
-                            out.update(repeating: b, count: ow)
-                            for ky in 0..<kh {
-                                let inRow = padded + (oy * p.stride.h + ky * p.dilation.h) * pw
-                                for kx in 0..<kw {
-                                    let tap = filter[ky * kw + kx]
-                                    let start = inRow + kx * p.dilation.w
-                                    if p.stride.w == 1 {
-                                        for ox in 0..<ow { out[ox] += tap * start[ox] }
-                                    } else {
-                                        let s = p.stride.w
-                                        for ox in 0..<ow { out[ox] += tap * start[ox * s] }
-                                    }
+                        FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
+                    }
+                    let filter = weights[channel * taps]
+                    let destination = destinationPlane(plane)
+                    let b = biases.base[channel]
+                    if kh == 3, kw == 3, p.dilation == Size2(1), p.stride.w <= 2 {
+                        depthwise3x3Plane(padded: padded, rowStride: rowStride, half: half, filter: filter, bias: b,
+                                          output: destination, outputHeight: oh, outputWidth: ow,
+                                          residual: residual.map { UnsafePointer($0[plane * oh * ow]) })
+                        continue
+                    }
+                    for oy in 0..<oh {
+                        let out = destination + oy * ow
+                        out.update(repeating: b, count: ow)
+                        for ky in 0..<kh {
+                            let inRow = padded + (oy * p.stride.h + ky * p.dilation.h) * pw
+                            for kx in 0..<kw {
+                                let tap = filter[ky * kw + kx]
+                                let start = inRow + kx * p.dilation.w
+                                if p.stride.w == 1 {
+                                    for ox in 0..<ow { out[ox] += tap * start[ox] }
+                                } else {
+                                    let s = p.stride.w
+                                    for ox in 0..<ow { out[ox] += tap * start[ox * s] }
                                 }
                             }
-                            let extra = residual.map { UnsafePointer($0[(plane * oh + oy) * ow]) }
-                            if extra != nil || activation != .identity {
-                                epilogue(out, count: ow, bias: 0, residual: extra, activation: activation)
-                            }
+                        }
+                        let extra = residual.map { UnsafePointer($0[(plane * oh + oy) * ow]) }
+                        if extra != nil || activation != .identity {
+                            epilogue(out, count: ow, bias: 0, residual: extra, activation: activation)
                         }
                     }
                 }
@@ -523,27 +514,27 @@ extension PreparedConvolution {
         // Byte offsets of taps 1 and 2; stride 1 passes literals so the loads fold their offsets.
         @inline(__always) func rows(_ t1: Int, _ t2: Int) {
         for oy in 0..<oh {
-            let r0 = UnsafeRawPointer(padded + oy * stride.h * rowStride)
-            let r1 = r0 + rowStride * 4, r2 = r1 + rowStride * 4
-            let out = output + oy * ow
-            let extra = residual.map { $0 + oy * ow }
+            let r0 = UnsafeRawPointer(padded + oy &* stride.h &* rowStride)
+            let r1 = r0 + rowStride &* 4, r2 = r1 + rowStride &* 4
+            let out = output + oy &* ow
+            let extra = residual.map { $0 + oy &* ow }
             // A partial vector may spill into the rows after it, which are written later; never past
             // the plane, which another worker may own.
-            let room = (oh - oy) * ow
+            let room = (oh &- oy) &* ow
             var ox = 0
             while ox < ow {
-                let o = ox * 4
+                let o = ox &* 4
                 var acc = SIMD8<Float>(repeating: bias)
                 acc += w0 * r0.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                acc += w1 * r0.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
-                acc += w2 * r0.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
+                acc += w1 * r0.loadUnaligned(fromByteOffset: o &+ t1, as: SIMD8<Float>.self)
+                acc += w2 * r0.loadUnaligned(fromByteOffset: o &+ t2, as: SIMD8<Float>.self)
                 acc += w3 * r1.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                acc += w4 * r1.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
-                acc += w5 * r1.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
+                acc += w4 * r1.loadUnaligned(fromByteOffset: o &+ t1, as: SIMD8<Float>.self)
+                acc += w5 * r1.loadUnaligned(fromByteOffset: o &+ t2, as: SIMD8<Float>.self)
                 acc += w6 * r2.loadUnaligned(fromByteOffset: o, as: SIMD8<Float>.self)
-                acc += w7 * r2.loadUnaligned(fromByteOffset: o + t1, as: SIMD8<Float>.self)
-                acc += w8 * r2.loadUnaligned(fromByteOffset: o + t2, as: SIMD8<Float>.self)
-                let lanes = min(8, ow - ox)
+                acc += w7 * r2.loadUnaligned(fromByteOffset: o &+ t1, as: SIMD8<Float>.self)
+                acc += w8 * r2.loadUnaligned(fromByteOffset: o &+ t2, as: SIMD8<Float>.self)
+                let lanes = min(8, ow &- ox)
                 if let extra {
                     if lanes == 8 {
                         acc += UnsafeRawPointer(extra + ox).loadUnaligned(as: SIMD8<Float>.self)
@@ -561,12 +552,12 @@ extension PreparedConvolution {
                     acc.replace(with: zero, where: acc .< zero)
                     acc.replace(with: six, where: acc .> six)
                 }
-                if lanes == 8 || ox + 8 <= room {
+                if lanes == 8 || ox &+ 8 <= room {
                     UnsafeMutableRawPointer(out + ox).storeBytes(of: acc, as: SIMD8<Float>.self)
                 } else {
                     for lane in 0..<lanes { out[ox + lane] = acc[lane] }
                 }
-                ox += 8
+                ox &+= 8
             }
         }
         }
@@ -582,7 +573,7 @@ extension PreparedConvolution {
         let (evenInputs, oddInputs) = padding % 2 == 0 ? (row, row + half) : (row + half, row)
         let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
         var x = 0
-        while x + 16 <= w {
+        while x &+ 16 <= w {
             let v = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self)
             var a = v.evenHalf, b = v.oddHalf
             if inputActivation != .identity {
@@ -594,9 +585,9 @@ extension PreparedConvolution {
                 }
             }
             // Input x (even) sits at padded column x + padding, i.e. index (x + padding) / 2 of its half.
-            UnsafeMutableRawPointer(evenInputs + (x + padding) / 2).storeBytes(of: a, as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(oddInputs + (x + 1 + padding) / 2).storeBytes(of: b, as: SIMD8<Float>.self)
-            x += 16
+            UnsafeMutableRawPointer(evenInputs + (x &+ padding) / 2).storeBytes(of: a, as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(oddInputs + (x &+ 1 &+ padding) / 2).storeBytes(of: b, as: SIMD8<Float>.self)
+            x &+= 16
         }
         while x < w {
             let column = x + padding

@@ -172,14 +172,14 @@ enum FastPooling {
                             // Eight outputs at a time; stride 2 loads sixteen inputs per tap and keeps the
                             // even lanes (the row has room for the odd lanes read past its end).
                             let raw = UnsafeRawPointer(row)
-                            while x + 8 <= ow {
+                            while x &+ 8 <= ow {
                                 var best = window(raw, x: x, tap: 0, stride: p.stride.w)
                                 for kx in 1..<max(p.kernel.w, 1) {
                                     let next = window(raw, x: x, tap: kx, stride: p.stride.w)
                                     best.replace(with: next, where: (next .> best) .| (next .!= next))
                                 }
                                 UnsafeMutableRawPointer(out + x).storeBytes(of: best, as: SIMD8<Float>.self)
-                                x += 8
+                                x &+= 8
                             }
                         }
                         for x in x..<ow {
@@ -211,20 +211,20 @@ enum FastPooling {
     /// Inputs `x·stride + tap … (x + 7)·stride + tap` of a padded row, as a vector.
     @inline(__always)
     static func window(_ row: UnsafeRawPointer, x: Int, tap: Int, stride: Int) -> SIMD8<Float> {
-        if stride == 1 { return row.loadUnaligned(fromByteOffset: (x + tap) * 4, as: SIMD8<Float>.self) }
-        return row.loadUnaligned(fromByteOffset: (2 * x + tap) * 4, as: SIMD16<Float>.self).evenHalf
+        if stride == 1 { return row.loadUnaligned(fromByteOffset: (x &+ tap) &* 4, as: SIMD8<Float>.self) }
+        return row.loadUnaligned(fromByteOffset: (2 &* x &+ tap) &* 4, as: SIMD16<Float>.self).evenHalf
     }
 
     /// `row[i] = larger(row[i], line[i])`, eight at a time.
     @inline(__always)
     static func largerInPlace(_ row: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>, count: Int) {
         var x = 0
-        while x + 8 <= count {
+        while x &+ 8 <= count {
             var a = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
             let b = UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
             a.replace(with: b, where: (b .> a) .| (b .!= b))
             UnsafeMutableRawPointer(row + x).storeBytes(of: a, as: SIMD8<Float>.self)
-            x += 8
+            x &+= 8
         }
         while x < count {
             row[x] = larger(row[x], line[x])
@@ -286,12 +286,12 @@ enum FastPooling {
                             var x = 0
                             if vectorized {
                                 let raw = UnsafeRawPointer(row)
-                                while x + 8 <= ow {
+                                while x &+ 8 <= ow {
                                     var sum = window(raw, x: x, tap: 0, stride: p.stride.w)
                                     for kx in 1..<max(p.kernel.w, 1) { sum += window(raw, x: x, tap: kx, stride: p.stride.w) }
                                     let d = UnsafeRawPointer(divisor + x).loadUnaligned(as: SIMD8<Float>.self)
                                     UnsafeMutableRawPointer(out + x).storeBytes(of: sum / d, as: SIMD8<Float>.self)
-                                    x += 8
+                                    x &+= 8
                                 }
                             }
                             for x in x..<ow {
@@ -311,11 +311,11 @@ enum FastPooling {
     @inline(__always)
     static func addInPlace(_ row: UnsafeMutablePointer<Float>, _ line: UnsafeMutablePointer<Float>, count: Int) {
         var x = 0
-        while x + 8 <= count {
+        while x &+ 8 <= count {
             let a = UnsafeRawPointer(row + x).loadUnaligned(as: SIMD8<Float>.self)
             let b = UnsafeRawPointer(line + x).loadUnaligned(as: SIMD8<Float>.self)
             UnsafeMutableRawPointer(row + x).storeBytes(of: a + b, as: SIMD8<Float>.self)
-            x += 8
+            x &+= 8
         }
         while x < count {
             row[x] += line[x]
