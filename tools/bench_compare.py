@@ -237,6 +237,27 @@ def machine() -> str:
             f"torch {torch.__version__}, onnxruntime {onnxruntime.__version__}, Python {platform.python_version()}")
 
 
+def work_directory(args, prefix: str) -> tempfile.TemporaryDirectory | None:
+    """Makes `args.work` exist; when none was given, a temporary one (returned, for the caller to clean up)."""
+    temp = None
+    if args.work is None:
+        temp = tempfile.TemporaryDirectory(prefix=prefix)
+        args.work = Path(temp.name)
+    args.work.mkdir(parents=True, exist_ok=True)
+    return temp
+
+
+def print_preamble() -> None:
+    """The machine, the load at start (with a warning when other work shares the cores) and the command."""
+    print(f"Machine: {machine()}")
+    load = os.getloadavg()[0]
+    print(f"Load average at start: {load:.2f}" + (
+        f" — WARNING: other work is running on this {os.cpu_count()}-CPU machine; PyTorch's spinning OpenMP "
+        "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
+        else ""))
+    print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+
+
 def bench_network(args, name, model, batch, threads, wcv, baseline_wcv, failure, have_weightconv) -> None:
     """One row: the network at `batch` images and `threads` threads, the engines timed in turn each round."""
     description, _, size, _ = NETWORKS[name]
@@ -294,19 +315,8 @@ def main() -> int:
         have_baseline, why_not_baseline = weightconv_available(args.baseline)
         if not (have_weightconv and have_baseline):
             parser.error(f"--baseline needs two working binaries: {why_not or why_not_baseline}")
-    temp = None
-    if args.work is None:
-        temp = tempfile.TemporaryDirectory(prefix="bench_compare_")
-        args.work = Path(temp.name)
-    args.work.mkdir(parents=True, exist_ok=True)
-
-    print(f"Machine: {machine()}")
-    load = os.getloadavg()[0]
-    print(f"Load average at start: {load:.2f}" + (
-        f" — WARNING: other work is running on this {os.cpu_count()}-CPU machine; PyTorch's spinning OpenMP "
-        "threads suffer most from it, so these numbers are not a fair comparison" if load > 0.5 * (os.cpu_count() or 1)
-        else ""))
-    print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    temp = work_directory(args, "bench_compare_")
+    print_preamble()
     print(f"{args.rounds} rounds per setting, each timing PyTorch, onnxruntime and weightconv in turn "
           f"({args.iterations} runs each after {args.warmup} warm-up); milliseconds per image: median of the round "
           "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).")

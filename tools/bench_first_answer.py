@@ -18,12 +18,9 @@ median over rounds (lowest–highest) and the median of the per-round ratios.
 from __future__ import annotations
 
 import argparse
-import os
-import shlex
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -72,15 +69,8 @@ def main() -> int:
     available, why_not = bench_compare.weightconv_available(args.weightconv)
     if not available:
         parser.error(why_not)
-    temp = None
-    if args.work is None:
-        temp = tempfile.TemporaryDirectory(prefix="bench_first_answer_")
-        args.work = Path(temp.name)
-    args.work.mkdir(parents=True, exist_ok=True)
-
-    print(f"Machine: {bench_compare.machine()}")
-    print(f"Load average at start: {os.getloadavg()[0]:.2f}")
-    print(f"Command: {shlex.join([Path(sys.executable).name, *sys.argv])}")
+    temp = bench_compare.work_directory(args, "bench_first_answer_")
+    bench_compare.print_preamble()
     print(f"{args.rounds} rounds, batch 1, {args.threads} threads; milliseconds from nothing loaded to the first "
           "logits: median over rounds (lowest–highest); ratio: median of the per-round ratios.\n")
     print("| network | weightconv (whole process) | onnxruntime (session + first run) | weightconv / onnxruntime |")
@@ -105,6 +95,8 @@ def main() -> int:
             return f"{statistics.median(values):.1f} ({min(values):.1f}–{max(values):.1f})"
         print(f"| {description} | {cell(ours)} | {cell(theirs)} | {statistics.median(ratios):.2f} "
               f"({min(ratios):.2f}–{max(ratios):.2f}) |", flush=True)
+    if temp:
+        temp.cleanup()
     return 0
 
 

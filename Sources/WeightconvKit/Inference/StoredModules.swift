@@ -185,6 +185,8 @@ struct ModuleCursor {
         switch module.role {
         case let .linear(out, input, _) where input == features:
             names.append((module, canonical))
+            index += 1
+            return out
         case let .convolution(out, input, 1, _) where input == features:
             var repaired = module
             repaired.repair = "classifier_1x1"
@@ -194,9 +196,6 @@ struct ModuleCursor {
         default:
             throw failure("the classifier (\(canonical)) over \(features) features")
         }
-        index += 1
-        if case let .linear(out, _, _) = module.role { return out }
-        return 0
     }
 
     func finish() throws(AlignmentFailure) -> [(module: StoredModule, canonical: String)] {
