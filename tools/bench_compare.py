@@ -4,7 +4,7 @@ plus the import-speed comparison (cp vs torch.load + safetensors save vs weightc
 
     /work/.venv-tools/bin/python tools/bench_compare.py [--threads 1,2] [--batch 1,8,32] [--rounds 5] [--iterations 10]
         [--warmup 5] [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
-        [--skip-import] [--work DIR] [--baseline OLD_BINARY] [--import-only]
+        [--skip-import] [--work DIR] [--baseline OLD_BINARY] [--portable-kernels] [--import-only]
 
 One table per setting (each thread count with each batch size, in that order). For each full-size network
 (random weights; timing does not depend on their values) at that batch size:
@@ -125,10 +125,11 @@ def import_weightconv(binary, model, arch, work: Path, name: str) -> Path:
     return wcv
 
 
-def bench_weightconv(binary, wcv: Path, batch, threads, iterations, warmup) -> dict:
+def bench_weightconv(binary, wcv: Path, batch, threads, iterations, warmup, portable: bool = False) -> dict:
+    # --portable-kernels, not --kernels portable: binaries from before --kernels take it too (baselines).
     out = subprocess.run([binary, "bench", str(wcv), "--batch", str(batch), "--threads", str(threads), "--iterations",
-                          str(iterations), "--warmup", str(warmup), "--json"], check=True, capture_output=True,
-                         text=True)
+                          str(iterations), "--warmup", str(warmup), "--json"] + (["--portable-kernels"] if portable else []),
+                         check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
     return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"]),
             "min_ms": float(result.get("min_ms", float("nan")))}
@@ -271,12 +272,14 @@ def bench_network(args, name, model, batch, threads, wcv, baseline_wcv, failure,
         ort.append(time_calls(run_ort, args.iterations, args.warmup))
         if wcv is not None:
             try:
-                wc.append(bench_weightconv(args.weightconv, wcv, batch, threads, args.iterations, args.warmup))
+                wc.append(bench_weightconv(args.weightconv, wcv, batch, threads, args.iterations, args.warmup,
+                                           args.portable_kernels))
             except (subprocess.CalledProcessError, ValueError, KeyError) as error:
                 failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
                 wcv = None
         if baseline_wcv is not None and wcv is not None:
-            base.append(bench_weightconv(args.baseline, baseline_wcv, batch, threads, args.iterations, args.warmup))
+            base.append(bench_weightconv(args.baseline, baseline_wcv, batch, threads, args.iterations, args.warmup,
+                                         args.portable_kernels))
     pt, ort, wc, base = ([per_image(r, batch) for r in rs] for rs in (pt, ort, wc, base))
     row = f"| {description} | {size}x{size} | {round_cell(across_rounds(pt))} | {round_cell(across_rounds(ort))} |"
     if have_weightconv:
@@ -302,6 +305,9 @@ def main() -> int:
     parser.add_argument("--weightconv", help="path to the weightconv binary (release build)")
     parser.add_argument("--baseline", help="an earlier weightconv binary to time in the same rounds (before/after)")
     parser.add_argument("--networks", default=",".join(NETWORKS))
+    parser.add_argument("--portable-kernels", action="store_true",
+                        help="run weightconv (and the baseline) on its portable Swift kernels: what a processor "
+                             "without AVX2 gets")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
     parser.add_argument("--import-only", action="store_true",
@@ -320,6 +326,8 @@ def main() -> int:
     print(f"{args.rounds} rounds per setting, each timing PyTorch, onnxruntime and weightconv in turn "
           f"({args.iterations} runs each after {args.warmup} warm-up); milliseconds per image: median of the round "
           "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).")
+    if args.portable_kernels:
+        print("weightconv (and the baseline) run their portable Swift kernels (--portable-kernels).")
     networks = args.networks.split(",")
     models, wcvs, baseline_wcvs, failures = {}, {}, {}, {}
     for name in networks:
