@@ -2,17 +2,20 @@
 # The fast path with each kernel set side by side: `weightconv bench --kernels SET` on each .wcv
 # given, the sets interleaved round by round (the machine is shared and noisy), median of the
 # rounds' medians per set, and each set's ratio to avx512. ONEDNN_MAX_CPU_ISA in the environment
-# (e.g. AVX2) also keeps oneDNN's SGEMM off AVX-512, as on a processor without it.
-#   bash tools/bench_kernels.sh [--rounds N] [--threads T] [--batch B] [--binary PATH] A.wcv B.wcv …
+# (e.g. AVX2) also keeps oneDNN's SGEMM off AVX-512, as on a processor without it; --avx2-machine
+# does that for the avx2 and portable sets only, so that their ratio to avx512 is what a processor
+# without AVX-512 gets against one with it.
+#   bash tools/bench_kernels.sh [--rounds N] [--threads T] [--batch B] [--binary PATH] [--avx2-machine] A.wcv B.wcv …
 set -euo pipefail
 cd "$(dirname "$0")/.."
-rounds=3 threads=2 batch=1 binary=.build/release/weightconv
+rounds=3 threads=2 batch=1 binary=.build/release/weightconv avx2_machine=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
     --batch) batch=$2; shift 2 ;;
     --binary) binary=$2; shift 2 ;;
+    --avx2-machine) avx2_machine=1; shift ;;
     *) break ;;
   esac
 done
@@ -24,7 +27,9 @@ for file in "$@"; do
   declare -A times=()
   for _ in $(seq "$rounds"); do
     for set in "${sets[@]}"; do
-      ms=$("$binary" bench "$file" --kernels "$set" --threads "$threads" --batch "$batch" --iterations 20 --json |
+      isa=()
+      if [ "$avx2_machine" = 1 ] && [ "$set" != avx512 ]; then isa=(env ONEDNN_MAX_CPU_ISA=AVX2); fi
+      ms=$("${isa[@]}" "$binary" bench "$file" --kernels "$set" --threads "$threads" --batch "$batch" --iterations 20 --json |
            sed -n 's/.*"median_ms" *: *\([0-9.eE+-]*\).*/\1/p')
       times[$set]+="$ms "
     done
