@@ -130,7 +130,6 @@ package final class FastExecutor: @unchecked Sendable {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
-        MatrixMultiplyWarmUp.begin()
         self.threads = threads
         self.kernels = kernels.runnable
         self.chunkFloats = max(chunkFloats, 1)

@@ -4,7 +4,6 @@ import Accelerate
 import CDNNL
 #endif
 import CKernels
-import Foundation
 
 /// The library behind ``multiplyMatrices``, chosen when the package is built.
 ///
@@ -70,45 +69,4 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
     #else
     wc_sgemm_portable(m, n, k, a, lda, b, ldb, transposeB, beta, c, ldc)
     #endif
-}
-
-/// Has the GEMM library prepare its kernels on a background thread while the caller does other
-/// work, so that the first forward pass does not wait for them.
-///
-/// oneDNN generates its SGEMM kernels for the CPU on the first call in a process: about 29 ms here
-/// (AMD EPYC Zen 4, AVX-512; 12 ms when held to AVX2), where a whole forward pass of ShuffleNet v1
-/// takes 3 ms. Opening a network starts this first (``begin()``), so the generation overlaps
-/// reading the file, folding batch norm and planning; a call that arrives before it is done waits
-/// for the same kernels inside oneDNN (its kernel tables are built once, under its own lock).
-/// Accelerate and the portable GEMM have nothing to prepare.
-package enum MatrixMultiplyWarmUp {
-    /// Starts the warm-up once per process; later calls return at once.
-    package static func begin() {
-        _ = started
-    }
-
-    private static let started: Bool = {
-        #if !canImport(Accelerate) && canImport(CDNNL)
-        let thread = Thread {
-            // One call per kind of B the engine uses (plain for convolutions, transposed for
-            // linear layers), on shapes big enough to take the JIT kernels rather than a
-            // small-matrix path.
-            let a = [Float](repeating: 0, count: 64 * 64), b = a
-            var c = a
-            a.withUnsafeBufferPointer { a in
-                b.withUnsafeBufferPointer { b in
-                    c.withUnsafeMutableBufferPointer { c in
-                        for transposeB in [false, true] {
-                            multiplyMatrices(m: 64, n: 64, k: 64, a: a.baseAddress!, lda: 64, b: b.baseAddress!, ldb: 64,
-                                             transposeB: transposeB, beta: 0, c: c.baseAddress!, ldc: 64)
-                        }
-                    }
-                }
-            }
-        }
-        thread.name = "weightconv GEMM warm-up"
-        thread.start()
-        #endif
-        return true
-    }()
 }

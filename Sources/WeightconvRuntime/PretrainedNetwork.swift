@@ -35,9 +35,6 @@ public struct PretrainedNetwork: Sendable {
     /// Builds the network of an opened file, to run in `mode` (the fast path with a number of threads,
     /// or the slow naive operators).
     public init(file: WeightFile, mode: ExecutionMode) throws {
-        // The GEMM library's kernels are generated while the network is read and folded (see
-        // MatrixMultiplyWarmUp), not at the first forward pass.
-        if case .fast = mode { MatrixMultiplyWarmUp.begin() }
         guard let architecture = file.document.architecture else {
             throw WeightconvError(file: file.path, problem: "records no architecture",
                                   hint: "it was written by a generic import; import it with --arch to run it")

@@ -47,41 +47,4 @@ struct MatrixMultiplyTests {
             }
         }
     }
-
-    /// GEMMs on several threads while the background warm-up may still be generating the
-    /// library's kernels (in a fresh test process the first of them races it) give the same
-    /// results as on one thread after it.
-    @Test func callsDuringTheWarmUpAreRight() async throws {
-        MatrixMultiplyWarmUp.begin()
-        let (m, n, k) = (24, 49, 40)
-        let a = (0..<m * k).map { Float(($0 * 17) % 13) / 13 - 0.5 }
-        let b = (0..<k * n).map { Float(($0 * 29) % 11) / 11 - 0.5 }
-        @Sendable func product() -> [Float] {
-            var c = [Float](repeating: 0, count: m * n)
-            c.withUnsafeMutableBufferPointer { c in
-                a.withUnsafeBufferPointer { a in
-                    b.withUnsafeBufferPointer { b in
-                        multiplyMatrices(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: b.baseAddress!, ldb: n,
-                                         beta: 0, c: c.baseAddress!, ldc: n)
-                    }
-                }
-            }
-            return c
-        }
-        let results = await withTaskGroup(of: [Float].self) { group in
-            for _ in 0..<4 { group.addTask { product() } }
-            return await group.reduce(into: []) { $0.append($1) }
-        }
-        let expected = product()
-        var worst: Float = 0
-        for i in 0..<m {
-            for j in 0..<n {
-                var sum: Double = 0
-                for p in 0..<k { sum += Double(a[i * k + p]) * Double(b[p * n + j]) }
-                worst = max(worst, abs(expected[i * n + j] - Float(sum)))
-            }
-        }
-        #expect(worst < 1e-4, "max |diff| against the triple loop \(worst)")
-        for result in results { #expect(result == expected, "a concurrent call differs from the serial one") }
-    }
 }
