@@ -65,7 +65,7 @@ struct PreparedConvolution: Sendable {
 
     /// Floats of per-worker scratch the layer needs for an input of `shape` when split `workers` ways.
     func scratchFloats(input shape: [Int], output: [Int]) -> Int {
-        let packed = Self.imagesPerTile(rows: outputChannels / parameters.groups, plane: output[2] * output[3], images: output[0])
+        let packed = imagesPacked(output: output)
         return switch algorithm {
         // Packed images: their input planes side by side, then the GEMM's result before it is scattered.
         case .pointwise: packed > 1 ? (inputChannels + outputChannels) / parameters.groups * packed * output[2] * output[3] : 0
@@ -88,8 +88,7 @@ struct PreparedConvolution: Sendable {
             && parameters.stride.w <= 2:
             runGrouped3x3(vector, input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
         #endif
-        case (.pointwise, _) where Self.imagesPerTile(rows: outputChannels / parameters.groups, plane: outputShape[2] * outputShape[3],
-                                                      images: outputShape[0]) > 1:
+        case (.pointwise, _) where imagesPacked(output: outputShape) > 1:
             runPackedPointwise(input: input, inputShape: inputShape, output: output, outputShape: outputShape, residual: residual,
                                scratch: scratch, workers: workers)
         case (.pointwise, _), (.im2col, _):
@@ -124,6 +123,12 @@ struct PreparedConvolution: Sendable {
         guard images > 1, plane > 0, 2 * plane <= 256 else { return 1 }
         let target = tileColumns(rows: rows, columns: images * plane)
         return min(images, max(1, (target + plane / 2) / plane))
+    }
+
+    /// This layer's ``imagesPerTile(rows:plane:images:)`` for an output of `shape`: one definition for
+    /// the scratch it is given and the path it runs, so the two cannot disagree.
+    func imagesPacked(output shape: [Int]) -> Int {
+        Self.imagesPerTile(rows: outputChannels / parameters.groups, plane: shape[2] * shape[3], images: shape[0])
     }
 
     /// Where column tile `t` of `tiles` starts: an even cut moved down to a multiple of 16 columns
@@ -272,7 +277,7 @@ struct PreparedConvolution: Sendable {
         let n = inputShape[0], plane = outputShape[2] * outputShape[3]
         let g = parameters.groups
         let icg = inputChannels / g, ocg = outputChannels / g
-        let per = Self.imagesPerTile(rows: ocg, plane: plane, images: n)
+        let per = imagesPacked(output: outputShape)
         let runs = (n + per - 1) / per
         let shares = workers.count
         let rowPieces = shares > 1 && ocg / shares >= 16 ? shares : 1
