@@ -209,7 +209,11 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
 
     /// Builds the network, reading every parameter from `weights` under the canonical names.
     package func build(_ weights: WeightSource, mode: ExecutionMode = .naive) throws -> any Network {
-        switch self {
+        // The fast path's GEMM library gets its kernels ready while the weights are read and folded,
+        // and is waited for before returning, so that no generation outlives the build.
+        let warmUp = mode == .naive ? nil : MatrixMultiplyWarmUp.begin()
+        defer { warmUp?.wait() }
+        return switch self {
         case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)
         case .mobileNetV2(let c): try MobileNetV2Network(c, weights: weights, mode: mode)
         case .shuffleNetV1(let c): try ShuffleNetV1Network(c, weights: weights, mode: mode)

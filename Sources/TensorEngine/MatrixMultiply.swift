@@ -4,6 +4,7 @@ import Accelerate
 import CDNNL
 #endif
 import CKernels
+import Dispatch
 
 /// The library behind ``multiplyMatrices``, chosen when the package is built.
 ///
@@ -69,4 +70,34 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
     #else
     wc_sgemm_portable(m, n, k, a, lda, b, ldb, transposeB, beta, c, ldc)
     #endif
+}
+
+/// Getting the GEMM library ready before the first forward pass.
+///
+/// oneDNN generates its SGEMM kernels for the CPU on the first `dnnl_sgemm` call of a process, any
+/// shape: 30–45 ms (AMD EPYC Zen 4, AVX-512; about 12 ms under AVX2), where ShuffleNet v1's whole
+/// forward pass takes 3 ms. ``begin()`` starts that generation on another thread, so that it
+/// overlaps reading and folding the weights; the caller waits for it before it returns (see
+/// `NetworkConfiguration.build`). Waiting matters: a process that exits while libdnnl is still
+/// generating crashes in libdnnl's static destructors (a background generation left running
+/// crashed 60 of 60 `bench --size 1` runs of the seed example).
+package enum MatrixMultiplyWarmUp {
+    /// Starts the generation the first time it is called in a process and returns what to wait
+    /// on; later calls return the same group, already done or still running. Nothing runs where
+    /// the backend generates no code (Accelerate, the portable GEMM).
+    package static func begin() -> DispatchGroup { started }
+
+    private static let started: DispatchGroup = {
+        let group = DispatchGroup()
+        #if !canImport(Accelerate) && canImport(CDNNL)
+        DispatchQueue.global(qos: .userInitiated).async(group: group) {
+            // Any GEMM of at least two rows and two columns generates every kernel (one row or
+            // column takes the matrix-vector path, which generates only its own).
+            let a = [Float](repeating: 1, count: 4), b = a
+            var c = [Float](repeating: 0, count: 4)
+            multiplyMatrices(m: 2, n: 2, k: 2, a: a, lda: 2, b: b, ldb: 2, beta: 0, c: &c, ldc: 2)
+        }
+        #endif
+        return group
+    }()
 }

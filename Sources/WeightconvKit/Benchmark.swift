@@ -15,25 +15,40 @@ package struct BenchmarkResult: Sendable, Codable {
     package var fileWeightBytes: Int?
     package var weightBytes: Int?
     package var activationBytes: Int?
+    /// What a program pays before its first answer (`bench`; see README, Time to first answer):
+    /// opening the file and building the network (mapping, checks, folding, planning), and the
+    /// first forward pass, which in a fresh process also has the GEMM library generate its kernels.
+    /// The process start before them is not included.
+    package var openMs: Double?
+    /// The first forward pass: the first warm-up pass, or the first timed one when there is none.
+    package var firstPassMs: Double?
 
     enum CodingKeys: String, CodingKey {
         case medianMs = "median_ms", p90Ms = "p90_ms", minMs = "min_ms", maxMs = "max_ms"
         case batch, threads, iterations
         case fileWeightBytes = "file_weight_bytes", weightBytes = "weight_bytes", activationBytes = "activation_bytes"
+        case openMs = "open_ms", firstPassMs = "first_pass_ms"
     }
 
     /// Runs `body` `warmup` times untimed, then `iterations` times timed with a monotonic clock.
     package static func measure(batch: Int, threads: Int, iterations: Int, warmup: Int,
                                _ body: () throws -> Void) rethrows -> BenchmarkResult {
-        for _ in 0..<warmup { try body() }
-        var samples: [Double] = []
-        samples.reserveCapacity(iterations)
-        for _ in 0..<max(iterations, 1) {
+        func timed() throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
-            samples.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6)
+            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         }
-        return BenchmarkResult(samples: samples, batch: batch, threads: threads)
+        var first: Double?
+        for _ in 0..<warmup {
+            let time = try timed()
+            if first == nil { first = time }
+        }
+        var samples: [Double] = []
+        samples.reserveCapacity(iterations)
+        for _ in 0..<max(iterations, 1) { samples.append(try timed()) }
+        var result = BenchmarkResult(samples: samples, batch: batch, threads: threads)
+        result.firstPassMs = first ?? samples[0]
+        return result
     }
 
     init(samples: [Double], batch: Int, threads: Int) {

@@ -8,12 +8,15 @@ import WeightFormat
 package enum NetworkBenchmark {
     package static func run(path: String, batch: Int, iterations: Int, warmup: Int, size: Int?,
                            mode: ExecutionMode) throws -> BenchmarkResult {
+        let start = DispatchTime.now().uptimeNanoseconds
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: mode)
+        let opened = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
         let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
         var result = try BenchmarkResult.measure(batch: batch, threads: mode.threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)
         }
+        result.openMs = opened
         if let executor = loaded.network.executor {
             result.fileWeightBytes = file.tensors.reduce(0) { $0 + ($1.byteCount ?? 0) }
             result.weightBytes = executor.weightBytes

@@ -65,6 +65,9 @@ struct BenchCommand: ParsableCommand {
                     print(String(format: "memory: weights %.1f MB in the file, %.1f MB held (folded); activations and scratch %.1f MB",
                                  Double(fileWeights) / 1e6, Double(weights) / 1e6, Double(activations) / 1e6))
                 }
+                if let open = result.openMs, let first = result.firstPassMs {
+                    print(String(format: "first answer: open %.1f ms + first pass %.1f ms", open, first))
+                }
             }
         }
     }

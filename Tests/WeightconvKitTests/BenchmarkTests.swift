@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import WeightconvKit
 
@@ -9,5 +10,22 @@ import Testing
         #expect(r.minMs == 1 && r.maxMs == 10 && r.iterations == 10)
         let odd = BenchmarkResult(samples: [3, 1, 2], batch: 1, threads: 1)
         #expect(odd.medianMs == 2 && odd.p90Ms == 3)
+    }
+
+    /// The first pass is timed on its own, whether it is a warm-up pass or, without warm-up, the
+    /// first timed one (a first call that sleeps 30 ms stands in for a first forward pass that waits).
+    @Test func theFirstPassIsReportedApart() throws {
+        for warmup in [0, 2] {
+            var calls = 0
+            let result = BenchmarkResult.measure(batch: 1, threads: 1, iterations: 3, warmup: warmup) {
+                calls += 1
+                if calls == 1 { usleep(30_000) }
+            }
+            #expect(calls == warmup + 3)
+            let first = try #require(result.firstPassMs)
+            #expect(first >= 30, "warm-up \(warmup): first pass \(first) ms")
+            #expect(warmup == 0 ? result.maxMs == first : result.maxMs < 30, "warm-up \(warmup): \(result)")
+            #expect(result.jsonText.contains("\"first_pass_ms\":"))
+        }
     }
 }
