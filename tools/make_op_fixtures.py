@@ -61,6 +61,11 @@ conv_case("conv_grouped_g4_s2", 1, 8, 9, 9, 8, 3, 2, 1, 1, 4, False, 55)
 # eight filters and a remainder of three, several column blocks, both strides).
 conv_case("conv_grouped_g2_wide", 1, 20, 11, 37, 22, 3, 1, 1, 1, 2, True, 57)
 conv_case("conv_grouped_g2_wide_s2", 2, 20, 12, 35, 22, 3, 2, 1, 1, 2, True, 58)
+# 3-channel stems (one group, run by the same direct kernel): several column blocks, two blocks of
+# eight filters and a remainder, padding 1 (MobileNetV2, ShuffleNet v1) and 0 (Xception); at batch 1
+# with two threads the output rows are cut into bands, one per thread.
+conv_case("conv_stem_s2_wide", 1, 3, 23, 37, 20, 3, 2, 1, 1, 1, True, 21)
+conv_case("conv_stem_s2_p0", 2, 3, 21, 35, 10, 3, 2, 0, 1, 1, False, 22)
 conv_case("conv_pointwise_g3", 2, 12, 5, 7, 9, 1, 1, 0, 1, 3, True, 60)
 conv_case("conv_pointwise_s2", 1, 6, 9, 7, 10, 1, 2, 0, 1, 1, False, 70)
 conv_case("conv_depthwise_s1", 2, 6, 10, 7, 6, 3, 1, 1, 1, 6, True, 80)

@@ -208,16 +208,20 @@ static inline AVX512 void grouped_block(const float *input, long height, long wi
 }
 
 void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
-                                 float *output, long out_height, long out_width, long out_channels,
+                                 float *output, long out_height, long out_width, long out_channels, long out_plane,
                                  long stride, long pad_top, long pad_left,
                                  const float *filter, const float *bias, int activation) {
-    const long taps = in_channels * 9, plane_out = out_height * out_width;
-    for (long ox = 0; ox < out_width; ox += 16) {
-        const __mmask16 store = inside(ox, out_width);
-        const long x = ox * stride - pad_left;
-        __mmask16 m[5];
-        tap_masks(x, width, m);
-        for (long oy = 0; oy < out_height; oy++) {
+    const long taps = in_channels * 9, plane_out = out_plane;
+    // Rows outside, column blocks inside: each output row is written whole before the next, and
+    // the three input rows it reads stay in L1. With column blocks outside, a plane larger than L2
+    // (Xception's 3-channel stem: 299×299 in, 32 × 149×149 out) was streamed from memory once per
+    // column block and each output line was fetched twice (0.86 ms against 0.72 as im2col + GEMM).
+    for (long oy = 0; oy < out_height; oy++) {
+        for (long ox = 0; ox < out_width; ox += 16) {
+            const __mmask16 store = inside(ox, out_width);
+            const long x = ox * stride - pad_left;
+            __mmask16 m[5];
+            tap_masks(x, width, m);
             for (long o = 0; o < out_channels; o += BLOCK) {
                 float *out = output + o * plane_out;
                 const float *f = filter + o * taps, *b = bias + o;

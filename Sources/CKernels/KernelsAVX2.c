@@ -267,16 +267,17 @@ static inline AVX2 void grouped_block(const float *input, long height, long widt
 }
 
 void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
-                             float *output, long out_height, long out_width, long out_channels,
+                             float *output, long out_height, long out_width, long out_channels, long out_plane,
                              long stride, long pad_top, long pad_left,
                              const float *filter, const float *bias, int activation) {
-    const long taps = in_channels * 9, plane_out = out_height * out_width;
-    for (long ox = 0; ox < out_width; ox += 8) {
-        const store_mask s = store_for(ox, out_width);
-        const long x = ox * stride - pad_left;
-        taps_mask m;
-        tap_masks(x, width, stride, &m);
-        for (long oy = 0; oy < out_height; oy++) {
+    const long taps = in_channels * 9, plane_out = out_plane;
+    // Rows outside, column blocks inside, as the AVX-512 kernel (see there).
+    for (long oy = 0; oy < out_height; oy++) {
+        for (long ox = 0; ox < out_width; ox += 8) {
+            const store_mask s = store_for(ox, out_width);
+            const long x = ox * stride - pad_left;
+            taps_mask m;
+            tap_masks(x, width, stride, &m);
             for (long o = 0; o < out_channels; o += BLOCK) {
                 float *out = output + o * plane_out;
                 const float *f = filter + o * taps, *b = bias + o;

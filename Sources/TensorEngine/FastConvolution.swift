@@ -83,7 +83,7 @@ struct PreparedConvolution: Sendable {
         switch (algorithm, kernels.vector) {
         #if arch(x86_64)
         case (.im2col, let vector?) where residual == nil && inputActivation == .identity
-            && parameters.groups > 1 && inputChannels / parameters.groups <= 32
+            && (parameters.groups > 1 || inputChannels <= 4) && inputChannels / parameters.groups <= 32
             && kernel == Size2(3) && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w
             && parameters.stride.w <= 2:
             runGrouped3x3(vector, input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
@@ -329,9 +329,11 @@ struct PreparedConvolution: Sendable {
     /// A grouped 3×3 convolution with at most 32 input channels a group (ResNeXt's: 4 to 32)
     /// computed directly, with no unfolded copy: its per-group GEMMs are too small to run near the
     /// machine's speed (ResNeXt-50's sixteen grouped layers: 11 ms as GEMMs, 3.4 ms here). The
-    /// 3-channel stems stay on im2col + GEMM, which measured faster for them (MobileNetV2's stem
-    /// 0.20 ms against 0.32 ms with this kernel). Each share takes a contiguous run of (image,
-    /// group) items.
+    /// 3-channel stems (one group) run here too: as im2col + GEMM their K is 27, too short for the
+    /// GEMM to pay for the unfolding (1 thread, AMD EPYC Zen 4: MobileNetV2's stem 0.41 → 0.35 ms,
+    /// ShuffleNet v1's 0.30–0.38 → 0.24–0.28 ms). Each share takes a contiguous run of (image,
+    /// group) items; when there are fewer items than shares (a stem at batch 1), each item is cut
+    /// into bands of output rows so that every share has one.
     private func runGrouped3x3(_ vector: VectorKernels, input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],
                                workers: Workers) {
         let (n, h, w) = (inputShape[0], inputShape[2], inputShape[3])
@@ -339,14 +341,16 @@ struct PreparedConvolution: Sendable {
         let g = parameters.groups
         let icg = inputChannels / g, ocg = outputChannels / g
         let p = parameters, activation = self.activation
+        let bands = n * g < workers.count ? min(workers.count, oh) : 1
         withParameters { weights, biases in
-            workers.forEachChunk(n * g) { _, items in
+            workers.forEachChunk(n * g * bands) { _, items in
                 for item in items {
-                    let (image, group) = (item / g, item % g)
+                    let (image, group, band) = (item / (g * bands), item / bands % g, item % bands)
+                    let rows = (oh * band / bands)..<(oh * (band + 1) / bands)
                     vector.grouped3x3(input[(image * inputChannels + group * icg) * h * w], h, w, icg,
-                                      output[(image * outputChannels + group * ocg) * oh * ow], oh, ow, ocg,
-                                      p.stride.w, p.padding.h, p.padding.w, weights[group * ocg * icg * 9],
-                                      biases[group * ocg], activation.code)
+                                      output[(image * outputChannels + group * ocg) * oh * ow + rows.lowerBound * ow],
+                                      rows.count, ow, ocg, oh * ow, p.stride.w, p.padding.h - rows.lowerBound * p.stride.h,
+                                      p.padding.w, weights[group * ocg * icg * 9], biases[group * ocg], activation.code)
                 }
             }
         }

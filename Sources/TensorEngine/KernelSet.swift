@@ -76,15 +76,15 @@ package enum VectorKernels: Sendable {
     }
 
     func grouped3x3(_ input: UnsafePointer<Float>, _ height: Int, _ width: Int, _ inChannels: Int,
-                    _ output: UnsafeMutablePointer<Float>, _ outHeight: Int, _ outWidth: Int, _ outChannels: Int,
+                    _ output: UnsafeMutablePointer<Float>, _ outHeight: Int, _ outWidth: Int, _ outChannels: Int, _ outPlane: Int,
                     _ stride: Int, _ padTop: Int, _ padLeft: Int,
                     _ filter: UnsafePointer<Float>, _ bias: UnsafePointer<Float>, _ activation: Int32) {
         switch self {
         case .avx2:
-            wc_grouped3x3_avx2(input, height, width, inChannels, output, outHeight, outWidth, outChannels,
+            wc_grouped3x3_avx2(input, height, width, inChannels, output, outHeight, outWidth, outChannels, outPlane,
                                stride, padTop, padLeft, filter, bias, activation)
         case .avx512:
-            wc_grouped3x3_avx512(input, height, width, inChannels, output, outHeight, outWidth, outChannels,
+            wc_grouped3x3_avx512(input, height, width, inChannels, output, outHeight, outWidth, outChannels, outPlane,
                                  stride, padTop, padLeft, filter, bias, activation)
         }
     }

@@ -41,11 +41,13 @@ void wc_epilogue_avx512(float *row, long count, float bias, const float *residua
 /// One group of a grouped 3×3 convolution (ResNeXt's), dilation 1, stride 1 or 2 in both
 /// directions, any padding, reading the group's `in_channels` unpadded input planes directly:
 ///   output[o][oy][ox] = act(bias[o] + Σ_i Σ_ky,kx filter[o][i][ky][kx] · input[i][s·oy − pad_top + ky][s·ox − pad_left + kx])
-/// for each of the group's `out_channels` planes o; `filter`
+/// for each of the group's `out_channels` planes o, which lie `out_plane` floats apart; `filter`
 /// is [out_channels][in_channels][3][3]. Sixteen columns of up to eight output channels are
-/// accumulated in registers, so each input vector loaded serves eight filters. Requires AVX-512F.
+/// accumulated in registers, so each input vector loaded serves eight filters. A band of output
+/// rows [r, r + out_height) of a larger output is computed by passing `output` + r·out_width,
+/// `pad_top` − r·stride and the whole output's plane size as `out_plane`. Requires AVX-512F.
 void wc_grouped3x3_avx512(const float *input, long height, long width, long in_channels,
-                          float *output, long out_height, long out_width, long out_channels,
+                          float *output, long out_height, long out_width, long out_channels, long out_plane,
                           long stride, long pad_top, long pad_left,
                           const float *filter, const float *bias, int activation);
 
@@ -71,7 +73,7 @@ void wc_depthwise3x3_avx2(const float *input, long height, long width,
 void wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation);
 
 void wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
-                        float *output, long out_height, long out_width, long out_channels,
+                        float *output, long out_height, long out_width, long out_channels, long out_plane,
                         long stride, long pad_top, long pad_left,
                         const float *filter, const float *bias, int activation);
 
