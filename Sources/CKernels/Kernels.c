@@ -10,10 +10,16 @@
 #include <stdint.h>
 
 #define AVX512 __attribute__((target("avx512f")))
+#define AVX512_BF16 __attribute__((target("avx512f,avx512bf16")))
 
 bool wc_has_avx512(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
+}
+
+bool wc_has_avx512_bf16(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
 }
 
 /// Lanes i of 16 with 0 <= first + i < count.
@@ -23,6 +29,25 @@ static inline __mmask16 inside(long first, long count) {
     if (hi > 16) hi = 16;
     if (lo >= hi) return 0;
     return (__mmask16)(((1u << hi) - 1u) & ~((1u << lo) - 1u));
+}
+
+void AVX512_BF16 wc_rows_to_bf16_avx512(const float *src, long rows, long cols, long ld, uint16_t *dst) {
+    for (long r = 0; r < rows; r++) {
+        const float *from = src + r * ld;
+        uint16_t *to = dst + r * cols;
+        long c = 0;
+        for (; c + 16 <= cols; c += 16) {
+            const __m256bh packed = _mm512_cvtneps_pbh(_mm512_loadu_ps(from + c));
+            _mm256_storeu_si256((__m256i *)(to + c), (__m256i)packed);
+        }
+        if (c < cols) {
+            // The tail through a buffer: a masked 16-bit store would need AVX-512BW as well.
+            uint16_t tail[16];
+            const __m256bh packed = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(inside(c, cols), from + c));
+            _mm256_storeu_si256((__m256i *)tail, (__m256i)packed);
+            for (long i = c; i < cols; i++) to[i] = tail[i - c];
+        }
+    }
 }
 
 /// max/min return their second operand when either is NaN: with the value second, NaN passes
@@ -246,5 +271,7 @@ void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, lo
 #else
 
 bool wc_has_avx512(void) { return false; }
+bool wc_has_avx512_bf16(void) { return false; }
 
 #endif
+

@@ -12,16 +12,25 @@ package protocol Network: Sendable {
 
 /// How a built network computes: the obviously-correct naive operators, or the fast path
 /// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads, with the
-/// widest kernels the CPU runs unless `kernels` says otherwise.
+/// widest kernels the CPU runs unless `kernels` says otherwise, in float32 unless `precision`
+/// asks for bfloat16 1×1 convolutions where the machine has them.
 public enum ExecutionMode: Sendable, Hashable {
     case naive
-    case fast(threads: Int, kernels: KernelSet = .best)
+    case fast(threads: Int, kernels: KernelSet = .best, precision: Precision = .float32)
 
     /// The threads a forward pass runs on: the naive operators run on the calling thread alone.
     public var threads: Int {
         switch self {
         case .naive: 1
-        case .fast(let threads, _): threads
+        case .fast(let threads, _, _): threads
+        }
+    }
+
+    /// The arithmetic of the 1×1 convolutions: float32 for the naive operators.
+    public var precision: Precision {
+        switch self {
+        case .naive: .float32
+        case .fast(_, _, let precision): precision
         }
     }
 }
@@ -42,7 +51,8 @@ package struct GraphNetwork: Network {
         self.mode = mode
         switch mode {
         case .naive: runner = .naive(graph)
-        case .fast(let threads, let kernels): runner = .fast(try FastExecutor(graph: consume graph, threads: threads, kernels: kernels))
+        case .fast(let threads, let kernels, let precision):
+            runner = .fast(try FastExecutor(graph: consume graph, threads: threads, kernels: kernels, precision: precision))
         }
     }
 
@@ -211,7 +221,7 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
     package func build(_ weights: WeightSource, mode: ExecutionMode = .naive) throws -> any Network {
         // The fast path's GEMM library gets its kernels ready while the weights are read and folded,
         // and is waited for before returning, so that no generation outlives the build.
-        let warmUp = mode == .naive ? nil : MatrixMultiplyWarmUp.begin()
+        let warmUp = mode == .naive ? nil : MatrixMultiplyWarmUp.begin(mode.precision)
         defer { warmUp?.wait() }
         return switch self {
         case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)

@@ -32,6 +32,15 @@ struct PreparedConvolution: Sendable {
     /// For a depthwise convolution before a channel shuffle: input channel `c`'s result is written
     /// as output channel `outputPlanes[c]` (the shuffle folded into the write).
     var outputPlanes: [Int]?
+    /// A 1×1 layer's weights rounded to bfloat16 when it runs at ``Precision/bfloat16`` (see
+    /// ``usePrecision(_:)``); nil at float32.
+    private(set) var bfloat16Weights: BFloat16Weights?
+
+    /// Runs the layer at `precision`: bfloat16 applies to 1×1 layers (their GEMMs are the bulk of the
+    /// work); the others stay float32.
+    mutating func usePrecision(_ precision: Precision) {
+        bfloat16Weights = precision == .bfloat16 && algorithm == .pointwise ? BFloat16Weights(weight) : nil
+    }
 
     init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
         let out = layer.outputChannels
@@ -66,9 +75,15 @@ struct PreparedConvolution: Sendable {
     /// Floats of per-worker scratch the layer needs for an input of `shape` when split `workers` ways.
     func scratchFloats(input shape: [Int], output: [Int]) -> Int {
         let packed = imagesPacked(output: output)
+        let plane = output[2] * output[3]
+        let icg = inputChannels / parameters.groups, ocg = outputChannels / parameters.groups
+        // At bfloat16, room for the GEMM's right-hand matrix rounded (two values a float): a tile of
+        // columns (which `tileStart` may widen by up to 15), or the packed planes.
+        let columns = packed > 1 ? packed * plane : min(plane, Self.tileColumns(rows: ocg, columns: plane) + 16)
+        let rounded = bfloat16Weights == nil ? 0 : (icg * columns + 1) / 2 + 16
         return switch algorithm {
         // Packed images: their input planes side by side, then the GEMM's result before it is scattered.
-        case .pointwise: packed > 1 ? (inputChannels + outputChannels) / parameters.groups * packed * output[2] * output[3] : 0
+        case .pointwise: (packed > 1 ? (icg + ocg) * packed * plane : 0) + rounded
         case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w
             * Self.tileColumns(rows: outputChannels / parameters.groups, columns: output[2] * output[3])
         // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
@@ -253,8 +268,14 @@ struct PreparedConvolution: Sendable {
                     }
                     let firstRow = item.group * ocg + item.rows.lowerBound
                     let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
-                    multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
-                                     b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
+                    if let halves = bfloat16Weights {
+                        // Pointwise only (see usePrecision), so scratch is free for the rounded B.
+                        halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
+                                        rounded: scratch[worker].base, c: c, ldc: columns)
+                    } else {
+                        multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
+                                         b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
+                    }
                     for r in 0..<item.rows.count {
                         let extra = residual.map {
                             UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
@@ -309,8 +330,13 @@ struct PreparedConvolution: Sendable {
                         }
                     }
                     let firstRow = item.group * ocg + item.rows.lowerBound
-                    multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,
-                                     b: packed, ldb: width, beta: 0, c: result, ldc: width)
+                    if let halves = bfloat16Weights {
+                        halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: icg, b: packed, ldb: width,
+                                        rounded: result + ocg * width, c: result, ldc: width)
+                    } else {
+                        multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,
+                                         b: packed, ldb: width, beta: 0, c: result, ldc: width)
+                    }
                     for r in 0..<item.rows.count {
                         for (j, image) in item.images.enumerated() {
                             let offset = (image * cout + firstRow + r) * plane
@@ -633,5 +659,39 @@ func epilogue(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float, resid
         case .relu: for i in 0..<count { row[i] = max(row[i] + bias, 0) }
         case .relu6: for i in 0..<count { row[i] = min(max(row[i] + bias, 0), 6) }
         }
+    }
+}
+
+/// A 1×1 layer's weights rounded to bfloat16 once, at load, at a fixed address every share reads.
+/// Exists only where bfloat16 is available (x86-64 with AVX512_BF16): elsewhere the layer stays
+/// float32.
+final class BFloat16Weights: @unchecked Sendable { // immutable after init
+    private let values: UnsafeMutableBufferPointer<UInt16> // [out, in/groups]
+
+    init?(_ weight: [Float]) {
+        #if arch(x86_64)
+        guard BFloat16Multiply.available, !weight.isEmpty else { return nil }
+        values = .allocate(capacity: weight.count)
+        weight.withUnsafeBufferPointer { wc_rows_to_bf16_avx512($0.baseAddress!, 1, weight.count, weight.count, values.baseAddress!) }
+        #else
+        return nil
+        #endif
+    }
+
+    deinit { values.deallocate() }
+
+    var byteCount: Int { values.count * MemoryLayout<UInt16>.size }
+
+    /// `C[rows.count, n] = W[rows, k] · B[k, n]`: B (row stride `ldb`) is rounded into `rounded`
+    /// (room for k·n halves), then multiplied by oneDNN's bfloat16 GEMM with float32 sums.
+    @inline(__always)
+    func multiply(rows: Range<Int>, n: Int, k: Int, b: UnsafePointer<Float>, ldb: Int, rounded: UnsafeMutablePointer<Float>,
+                  c: UnsafeMutablePointer<Float>, ldc: Int) {
+        #if arch(x86_64)
+        let halves = UnsafeMutableRawPointer(rounded).assumingMemoryBound(to: UInt16.self)
+        wc_rows_to_bf16_avx512(b, k, n, ldb, halves)
+        BFloat16Multiply.multiply(m: rows.count, n: n, k: k, a: values.baseAddress! + rows.lowerBound * k, lda: k,
+                                  b: halves, ldb: n, c: c, ldc: ldc)
+        #endif
     }
 }

@@ -110,6 +110,8 @@ package final class FastExecutor: @unchecked Sendable {
     package let graph: Graph
     package let threads: Int
     package let kernels: KernelSet
+    /// The arithmetic of the 1×1 convolutions (see ``Precision``).
+    package let precision: Precision
     private let steps: [Step]
     private let output: Int
     private let workers: Workers
@@ -120,28 +122,38 @@ package final class FastExecutor: @unchecked Sendable {
     /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
     ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
     ///   narrower one (tests compare every set the machine runs with the naive operators).
-    package convenience init(graph: consuming Graph, threads: Int, kernels: KernelSet = .best) throws {
-        try self.init(graph: consume graph, threads: threads, kernels: kernels, chunkFloats: FastExecutor.defaultChunkFloats)
+    /// - Parameter precision: `.bfloat16` runs the 1×1 convolutions in bfloat16 (see ``Precision``);
+    ///   an error where the machine cannot.
+    package convenience init(graph: consuming Graph, threads: Int, kernels: KernelSet = .best,
+                             precision: Precision = .float32) throws {
+        try self.init(graph: consume graph, threads: threads, kernels: kernels, precision: precision,
+                      chunkFloats: FastExecutor.defaultChunkFloats)
     }
 
     /// - Parameter chunkFloats: the working set a chunk of images may take (see ``defaultChunkFloats``);
     ///   tests make it small so that small inputs run in chunks too.
-    package init(graph: consuming Graph, threads: Int, kernels: KernelSet, chunkFloats: Int) throws {
+    package init(graph: consuming Graph, threads: Int, kernels: KernelSet, precision: Precision = .float32,
+                 chunkFloats: Int) throws {
         guard threads >= 1 else {
             throw TensorError(operation: "fast executor", problem: "\(threads) threads", hint: "use at least one thread")
         }
+        guard precision.isAvailable else {
+            throw TensorError(operation: "fast executor", problem: "\(precision.rawValue) precision is not available on this machine",
+                              hint: "bf16 needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
+        }
         self.threads = threads
         self.kernels = kernels.runnable
+        self.precision = precision
         self.chunkFloats = max(chunkFloats, 1)
         workers = Workers(threads)
-        (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable)
+        (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable, precision: precision)
         self.graph = graph
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
     /// fused-away activation's value is replaced by the value it aliases. Each convolution node
     /// of `graph` is replaced by its folded layer (see ``graph``).
-    private static func compile(_ graph: inout Graph, kernels: KernelSet) throws -> ([Step], Int) {
+    private static func compile(_ graph: inout Graph, kernels: KernelSet, precision: Precision) throws -> ([Step], Int) {
         let count = graph.nodes.count
         var consumers = [Int](repeating: 0, count: count)
         for node in graph.nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
@@ -178,6 +190,7 @@ package final class FastExecutor: @unchecked Sendable {
             case let .convolution(x, layer, bn, residual, activation):
                 var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
                 prepared.kernels = kernels
+                prepared.usePrecision(precision)
                 // The node takes the layer the step runs, which shares its weights; the original
                 // ones, now held by nothing else, go when this iteration ends.
                 let folded = try ConvolutionLayer(weight: Tensor(uncheckedShape: layer.weight.shape, storage: prepared.weight),
@@ -267,7 +280,8 @@ package final class FastExecutor: @unchecked Sendable {
     package var weightBytes: Int {
         steps.reduce(0) { total, step in
             switch step {
-            case let .convolution(_, _, _, prepared): total + (prepared.weight.count + prepared.bias.count) * MemoryLayout<Float>.size
+            case let .convolution(_, _, _, prepared):
+                total + (prepared.weight.count + prepared.bias.count) * MemoryLayout<Float>.size + (prepared.bfloat16Weights?.byteCount ?? 0)
             case let .linear(_, _, layer): total + (layer.weight.count + (layer.bias?.count ?? 0)) * MemoryLayout<Float>.size
             default: total
             }

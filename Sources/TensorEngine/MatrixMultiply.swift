@@ -5,6 +5,9 @@ import CDNNL
 #endif
 import CKernels
 import Dispatch
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// The library behind ``multiplyMatrices``, chosen when the package is built.
 ///
@@ -84,8 +87,11 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
 package enum MatrixMultiplyWarmUp {
     /// Starts the generation the first time it is called in a process and returns what to wait
     /// on; later calls return the same group, already done or still running. Nothing runs where
-    /// the backend generates no code (Accelerate, the portable GEMM).
-    package static func begin() -> DispatchGroup { started }
+    /// the backend generates no code (Accelerate, the portable GEMM). With `.bfloat16`, the
+    /// bfloat16 GEMM's kernels (which are its own) are generated too, on the same thread.
+    package static func begin(_ precision: Precision = .float32) -> DispatchGroup {
+        precision == .bfloat16 ? startedWithBFloat16 : started
+    }
 
     private static let started: DispatchGroup = {
         let group = DispatchGroup()
@@ -100,4 +106,73 @@ package enum MatrixMultiplyWarmUp {
         #endif
         return group
     }()
+
+    private static let startedWithBFloat16: DispatchGroup = {
+        let float32 = started
+        let group = DispatchGroup()
+        DispatchQueue.global(qos: .userInitiated).async(group: group) {
+            if BFloat16Multiply.available {
+                let ones = [UInt16](repeating: 0x3f80, count: 4) // 1.0
+                var c = [Float](repeating: 0, count: 4)
+                BFloat16Multiply.multiply(m: 2, n: 2, k: 2, a: ones, lda: 2, b: ones, ldb: 2, c: &c, ldc: 2)
+            }
+            float32.wait()
+        }
+        return group
+    }()
+}
+
+/// The arithmetic of the fast path's 1×1 convolutions, the bulk of every network's work (75–88% of
+/// the time of the four families at batch 1).
+public enum Precision: String, Sendable, Hashable, CaseIterable {
+    /// Float32 throughout: the default, and what the verification rule holds to PyTorch's logits.
+    case float32 = "fp32"
+    /// The 1×1 convolutions multiply bfloat16 weights (rounded once, at load) by their inputs
+    /// rounded to bfloat16 as they are read, summing in float32; every other operator, the bias,
+    /// residual and activation stay float32. About 1.8× the float32 GEMM's speed where the CPU
+    /// multiplies bfloat16 in hardware (AVX512_BF16), at an accuracy the README states per network.
+    /// Opt-in: only where ``isAvailable`` says so.
+    case bfloat16 = "bf16"
+
+    /// Whether this machine runs the precision: float32 always; bfloat16 where the CPU has
+    /// AVX512_BF16 and the linked oneDNN exports its bfloat16 GEMM.
+    public var isAvailable: Bool {
+        switch self {
+        case .float32: true
+        case .bfloat16: BFloat16Multiply.available
+        }
+    }
+}
+
+/// oneDNN's bfloat16 GEMM (`dnnl_gemm_bf16bf16f32`): exported by libdnnl 2.x with C linkage but not
+/// declared in its public header, so it is looked up when first needed rather than linked, and a
+/// oneDNN without it leaves bfloat16 unavailable instead of failing to build or load.
+enum BFloat16Multiply {
+    typealias Function = @convention(c) (CChar, CChar, Int, Int, Int, Float, UnsafePointer<UInt16>?, Int,
+                                         UnsafePointer<UInt16>?, Int, Float, UnsafeMutablePointer<Float>?, Int) -> Int32
+
+    static let function: Function? = {
+        #if !canImport(Accelerate) && canImport(CDNNL) && canImport(Glibc)
+        guard wc_has_avx512_bf16(), let symbol = dlsym(nil, "dnnl_gemm_bf16bf16f32") else { return nil }
+        return unsafeBitCast(symbol, to: Function.self)
+        #else
+        return nil
+        #endif
+    }()
+
+    static var available: Bool { function != nil }
+
+    /// `C = A·B` (beta 0) for row-major bfloat16 A `[m][k]` and B `[k][n]` and float32 C, on the
+    /// calling thread. Only where ``available``.
+    static func multiply(m: Int, n: Int, k: Int, a: UnsafePointer<UInt16>, lda: Int, b: UnsafePointer<UInt16>, ldb: Int,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard let function else { return }
+        #if canImport(CDNNL) && !canImport(Accelerate)
+        omp_set_num_threads(1)
+        #endif
+        let no = CChar(UInt8(ascii: "N"))
+        // As dnnl_sgemm: only invalid arguments fail, and the shapes come from a planned graph.
+        let status = function(no, no, m, n, k, 1, a, lda, b, ldb, 0, c, ldc)
+        assert(status == 0, "dnnl_gemm_bf16bf16f32(\(m), \(n), \(k)) failed with \(status)")
+    }
 }

@@ -11,6 +11,9 @@ extension NetworkFamily: ExpressibleByArgument {}
 /// `--kernels`: a kernel set by its name (`portable`, `avx2`, `avx512`).
 extension KernelSet: ExpressibleByArgument {}
 
+/// `--precision fp32|bf16`.
+extension Precision: ExpressibleByArgument {}
+
 /// `import --arch`: a family, or `auto` to recognise the family from the tensor names.
 enum ArchitectureChoice: ExpressibleByArgument {
     case auto

@@ -13,6 +13,10 @@ struct ExecutionOptions: ParsableArguments {
                                valueName: "set"))
     var kernels: KernelSet?
 
+    @Option(help: ArgumentHelp("The arithmetic of the fast path's 1×1 convolutions: fp32, or bf16 (bfloat16 weights and inputs, float32 sums; opt-in, faster where the CPU has AVX512_BF16, and less accurate: see the README).",
+                               valueName: "precision"))
+    var precision: Precision = .float32
+
     @Flag(name: .customLong("naive-operators"),
           help: "Run the naive operators (plain loops, obviously correct, one thread) instead of the fast path.")
     var naiveOperators = false
@@ -33,10 +37,16 @@ struct ExecutionOptions: ParsableArguments {
         if naive, kernels != nil || portableKernels {
             throw ValidationError("--kernels chooses the fast path's kernels; leave it out with --naive-operators")
         }
+        if naive, precision != .float32 {
+            throw ValidationError("--precision \(precision.rawValue) is for the fast path; the naive operators are float32")
+        }
+        if !precision.isAvailable {
+            throw ValidationError("--precision \(precision.rawValue) is not available on this machine: it needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
+        }
     }
 
     /// The one value the library takes (the executor still falls back where the CPU lacks the set).
     var mode: ExecutionMode {
-        naive ? .naive : .fast(threads: threads, kernels: kernels ?? (portableKernels ? .portable : .best))
+        naive ? .naive : .fast(threads: threads, kernels: kernels ?? (portableKernels ? .portable : .best), precision: precision)
     }
 }

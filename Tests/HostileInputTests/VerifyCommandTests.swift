@@ -51,6 +51,30 @@ import WeightconvKit
         #expect(timed.status == 0 && timed.stdout.contains("\"threads\":1"), "\(timed.stdout) \(timed.stderr)")
     }
 
+    /// `--precision bf16` is opt-in: where the machine has it, bench runs and verify reports the
+    /// accuracy it gives up (exit 1: it is not meant to meet the float32 tolerance, and the hint says
+    /// so); where it does not, every command refuses it in one line before anything runs. The naive
+    /// operators are float32 only.
+    @Test func bfloat16PrecisionIsOptInAndStated() throws {
+        let file = packageRoot + "/fixtures/examples/shufflenet_seed001.wcv"
+        let bench = try runCLI(["bench", file, "--precision", "bf16", "--iterations", "1", "--warmup", "0", "--json"])
+        let verify = try runCLI(["verify", file, "--precision", "bf16"])
+        if Precision.bfloat16.isAvailable {
+            #expect(bench.status == 0, "\(bench.stdout) \(bench.stderr)")
+            #expect(verify.status == 1 && verify.stdout.contains("max |diff|") && verify.stderrLines.count == 1
+                    && verify.stderr.contains("--precision bf16"), "\(verify.stdout) \(verify.stderr)")
+        } else {
+            for result in [bench, verify] {
+                #expect(result.status != 0 && result.stderrLines.count == 1 && result.stderr.contains("--precision bf16"),
+                        "\(result.stdout) \(result.stderr)")
+            }
+        }
+        let naive = try runCLI(["verify", file, "--precision", "bf16", "--naive-operators"])
+        #expect(naive.status != 0 && naive.stderr.contains("--precision"), "\(naive.stderr)")
+        let float32 = try runCLI(["verify", file, "--precision", "fp32"])
+        #expect(float32.status == 0 && float32.stdout.hasSuffix("verified\n"), "\(float32.stdout) \(float32.stderr)")
+    }
+
     /// `bench` reports what the first answer cost (opening, first pass) and exits cleanly although the
     /// GEMM library generates its kernels on another thread as the network is built: at input size 1
     /// every GEMM is a single column, whose matrix-vector path never waits for that generation, so a

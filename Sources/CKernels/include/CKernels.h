@@ -6,6 +6,7 @@
 #define CKERNELS_H
 
 #include <stdbool.h>
+#include <stdint.h>
 
 /// Activation codes shared with TensorEngine.Activation.
 enum { WC_IDENTITY = 0, WC_RELU = 1, WC_RELU6 = 2 };
@@ -16,6 +17,10 @@ bool wc_has_avx512(void);
 /// Whether this CPU runs the AVX2 + FMA kernels below and the OS saves the AVX registers (cpuid
 /// and xgetbv; always false off x86-64).
 bool wc_has_avx2_fma(void);
+
+/// Whether this CPU converts and multiplies bfloat16 in hardware (AVX512_BF16 with AVX-512F; always
+/// false off x86-64): what the opt-in bf16 precision needs.
+bool wc_has_avx512_bf16(void);
 
 /// Pooling kinds for the wc_pool3x3 kernels.
 enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
@@ -33,6 +38,12 @@ void wc_depthwise3x3_avx512(const float *input, long height, long width,
                             long stride, long pad_top, long pad_left,
                             const float *filter, float bias, const float *residual,
                             int input_activation, int activation);
+
+/// `dst[r·cols + c] = bf16(src[r·ld + c])` for r < rows, c < cols: float32 rounded to the nearest
+/// bfloat16, ties to even, as PyTorch's `.bfloat16()` (NaN stays NaN; the instruction also reads
+/// float32 subnormals as zero), packed row after row. Requires AVX512_BF16 (wc_has_avx512_bf16),
+/// which the bfloat16 precision needs anyway for its GEMM.
+void wc_rows_to_bf16_avx512(const float *src, long rows, long cols, long ld, uint16_t *dst);
 
 /// `row[i] = act(row[i] + bias + residual[i])` for i < count (`residual` may be NULL): the
 /// epilogue of a GEMM tile. Requires AVX-512F.
