@@ -168,15 +168,17 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 public enum Evaluation {
     /// Evaluates shard `shard` of `shards` (images `shard`, `shard + shards`, … of the folder's order)
     /// in batches of `batch`; the next batch is decoded and preprocessed while the current one runs.
-    /// `progress(done, count)` is called after each batch.
+    /// `progress(done, count)` is called after each batch. `precision` is the 1×1 convolutions'
+    /// arithmetic (``Precision``): evaluating at `.bfloat16` measures the accuracy it costs.
     public static func run(model path: String, folder: ImageFolder, batch: Int, threads: Int, shard: Int = 0, shards: Int = 1,
+                           precision: Precision = .float32,
                            progress: ((Int, Int) -> Void)? = nil) throws -> EvaluationResult {
         guard batch >= 1, threads >= 1, shards >= 1, shard >= 0, shard < shards else {
             throw WeightconvError(file: path, problem: "batch \(batch), threads \(threads), shard \(shard)/\(shards) are not usable",
                                   hint: "batch and threads at least 1, shard K/N with 0 <= K < N")
         }
         let file = try WeightFile(path: path)
-        let network = try PretrainedNetwork(file: file, mode: .fast(threads: threads))
+        let network = try PretrainedNetwork(file: file, mode: .fast(threads: threads, precision: precision))
         let recipe = try network.imagePreprocessing()
         let mine = folder.samples.indices.filter { $0 % shards == shard }
         let batches = stride(from: 0, to: mine.count, by: batch).map { Array(mine[$0..<min($0 + batch, mine.count)]) }

@@ -12,7 +12,14 @@ extension NetworkFamily: ExpressibleByArgument {}
 extension KernelSet: ExpressibleByArgument {}
 
 /// `--precision fp32|bf16`.
-extension Precision: ExpressibleByArgument {}
+extension Precision: ExpressibleByArgument {
+    /// Refuses, in one line and before anything runs, a precision this machine does not run.
+    func requireAvailable() throws {
+        guard isAvailable else {
+            throw ValidationError("--precision \(rawValue) is not available on this machine: it needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
+        }
+    }
+}
 
 /// `import --arch`: a family, or `auto` to recognise the family from the tensor names.
 enum ArchitectureChoice: ExpressibleByArgument {

@@ -27,6 +27,10 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Threads for the network.")
     var threads = 2
 
+    @Option(help: ArgumentHelp("The arithmetic of the 1×1 convolutions: fp32, or bf16 to measure the accuracy bfloat16 costs (see bench --help).",
+                               valueName: "precision"))
+    var precision: Precision = .float32
+
     @Option(help: ArgumentHelp("Evaluate shard K of N (0 <= K < N).", valueName: "K/N"))
     var shard: String?
 
@@ -41,6 +45,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard batch >= 1, threads >= 1 else { throw ValidationError("--batch and --threads must be at least 1") }
+        try precision.requireAvailable()
         if merge {
             guard !arguments.isEmpty else { throw ValidationError("--merge needs the partial result files") }
             guard shard == nil else { throw ValidationError("--merge and --shard do not go together") }
@@ -68,6 +73,7 @@ struct EvaluateCommand: ParsableCommand {
                 let folder = try ImageFolder(root: arguments[1])
                 let terminal = isatty(2) == 1
                 result = try Evaluation.run(model: arguments[0], folder: folder, batch: batch, threads: threads, shard: k, shards: n,
+                                            precision: precision,
                                             progress: terminal ? { done, count in
                                                 let width = 30, filled = count > 0 ? done * width / count : width
                                                 let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)

@@ -40,9 +40,7 @@ struct ExecutionOptions: ParsableArguments {
         if naive, precision != .float32 {
             throw ValidationError("--precision \(precision.rawValue) is for the fast path; the naive operators are float32")
         }
-        if !precision.isAvailable {
-            throw ValidationError("--precision \(precision.rawValue) is not available on this machine: it needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
-        }
+        try precision.requireAvailable()
     }
 
     /// The one value the library takes (the executor still falls back where the CPU lacks the set).
