@@ -4,7 +4,7 @@ plus the import-speed comparison (cp vs torch.load + safetensors save vs weightc
 
     /work/.venv-tools/bin/python tools/bench_compare.py [--threads 1,2] [--batch 1,8,32] [--rounds 5] [--iterations 10]
         [--warmup 5] [--weightconv .build/release/weightconv] [--networks shufflenet_v1,mobilenet_v2,resnext,xception]
-        [--skip-import] [--work DIR] [--baseline OLD_BINARY] [--portable-kernels] [--import-only]
+        [--skip-import] [--work DIR] [--baseline OLD_BINARY] [--portable-kernels] [--precision bf16] [--import-only]
 
 One table per setting (each thread count with each batch size, in that order). For each full-size network
 (random weights; timing does not depend on their values) at that batch size:
@@ -19,6 +19,8 @@ Milliseconds are per image (a batch's time divided by its size), so that batch s
 With --baseline, a second weightconv binary (an earlier build) is timed in the same rounds, with its own
 import of the same checkpoint, and the table adds its column and the ratio new / baseline: the before/after
 check of a change, on the same machine in the same run.
+With --precision bf16, weightconv runs its 1×1 convolutions in bfloat16 (`bench --precision bf16`) while the
+baseline stays float32: with --baseline set to the same binary, the last column is bf16 / fp32.
 The engines are timed in turn, round after round, so that a slow phase of a shared machine falls on all
 of them alike; the table gives each engine's median of its round medians and the median of the
 per-round ratios, each with its range over the rounds, with the machine and the command.
@@ -125,10 +127,13 @@ def import_weightconv(binary, model, arch, work: Path, name: str) -> Path:
     return wcv
 
 
-def bench_weightconv(binary, wcv: Path, batch, threads, iterations, warmup, portable: bool = False) -> dict:
-    # --portable-kernels, not --kernels portable: binaries from before --kernels take it too (baselines).
+def bench_weightconv(binary, wcv: Path, batch, threads, iterations, warmup, portable: bool = False,
+                     precision: str = "fp32") -> dict:
+    # --portable-kernels, not --kernels portable: binaries from before --kernels take it too (baselines);
+    # --precision only when it is not the default, for the same reason.
     out = subprocess.run([binary, "bench", str(wcv), "--batch", str(batch), "--threads", str(threads), "--iterations",
-                          str(iterations), "--warmup", str(warmup), "--json"] + (["--portable-kernels"] if portable else []),
+                          str(iterations), "--warmup", str(warmup), "--json"] + (["--portable-kernels"] if portable else [])
+                         + (["--precision", precision] if precision != "fp32" else []),
                          check=True, capture_output=True, text=True)
     result = json.loads(out.stdout)
     return {"median_ms": float(result["median_ms"]), "p90_ms": float(result["p90_ms"]),
@@ -273,7 +278,7 @@ def bench_network(args, name, model, batch, threads, wcv, baseline_wcv, failure,
         if wcv is not None:
             try:
                 wc.append(bench_weightconv(args.weightconv, wcv, batch, threads, args.iterations, args.warmup,
-                                           args.portable_kernels))
+                                           args.portable_kernels, args.precision))
             except (subprocess.CalledProcessError, ValueError, KeyError) as error:
                 failure = str(getattr(error, "stderr", "") or error).strip().splitlines()[-1:]
                 wcv = None
@@ -308,6 +313,8 @@ def main() -> int:
     parser.add_argument("--portable-kernels", action="store_true",
                         help="run weightconv (and the baseline) on its portable Swift kernels: what a processor "
                              "without AVX2 gets")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="weightconv's 1×1 convolutions in float32 (default) or bfloat16; the baseline stays float32")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
     parser.add_argument("--import-only", action="store_true",
@@ -328,6 +335,9 @@ def main() -> int:
           "medians (lowest–highest round); ratios: median of the per-round ratios (lowest–highest).")
     if args.portable_kernels:
         print("weightconv (and the baseline) run their portable Swift kernels (--portable-kernels).")
+    if args.precision != "fp32":
+        print(f"weightconv runs its 1×1 convolutions in {args.precision} (--precision {args.precision}); everything "
+              "else, the baseline included, is float32.")
     networks = args.networks.split(",")
     models, wcvs, baseline_wcvs, failures = {}, {}, {}, {}
     for name in networks:

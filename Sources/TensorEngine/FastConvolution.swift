@@ -33,13 +33,27 @@ struct PreparedConvolution: Sendable {
     /// as output channel `outputPlanes[c]` (the shuffle folded into the write).
     var outputPlanes: [Int]?
     /// A 1×1 layer's weights rounded to bfloat16 when it runs at ``Precision/bfloat16`` (see
-    /// ``usePrecision(_:)``); nil at float32.
+    /// ``usePrecision(_:residual:)``); nil at float32.
     private(set) var bfloat16Weights: BFloat16Weights?
 
-    /// Runs the layer at `precision`: bfloat16 applies to 1×1 layers (their GEMMs are the bulk of the
-    /// work); the others stay float32.
-    mutating func usePrecision(_ precision: Precision) {
-        bfloat16Weights = precision == .bfloat16 && algorithm == .pointwise ? BFloat16Weights(weight) : nil
+    /// Runs the layer at `precision`: bfloat16 applies to the layers that run as GEMMs (1×1 and
+    /// unfolded ones: the bulk of the work); depthwise layers and those a direct kernel runs (grouped
+    /// 3×3, the 3-channel stems) stay float32.
+    mutating func usePrecision(_ precision: Precision, residual: Bool) {
+        let gemm = algorithm == .pointwise || (algorithm == .im2col && !runsDirect3x3(residual: residual))
+        bfloat16Weights = precision == .bfloat16 && gemm ? BFloat16Weights(weight) : nil
+    }
+
+    /// Whether the direct 3×3 kernel runs the layer instead of im2col + GEMM (see ``run``).
+    func runsDirect3x3(residual: Bool) -> Bool {
+        #if arch(x86_64)
+        return kernels.vector != nil && algorithm == .im2col && !residual && inputActivation == .identity
+            && (parameters.groups > 1 || inputChannels <= 4) && inputChannels / parameters.groups <= 32
+            && kernel == Size2(3) && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w
+            && parameters.stride.w <= 2
+        #else
+        return false
+        #endif
     }
 
     init(_ layer: ConvolutionLayer, batchNorm: BatchNorm?, activation: Activation) {
@@ -77,15 +91,16 @@ struct PreparedConvolution: Sendable {
         let packed = imagesPacked(output: output)
         let plane = output[2] * output[3]
         let icg = inputChannels / parameters.groups, ocg = outputChannels / parameters.groups
+        let k = icg * kernel.h * kernel.w
         // At bfloat16, room for the GEMM's right-hand matrix rounded (two values a float): a tile of
-        // columns (which `tileStart` may widen by up to 15), or the packed planes.
-        let columns = packed > 1 ? packed * plane : min(plane, Self.tileColumns(rows: ocg, columns: plane) + 16)
-        let rounded = bfloat16Weights == nil ? 0 : (icg * columns + 1) / 2 + 16
+        // columns, or the packed planes.
+        let columns = packed > 1 ? packed * plane : Self.widestTile(rows: ocg, columns: plane)
+        let rounded = bfloat16Weights == nil ? 0 : (k * columns + 1) / 2 + 16
         return switch algorithm {
         // Packed images: their input planes side by side, then the GEMM's result before it is scattered.
         case .pointwise: (packed > 1 ? (icg + ocg) * packed * plane : 0) + rounded
-        case .im2col: inputChannels / parameters.groups * kernel.h * kernel.w
-            * Self.tileColumns(rows: outputChannels / parameters.groups, columns: output[2] * output[3])
+        // A tile's unfolded input, then (bfloat16) the same rounded.
+        case .im2col: k * Self.widestTile(rows: ocg, columns: plane) + rounded
         // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
         // and the 3×3 kernel's last partial vector may read up to 16 floats past the last row.
         case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32
@@ -97,10 +112,7 @@ struct PreparedConvolution: Sendable {
              residual: SharedPointer?, scratch: [SharedPointer], workers: Workers) {
         switch (algorithm, kernels.vector) {
         #if arch(x86_64)
-        case (.im2col, let vector?) where residual == nil && inputActivation == .identity
-            && (parameters.groups > 1 || inputChannels <= 4) && inputChannels / parameters.groups <= 32
-            && kernel == Size2(3) && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w
-            && parameters.stride.w <= 2:
+        case (.im2col, let vector?) where runsDirect3x3(residual: residual != nil):
             runGrouped3x3(vector, input: input, inputShape: inputShape, output: output, outputShape: outputShape, workers: workers)
         #endif
         case (.pointwise, _) where imagesPacked(output: outputShape) > 1:
@@ -123,6 +135,14 @@ struct PreparedConvolution: Sendable {
         let budget = 192 * 1024 / max(rows, 1)
         let tile = max(256, budget / 16 * 16)
         return min(columns, tile)
+    }
+
+    /// The widest column tile a GEMM of `columns` can get, what per-tile scratch is sized for: the
+    /// budget of ``tileColumns(rows:columns:)`` plus the up to 15 columns that ``tileStart(_:of:columns:)``
+    /// moves a tile's start down by. (Scratch sized for the budget alone was 15 columns short for a
+    /// layer whose columns fell just under two budgets: 6115–6144 at 64 rows.)
+    static func widestTile(rows: Int, columns: Int) -> Int {
+        min(columns, tileColumns(rows: rows, columns: columns) + 15)
     }
 
     /// Images whose planes one GEMM of a 1×1 convolution takes side by side: planes narrower than a
@@ -269,9 +289,10 @@ struct PreparedConvolution: Sendable {
                     let firstRow = item.group * ocg + item.rows.lowerBound
                     let c = output[(item.image * cout + firstRow) * columns + item.columns.lowerBound]
                     if let halves = bfloat16Weights {
-                        // Pointwise only (see usePrecision), so scratch is free for the rounded B.
+                        // The rounded B after the unfolded one (see scratchFloats); a 1×1 layer has none.
+                        let rounded = scratch[worker].base + (algorithm == .pointwise ? 0 : k * width)
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
-                                        rounded: scratch[worker].base, c: c, ldc: columns)
+                                        rounded: rounded, c: c, ldc: columns)
                     } else {
                         multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
                                          b: b, ldb: ldb, beta: 0, c: c, ldc: columns)

@@ -190,7 +190,7 @@ package final class FastExecutor: @unchecked Sendable {
             case let .convolution(x, layer, bn, residual, activation):
                 var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
                 prepared.kernels = kernels
-                prepared.usePrecision(precision)
+                prepared.usePrecision(precision, residual: residual != nil)
                 // The node takes the layer the step runs, which shares its weights; the original
                 // ones, now held by nothing else, go when this iteration ends.
                 let folded = try ConvolutionLayer(weight: Tensor(uncheckedShape: layer.weight.shape, storage: prepared.weight),

@@ -36,7 +36,24 @@ import Testing
     /// and are never wider than the cache budget (plus that alignment); with more
     /// than one share, each share gets one band of columns (≥ 1024 wide, so its runs of memory are
     /// at least a page) or one contiguous block of rows (≥ 4), or the split is left to whole items.
-    @Test(arguments: [(20, 784), (80, 196), (240, 49), (1024, 49), (1024, 196), (256, 3136), (24, 3136), (32, 12544), (16, 7), (3, 2), (728, 361), (256, 1023)])
+    /// The scratch a layer is given holds its widest tile: an unfolded 3×3 layer of 64 outputs whose
+    /// 6,130 columns fall just under two budgets of 3,072 has a last tile of 3,074 columns (its start
+    /// moved down to a multiple of 16), which scratch sized for the budget alone overran.
+    @Test func scratchHoldsTheWidestTile() throws {
+        let layer = try ConvolutionLayer(weight: Tensor(shape: [64, 8, 3, 3], storage: [Float](repeating: 0.01, count: 64 * 8 * 9)),
+                                         bias: nil, parameters: Conv2dParameters())
+        let prepared = PreparedConvolution(layer, batchNorm: nil, activation: .identity)
+        let (input, output) = ([1, 8, 3, 6132], [1, 64, 1, 6130])
+        for workers in 1...4 {
+            let split = PreparedConvolution.split(rows: 64, columns: 6130, workers: workers, unfolds: true)
+            let starts = (0...split.tiles).map { PreparedConvolution.tileStart($0, of: split.tiles, columns: 6130) }
+            let widest = (0..<split.tiles).map { starts[$0 + 1] - starts[$0] }.max() ?? 0
+            #expect(prepared.scratchFloats(input: input, output: output) >= 8 * 9 * widest, "\(workers) workers: tiles up to \(widest)")
+        }
+    }
+
+    @Test(arguments: [(20, 784), (80, 196), (240, 49), (1024, 49), (1024, 196), (256, 3136), (24, 3136), (32, 12544), (16, 7), (3, 2), (728, 361), (256, 1023),
+                      (64, 6130), (64, 6144)]) // just under two budgets: the last tile is the widest
     func gemmSplitsIntoRowBlocksOrWideBands(rows: Int, columns: Int) {
         for workers in 1...4 {
             for unfolds in [false, true] {
@@ -44,9 +61,11 @@ import Testing
                 let widest = PreparedConvolution.tileColumns(rows: rows, columns: columns)
                 let starts = (0...split.tiles).map { PreparedConvolution.tileStart($0, of: split.tiles, columns: columns) }
                 let widths = (0..<split.tiles).map { starts[$0 + 1] - starts[$0] }
-                // A tile may pass the budget by the up to 15 columns its start moved down by.
-                #expect(starts.first == 0 && starts.last == columns && widths.allSatisfy { $0 >= 1 && $0 <= widest + 15 },
-                        "\(rows)×\(columns) on \(workers): tiles \(widths)")
+                // A tile may pass the budget by the up to 15 columns its start moved down by, which
+                // the scratch a tile is unfolded into is sized for.
+                let scratch = PreparedConvolution.widestTile(rows: rows, columns: columns)
+                #expect(starts.first == 0 && starts.last == columns && widths.allSatisfy { $0 >= 1 && $0 <= scratch }
+                            && scratch <= widest + 15, "\(rows)×\(columns) on \(workers): tiles \(widths)")
                 if columns / split.tiles >= 64 {
                     #expect(starts.dropLast().allSatisfy { $0 % 16 == 0 }, "\(rows)×\(columns) on \(workers): starts \(starts)")
                 }

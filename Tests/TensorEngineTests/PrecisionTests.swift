@@ -46,9 +46,10 @@ import WeightconvCore
         #endif
     }
 
-    /// 1×1 convolutions at bfloat16 against the naive float32 operators: dense and grouped, planes
-    /// wide enough for several GEMM tiles and small enough to be packed several images to a GEMM,
-    /// with a residual and ReLU6, one and two threads, one and five images. Each output is within 2%
+    /// GEMM convolutions at bfloat16 against the naive float32 operators: 1×1 layers dense and
+    /// grouped, over planes wide enough for several GEMM tiles and small enough to be packed several
+    /// images to a GEMM, with a residual and ReLU6; and a strided 3×3 layer unfolded into its GEMM;
+    /// one and two threads, one and five images. Each output is within 2%
     /// of the largest, the results differ from the float32 fast path's (so the bfloat16 GEMM ran),
     /// and the network's other arithmetic is untouched. Where bfloat16 is not available the
     /// executor refuses it.
@@ -61,10 +62,17 @@ import WeightconvCore
             let square = try ConvolutionLayer(weight: Tensor(shape: [outputs, outputs, 1, 1],
                                                              storage: (0..<outputs * outputs).map { Float(($0 * 13) % 17) / 170 - 0.04 }),
                                               bias: nil, parameters: Conv2dParameters())
+            // The same input through an unfolded 3×3 layer (im2col + GEMM: one group of more than 4
+            // inputs, which the direct 3×3 kernel leaves to the GEMM; stride 2).
+            let unfolded = try ConvolutionLayer(weight: Tensor(shape: [24, inputs, 3, 3],
+                                                               storage: (0..<24 * inputs * 9).map { Float(($0 * 29) % 31) / 31 - 0.5 }),
+                                                bias: nil, parameters: Conv2dParameters(stride: Size2(2), padding: Size2(1)))
             var g = GraphBuilder()
             let first = g.add(.convolution(g.input, layer, batchNorm: nil, residual: nil, activation: .identity), name: "first")
             let y = g.add(.convolution(first, square, batchNorm: nil, residual: first, activation: .relu6), name: "second")
-            let graph = try g.build(output: y)
+            var u = GraphBuilder()
+            let z = u.add(.convolution(u.input, unfolded, batchNorm: nil, residual: nil, activation: .relu), name: "unfolded")
+            for graph in [try g.build(output: y), try u.build(output: z)] {
             guard Precision.bfloat16.isAvailable else {
                 #expect(throws: TensorError.self) { try FastExecutor(graph: graph, threads: 1, precision: .bfloat16) }
                 continue
@@ -83,6 +91,7 @@ import WeightconvCore
                     let float32 = try FastExecutor(graph: graph, threads: threads).run(input)
                     #expect(Comparison(half, float32, atol: 0, rtol: 0).maxDifference > 0, "\(setting): bfloat16 gave float32's result")
                 }
+            }
             }
         }
     }
