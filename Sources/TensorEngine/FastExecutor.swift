@@ -139,7 +139,7 @@ package final class FastExecutor: @unchecked Sendable {
         }
         guard precision.isAvailable else {
             throw TensorError(operation: "fast executor", problem: "\(precision.rawValue) precision is not available on this machine",
-                              hint: "bf16 needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
+                              hint: precision.requirement)
         }
         self.threads = threads
         self.kernels = kernels.runnable

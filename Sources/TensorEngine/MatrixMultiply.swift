@@ -142,6 +142,14 @@ public enum Precision: String, Sendable, Hashable, CaseIterable {
         case .bfloat16: BFloat16Multiply.available
         }
     }
+
+    /// What running at this precision needs, for the error where it is not ``isAvailable``.
+    public var requirement: String {
+        switch self {
+        case .float32: "nothing: float32 runs everywhere"
+        case .bfloat16: "bf16 needs a CPU with AVX512_BF16 and a oneDNN that exports its bfloat16 GEMM (dnnl_gemm_bf16bf16f32); use fp32"
+        }
+    }
 }
 
 /// oneDNN's bfloat16 GEMM (`dnnl_gemm_bf16bf16f32`): exported by libdnnl 2.x with C linkage but not

@@ -39,6 +39,10 @@ public struct PretrainedNetwork: Sendable {
             throw WeightconvError(file: file.path, problem: "records no architecture",
                                   hint: "it was written by a generic import; import it with --arch to run it")
         }
+        guard mode.precision.isAvailable else {
+            throw WeightconvError(file: file.path, problem: "\(mode.precision.rawValue) precision is not available on this machine",
+                                  hint: mode.precision.requirement)
+        }
         configuration = try ConfigurationCoding.configuration(architecture, file: file.path)
         preprocessing = file.document.preprocessing
         labels = file.document.labels

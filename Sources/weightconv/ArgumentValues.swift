@@ -13,10 +13,11 @@ extension KernelSet: ExpressibleByArgument {}
 
 /// `--precision fp32|bf16`.
 extension Precision: ExpressibleByArgument {
-    /// Refuses, in one line and before anything runs, a precision this machine does not run.
+    /// Refuses a precision this machine does not run, before anything runs: one line and exit 1
+    /// (not a usage error: the command line is right, the machine lacks the instructions).
     func requireAvailable() throws {
         guard isAvailable else {
-            throw ValidationError("--precision \(rawValue) is not available on this machine: it needs a CPU with AVX512_BF16 and a oneDNN with its bfloat16 GEMM; use fp32")
+            throw WeightconvError(file: "--precision \(rawValue)", problem: "not available on this machine", hint: requirement)
         }
     }
 }

@@ -42,6 +42,7 @@ struct BenchCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try execution.precision.requireAvailable()
             if profile {
                 let steps = try NetworkBenchmark.profile(path: file, batch: batch, iterations: iterations, size: size,
                                                          mode: execution.mode)

@@ -45,7 +45,6 @@ struct EvaluateCommand: ParsableCommand {
 
     func validate() throws {
         guard batch >= 1, threads >= 1 else { throw ValidationError("--batch and --threads must be at least 1") }
-        try precision.requireAvailable()
         if merge {
             guard !arguments.isEmpty else { throw ValidationError("--merge needs the partial result files") }
             guard shard == nil else { throw ValidationError("--merge and --shard do not go together") }
@@ -65,6 +64,7 @@ struct EvaluateCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors {
+            try precision.requireAvailable()
             let result: EvaluationResult
             if merge {
                 result = try EvaluationResult.merge(try arguments.map { ($0, try EvaluationResult.read(contentsOf: $0)) })

@@ -40,7 +40,6 @@ struct ExecutionOptions: ParsableArguments {
         if naive, precision != .float32 {
             throw ValidationError("--precision \(precision.rawValue) is for the fast path; the naive operators are float32")
         }
-        try precision.requireAvailable()
     }
 
     /// The one value the library takes (the executor still falls back where the CPU lacks the set).

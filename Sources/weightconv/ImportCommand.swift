@@ -72,6 +72,7 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         try reportingErrors {
+            try execution.precision.requireAvailable()
             guard let architecture else {
                 let report = try GenericConversion.convert(openTensorStore(path: input, streaming: true), sourcePath: input, to: output,
                                                            dtype: dtype, temporaryFiles: Interruption.registry)

@@ -55,6 +55,7 @@ struct VerifyCommand: ParsableCommand {
         }
         let report: VerificationReport
         do {
+            try execution.precision.requireAvailable()
             report = try Verifier.run(VerificationRequest(
                 path: file, reference: reference, atol: atol, rtol: rtol, mode: execution.mode))
         } catch {
