@@ -13,7 +13,7 @@ package protocol Network: Sendable {
 /// How a built network computes: the obviously-correct naive operators, or the fast path
 /// (batch norm folded, activations fused, SGEMM convolutions) on a number of threads, with the
 /// widest kernels the CPU runs unless `kernels` says otherwise, in float32 unless `precision`
-/// asks for bfloat16 1×1 convolutions where the machine has them.
+/// asks for bfloat16 GEMM convolutions where the machine has them.
 public enum ExecutionMode: Sendable, Hashable {
     case naive
     case fast(threads: Int, kernels: KernelSet = .best, precision: Precision = .float32)
@@ -26,7 +26,7 @@ public enum ExecutionMode: Sendable, Hashable {
         }
     }
 
-    /// The arithmetic of the 1×1 convolutions: float32 for the naive operators.
+    /// The arithmetic of the GEMM convolutions: float32 for the naive operators.
     public var precision: Precision {
         switch self {
         case .naive: .float32

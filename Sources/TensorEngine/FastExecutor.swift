@@ -110,7 +110,7 @@ package final class FastExecutor: @unchecked Sendable {
     package let graph: Graph
     package let threads: Int
     package let kernels: KernelSet
-    /// The arithmetic of the 1×1 convolutions (see ``Precision``).
+    /// The arithmetic of the GEMM convolutions (see ``Precision``).
     package let precision: Precision
     private let steps: [Step]
     private let output: Int
@@ -122,7 +122,7 @@ package final class FastExecutor: @unchecked Sendable {
     /// - Parameter kernels: `.best` (the default) uses the AVX-512 kernels when the CPU has them, else
     ///   the AVX2 ones; `.portable` keeps to the Swift ones; a set the CPU lacks runs as the widest
     ///   narrower one (tests compare every set the machine runs with the naive operators).
-    /// - Parameter precision: `.bfloat16` runs the 1×1 convolutions in bfloat16 (see ``Precision``);
+    /// - Parameter precision: `.bfloat16` runs the GEMM convolutions in bfloat16 (see ``Precision``);
     ///   an error where the machine cannot.
     package convenience init(graph: consuming Graph, threads: Int, kernels: KernelSet = .best,
                              precision: Precision = .float32) throws {

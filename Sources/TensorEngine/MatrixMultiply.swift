@@ -122,14 +122,14 @@ package enum MatrixMultiplyWarmUp {
     }()
 }
 
-/// The arithmetic of the fast path's 1×1 convolutions, the bulk of every network's work (75–88% of
-/// the time of the four families at batch 1).
+/// The arithmetic of the fast path's GEMM convolutions (the 1×1 layers and those unfolded by im2col),
+/// the bulk of every network's work (75–88% of the time of the four families at batch 1).
 public enum Precision: String, Sendable, Hashable, CaseIterable {
     /// Float32 throughout: the default, and what the verification rule holds to PyTorch's logits.
     case float32 = "fp32"
-    /// The 1×1 convolutions multiply bfloat16 weights (rounded once, at load) by their inputs
-    /// rounded to bfloat16 as they are read, summing in float32; every other operator, the bias,
-    /// residual and activation stay float32. About 1.8× the float32 GEMM's speed where the CPU
+    /// The GEMM convolutions multiply bfloat16 weights (rounded once, at load) by their inputs
+    /// rounded to bfloat16 as they are read, summing in float32; depthwise and grouped 3×3 layers,
+    /// the stems, every other operator, the bias, residual and activation stay float32. About 1.8× the float32 GEMM's speed where the CPU
     /// multiplies bfloat16 in hardware (AVX512_BF16), at an accuracy the README states per network.
     /// Opt-in: only where ``isAvailable`` says so.
     case bfloat16 = "bf16"

@@ -168,7 +168,7 @@ public struct EvaluationResult: Sendable, Codable, Equatable {
 public enum Evaluation {
     /// Evaluates shard `shard` of `shards` (images `shard`, `shard + shards`, … of the folder's order)
     /// in batches of `batch`; the next batch is decoded and preprocessed while the current one runs.
-    /// `progress(done, count)` is called after each batch. `precision` is the 1×1 convolutions'
+    /// `progress(done, count)` is called after each batch. `precision` is the GEMM convolutions'
     /// arithmetic (`Precision`): evaluating at `.bfloat16` measures the accuracy it costs.
     public static func run(model path: String, folder: ImageFolder, batch: Int, threads: Int, shard: Int = 0, shards: Int = 1,
                            precision: Precision = .float32,

@@ -27,7 +27,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Threads for the network.")
     var threads = 2
 
-    @Option(help: ArgumentHelp("The arithmetic of the 1×1 convolutions: fp32, or bf16 to measure the accuracy bfloat16 costs (see bench --help).",
+    @Option(help: ArgumentHelp("The arithmetic of the GEMM convolutions (1×1 and unfolded): fp32, or bf16 to measure the accuracy bfloat16 costs (see bench --help).",
                                valueName: "precision"))
     var precision: Precision = .float32
 

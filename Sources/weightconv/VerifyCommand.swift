@@ -69,9 +69,9 @@ struct VerifyCommand: ParsableCommand {
         }
         guard report.passed else {
             let against = reference.map { "the logits in \($0)" } ?? "the stored PyTorch logits"
-            // bfloat16 rounds the 1×1 layers' weights and inputs to 8 significant bits: it is not meant
+            // bfloat16 rounds the GEMM layers' weights and inputs to 8 significant bits: it is not meant
             // to meet the float32 tolerance, and the comparison printed is what it gives up.
-            let bfloat16 = "with --precision bf16 the 1×1 layers round to bfloat16 and are not expected to meet the float32 tolerance; the comparison above is its accuracy"
+            let bfloat16 = "with --precision bf16 the GEMM convolutions round to bfloat16 and are not expected to meet the float32 tolerance; the comparison above is its accuracy"
             printErrorLine(WeightconvError(file: file, problem: "the Swift logits differ from \(against)",
                                            hint: execution.mode.precision == .bfloat16 ? bfloat16
                                                : report.likelyCause ?? "see the comparison above; re-import to find the layer that differs"))
