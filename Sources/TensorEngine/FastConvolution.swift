@@ -32,8 +32,8 @@ struct PreparedConvolution: Sendable {
     /// For a depthwise convolution before a channel shuffle: input channel `c`'s result is written
     /// as output channel `outputPlanes[c]` (the shuffle folded into the write).
     var outputPlanes: [Int]?
-    /// A 1×1 layer's weights rounded to bfloat16 when it runs at ``Precision/bfloat16`` (see
-    /// ``usePrecision(_:residual:)``); nil at float32.
+    /// A GEMM layer's weights rounded to bfloat16 when it runs at ``Precision/bfloat16`` (see
+    /// ``usePrecision(_:residual:)``); nil at float32 and for the layers direct kernels run.
     private(set) var bfloat16Weights: BFloat16Weights?
 
     /// Runs the layer at `precision`: bfloat16 applies to the layers that run as GEMMs (1×1 and
@@ -683,11 +683,11 @@ func epilogue(_ row: UnsafeMutablePointer<Float>, count: Int, bias: Float, resid
     }
 }
 
-/// A 1×1 layer's weights rounded to bfloat16 once, at load, at a fixed address every share reads.
+/// A GEMM layer's weights rounded to bfloat16 once, at load, at a fixed address every share reads.
 /// Exists only where bfloat16 is available (x86-64 with AVX512_BF16): elsewhere the layer stays
 /// float32.
 final class BFloat16Weights: @unchecked Sendable { // immutable after init
-    private let values: UnsafeMutableBufferPointer<UInt16> // [out, in/groups]
+    private let values: UnsafeMutableBufferPointer<UInt16> // [out, in/groups · kH · kW]
 
     init?(_ weight: [Float]) {
         #if arch(x86_64)
