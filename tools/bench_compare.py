@@ -19,7 +19,7 @@ Milliseconds are per image (a batch's time divided by its size), so that batch s
 With --baseline, a second weightconv binary (an earlier build) is timed in the same rounds, with its own
 import of the same checkpoint, and the table adds its column and the ratio new / baseline: the before/after
 check of a change, on the same machine in the same run.
-With --precision bf16, weightconv runs its 1×1 convolutions in bfloat16 (`bench --precision bf16`) while the
+With --precision bf16, weightconv runs its GEMM convolutions (1×1 and unfolded) in bfloat16 (`bench --precision bf16`) while the
 baseline stays float32: with --baseline set to the same binary, the last column is bf16 / fp32.
 The engines are timed in turn, round after round, so that a slow phase of a shared machine falls on all
 of them alike; the table gives each engine's median of its round medians and the median of the
@@ -314,7 +314,7 @@ def main() -> int:
                         help="run weightconv (and the baseline) on its portable Swift kernels: what a processor "
                              "without AVX2 gets")
     parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
-                        help="weightconv's 1×1 convolutions in float32 (default) or bfloat16; the baseline stays float32")
+                        help="weightconv's GEMM convolutions in float32 (default) or bfloat16; the baseline stays float32")
     parser.add_argument("--skip-import", action="store_true")
     parser.add_argument("--work", type=Path, help="directory for exported models (default: a temporary one)")
     parser.add_argument("--import-only", action="store_true",
@@ -336,7 +336,7 @@ def main() -> int:
     if args.portable_kernels:
         print("weightconv (and the baseline) run their portable Swift kernels (--portable-kernels).")
     if args.precision != "fp32":
-        print(f"weightconv runs its 1×1 convolutions in {args.precision} (--precision {args.precision}); everything "
+        print(f"weightconv runs its GEMM convolutions in {args.precision} (--precision {args.precision}); everything "
               "else, the baseline included, is float32.")
     networks = args.networks.split(",")
     models, wcvs, baseline_wcvs, failures = {}, {}, {}, {}

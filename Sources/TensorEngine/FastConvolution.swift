@@ -377,8 +377,9 @@ struct PreparedConvolution: Sendable {
     /// computed directly, with no unfolded copy: its per-group GEMMs are too small to run near the
     /// machine's speed (ResNeXt-50's sixteen grouped layers: 11 ms as GEMMs, 3.4 ms here). The
     /// 3-channel stems (one group) run here too: as im2col + GEMM their K is 27, too short for the
-    /// GEMM to pay for the unfolding (1 thread, AMD EPYC Zen 4: MobileNetV2's stem 0.41 → 0.35 ms,
-    /// ShuffleNet v1's 0.30–0.38 → 0.24–0.28 ms). Each share takes a contiguous run of (image,
+    /// GEMM to pay for the unfolding (1 thread, AMD EPYC Zen 4: MobileNetV2's stem 0.35–0.41 →
+    /// 0.25–0.33 ms, ShuffleNet v1's 0.29–0.32 → 0.18–0.29 ms, Xception's 0.73–0.77 → 0.68–0.71 ms).
+    /// Each share takes a contiguous run of (image,
     /// group) items; when there are fewer items than shares (a stem at batch 1), each item is cut
     /// into bands of output rows so that every share has one.
     private func runGrouped3x3(_ vector: VectorKernels, input: SharedPointer, inputShape: [Int], output: SharedPointer, outputShape: [Int],

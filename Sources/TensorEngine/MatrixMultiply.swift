@@ -79,7 +79,7 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
 ///
 /// oneDNN generates its SGEMM kernels for the CPU on the first `dnnl_sgemm` call of a process, any
 /// shape: 30–45 ms (AMD EPYC Zen 4, AVX-512; about 12 ms under AVX2), where ShuffleNet v1's whole
-/// forward pass takes 3 ms. ``begin()`` starts that generation on another thread, so that it
+/// forward pass takes 3 ms. ``begin(_:)`` starts that generation on another thread, so that it
 /// overlaps reading and folding the weights; the caller waits for it before it returns (see
 /// `NetworkConfiguration.build`). Waiting matters: a process that exits while libdnnl is still
 /// generating crashes in libdnnl's static destructors (a background generation left running
@@ -88,7 +88,8 @@ package enum MatrixMultiplyWarmUp {
     /// Starts the generation the first time it is called in a process and returns what to wait
     /// on; later calls return the same group, already done or still running. Nothing runs where
     /// the backend generates no code (Accelerate, the portable GEMM). With `.bfloat16`, the
-    /// bfloat16 GEMM's kernels (which are its own) are generated too, on the same thread.
+    /// bfloat16 GEMM's kernels (which are its own) are generated on a second thread alongside, and
+    /// the group returned is done when both are.
     package static func begin(_ precision: Precision = .float32) -> DispatchGroup {
         precision == .bfloat16 ? startedWithBFloat16 : started
     }
@@ -129,9 +130,9 @@ public enum Precision: String, Sendable, Hashable, CaseIterable {
     case float32 = "fp32"
     /// The GEMM convolutions multiply bfloat16 weights (rounded once, at load) by their inputs
     /// rounded to bfloat16 as they are read, summing in float32; depthwise and grouped 3×3 layers,
-    /// the stems, every other operator, the bias, residual and activation stay float32. About 1.8× the float32 GEMM's speed where the CPU
-    /// multiplies bfloat16 in hardware (AVX512_BF16), at an accuracy the README states per network.
-    /// Opt-in: only where ``isAvailable`` says so.
+    /// the stems, every other operator, the bias, residual and activation stay float32. About 1.8×
+    /// the float32 GEMM's speed where the CPU multiplies bfloat16 in hardware (AVX512_BF16), at an
+    /// accuracy the README states per network. Opt-in: only where ``isAvailable`` says so.
     case bfloat16 = "bf16"
 
     /// Whether this machine runs the precision: float32 always; bfloat16 where the CPU has

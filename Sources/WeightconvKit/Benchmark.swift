@@ -36,7 +36,7 @@ package struct BenchmarkResult: Sendable, Codable {
         func timed() throws -> Double {
             let start = DispatchTime.now().uptimeNanoseconds
             try body()
-            return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+            return millisecondsSince(start)
         }
         var first: Double?
         for _ in 0..<warmup {
@@ -67,4 +67,9 @@ package struct BenchmarkResult: Sendable, Codable {
         self.threads = threads
         iterations = sorted.count
     }
+}
+
+/// Milliseconds from `start` (a `DispatchTime` uptime in nanoseconds, monotonic) to now.
+func millisecondsSince(_ start: UInt64) -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
 }

@@ -11,7 +11,7 @@ package enum NetworkBenchmark {
         let start = DispatchTime.now().uptimeNanoseconds
         let file = try WeightFile(path: path)
         let loaded = try PretrainedNetwork(file: file, mode: mode)
-        let opened = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e6
+        let opened = millisecondsSince(start)
         let input = try input(batch: batch, side: size ?? nativeSide(of: loaded))
         var result = try BenchmarkResult.measure(batch: batch, threads: mode.threads, iterations: iterations, warmup: warmup) {
             _ = try loaded(input)

@@ -16,6 +16,25 @@ import WeightconvRuntime
         #expect("\(network.family)" == "shufflenet_v1")
     }
 
+    /// A precision the machine lacks is refused before anything is built, in one error that names the
+    /// file, the precision and what it needs; where the machine has it, the network runs at it.
+    @Test func anUnavailablePrecisionIsRefusedNamingTheFile() throws {
+        let path = fixturesRoot.appendingPathComponent("examples/shufflenet_seed001.wcv").path
+        let file = try WeightFile(path: path)
+        guard Precision.bfloat16.isAvailable else {
+            #expect {
+                _ = try PretrainedNetwork(file: file, mode: .fast(threads: 1, precision: .bfloat16))
+            } throws: { error in
+                let text = "\(error)"
+                return text.hasPrefix("\(path): bf16 precision is not available") && text.contains("AVX512_BF16")
+                    && !text.contains("\n")
+            }
+            return
+        }
+        let network = try PretrainedNetwork(file: file, mode: .fast(threads: 1, precision: .bfloat16))
+        #expect(network.network.executor?.precision == .bfloat16)
+    }
+
     @Test func anUnknownFamilyIsOneErrorNamingFileAndName() throws {
         let architecture = WeightFileDocument.Architecture(family: "vgg", config: .object([]))
         #expect {
