@@ -77,6 +77,11 @@ conv_case("conv_depthwise_s2_wide", 1, 3, 7, 37, 3, 3, 2, 1, 1, 3, True, 97)
 conv_case("conv_depthwise_s2_p0", 1, 3, 8, 35, 3, 3, 2, 0, 1, 3, True, 98)
 conv_case("conv_depthwise_s2_p2", 1, 2, 7, 34, 2, 3, 2, 2, 1, 2, False, 99)
 conv_case("conv_depthwise_5x5_d2", 1, 3, 12, 12, 3, 5, 1, 4, 2, 3, True, 95)
+# Rows of 64 columns and more at stride 1: the AVX-512 kernel (and the AVX2 one from 17 columns)
+# runs them row by row from a ring of padded rows; a last partial block (67 = 4·16 + 3 = 8·8 + 3)
+# and a wider padding (2, output wider than the input).
+conv_case("conv_depthwise_s1_rows", 1, 3, 6, 67, 3, 3, 1, 1, 1, 3, True, 93)
+conv_case("conv_depthwise_s1_rows_p2", 2, 2, 5, 66, 2, 3, 1, 2, 1, 2, True, 94)
 
 
 @case

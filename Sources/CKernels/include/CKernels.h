@@ -32,7 +32,8 @@ enum { WC_POOL_MAX = 0, WC_POOL_AVERAGE = 1 };
 /// One plane of a 3×3 depthwise convolution, dilation 1, stride 1 or 2 in both directions, any
 /// padding, reading the unpadded input directly (lanes outside the plane are masked to zero):
 ///   output[oy][ox] = act(bias + residual[oy][ox] + Σ filter[ky][kx] · in_act(input[s·oy − pad_top + ky][s·ox − pad_left + kx]))
-/// `residual` may be NULL. Requires AVX-512F (wc_has_avx512).
+/// `residual` may be NULL; `output` overlaps neither `input` nor `residual`. Requires AVX-512F
+/// (wc_has_avx512).
 void wc_depthwise3x3_avx512(const float *input, long height, long width,
                             float *output, long out_height, long out_width,
                             long stride, long pad_top, long pad_left,
