@@ -342,13 +342,21 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
     }
 }
 
+// Whole vectors, then the tail: a mask per vector (as the AVX-512 kernel's, which is free there)
+// cost this loop a third of its time.
 void AVX2 wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation) {
     const __m256 b = _mm256_set1_ps(bias);
-    for (long i = 0; i < count; i += 8) {
-        const store_mask s = store_for(i, count);
-        __m256 v = _mm256_add_ps(s.full ? _mm256_loadu_ps(row + i) : _mm256_maskload_ps(row + i, s.mask), b);
-        if (residual) v = _mm256_add_ps(v, s.full ? _mm256_loadu_ps(residual + i) : _mm256_maskload_ps(residual + i, s.mask));
-        store(row + i, s, activate(v, activation));
+    long i = 0;
+    for (; i + 8 <= count; i += 8) {
+        __m256 v = _mm256_add_ps(_mm256_loadu_ps(row + i), b);
+        if (residual) v = _mm256_add_ps(v, _mm256_loadu_ps(residual + i));
+        _mm256_storeu_ps(row + i, activate(v, activation));
+    }
+    if (i < count) {
+        const __m256i m = inside(i, count);
+        __m256 v = _mm256_add_ps(_mm256_maskload_ps(row + i, m), b);
+        if (residual) v = _mm256_add_ps(v, _mm256_maskload_ps(residual + i, m));
+        store_first(row + i, count - i, activate(v, activation));
     }
 }
 
