@@ -130,6 +130,8 @@ pool_case("avgpool_3_s1_p1_include_pad", "avg", 1, 3, 10, 21, 3, 1, 1, False, Tr
 pool_case("maxpool_dilated", "max", 1, 2, 10, 11, 3, 1, 1, False, dilation=2, seed=150)
 pool_case("avgpool_3_s2_p1_include_pad", "avg", 2, 3, 9, 10, 3, 2, 1, False, True, seed=160)
 pool_case("avgpool_3_s2_p1_exclude_pad", "avg", 2, 3, 9, 10, 3, 2, 1, False, False, seed=170)
+# Stride 2 over rows wide enough (21 outputs) for the AVX2 kernel's ring of padded rows.
+pool_case("avgpool_3_s2_p1_wide", "avg", 1, 3, 9, 41, 3, 2, 1, False, True, seed=175)
 pool_case("avgpool_ceil_include_pad", "avg", 1, 2, 8, 7, 3, 2, 1, True, True, seed=180)
 pool_case("avgpool_ceil_exclude_pad", "avg", 1, 2, 8, 7, 3, 2, 1, True, False, seed=190)
 

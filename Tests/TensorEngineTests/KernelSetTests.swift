@@ -1,5 +1,8 @@
 import Testing
 @testable import TensorEngine
+#if arch(x86_64)
+import CKernels
+#endif
 
 @Suite struct KernelSetTests {
     /// `best` is the widest set the CPU runs, and `runnable` only ever narrows: a set asked for on a
@@ -18,31 +21,42 @@ import Testing
 }
 
 #if arch(x86_64)
-/// The C depthwise kernels called directly on one plane of every width from 1 to 40 and 60 to 72
-/// (one or two blocks and the column order; the ring of padded rows with a last partial or
-/// overlapping block), 1 to 5 rows, stride 1 and 2, padding 0 to 2: the output matches the naive
-/// operators, and the floats on either side of the output plane are left as they were (a kernel
-/// storing a whole vector past a row's end would overwrite them).
-@Suite struct DepthwiseKernelBoundsTests {
-    @Test(arguments: KernelSet.available.compactMap(\.vector))
-    func writesItsPlaneAndNothingElse(kernels: VectorKernels) throws {
+/// The C 3×3 kernels (depthwise convolution, max and average pooling) called directly on one plane of
+/// every width from 1 to 40 and 60 to 72 (one or two blocks and the column order; the ring of padded
+/// rows with a last partial or overlapping block), 1 to 5 rows, stride 1 and 2, padding 0 to 2: the
+/// output matches the naive operators, and the floats on either side of the output plane are left
+/// as they were (a kernel storing a whole vector past a row's end would overwrite them).
+@Suite struct VectorKernelBoundsTests {
+    enum Kernel: CaseIterable, Sendable { case depthwise, maxPool, averagePool }
+
+    static let cases = KernelSet.available.compactMap(\.vector).flatMap { set in Kernel.allCases.map { (set, $0) } }
+
+    @Test(arguments: cases)
+    func writesItsPlaneAndNothingElse(kernels: VectorKernels, kernel: Kernel) throws {
         let canary = Float(bitPattern: 0x7FC0_1234)
         let guardFloats = 24
         let filter: [Float] = [0.5, -0.25, 0.75, 1, -0.5, 0.25, -1, 0.5, 0.125]
         var checked = 0
         for stride in [1, 2] {
-            for padding in 0...2 {
+            // Pooling's padding is at most half the window (PyTorch's rule, which the graph enforces).
+            for padding in kernel == .depthwise ? [0, 1, 2] : [0, 1] {
                 for height in 1...5 {
                     for width in Array(1...40) + Array(60...72) {
+                        guard height + 2 * padding >= 3, width + 2 * padding >= 3 else { continue }
                         let outHeight = (height + 2 * padding - 3) / stride + 1
                         let outWidth = (width + 2 * padding - 3) / stride + 1
-                        guard height + 2 * padding >= 3, width + 2 * padding >= 3 else { continue }
                         let values = (0..<height * width).map { Float(($0 * 37) % 29) * 0.25 - 3 }
                         let input = try Tensor(shape: [1, 1, height, width], storage: values)
-                        let layer = try ConvolutionLayer(weight: try Tensor(shape: [1, 1, 3, 3], storage: filter), bias: [0.375],
-                                                         parameters: Conv2dParameters(stride: Size2(stride), padding: Size2(padding)))
                         var g = GraphBuilder()
-                        let y = g.add(.convolution(g.input, layer, batchNorm: nil, residual: nil, activation: .relu6), name: "dw")
+                        let pool = PoolParameters(kernel: Size2(3), stride: Size2(stride), padding: Size2(padding))
+                        let y = switch kernel {
+                        case .depthwise:
+                            g.add(.convolution(g.input, try ConvolutionLayer(weight: try Tensor(shape: [1, 1, 3, 3], storage: filter), bias: [0.375],
+                                                                             parameters: Conv2dParameters(stride: Size2(stride), padding: Size2(padding))),
+                                               batchNorm: nil, residual: nil, activation: .relu6), name: "dw")
+                        case .maxPool: g.add(.maxPool(g.input, pool), name: "max")
+                        case .averagePool: g.add(.avgPool(g.input, pool), name: "avg")
+                        }
                         let expected = try NaiveExecutor.run(try g.build(output: y), input: input)
                         #expect(expected.shape == [1, 1, outHeight, outWidth])
                         let plane = outHeight * outWidth
@@ -50,13 +64,20 @@ import Testing
                         values.withUnsafeBufferPointer { source in
                             filter.withUnsafeBufferPointer { weights in
                                 buffer.withUnsafeMutableBufferPointer { out in
-                                    kernels.depthwise3x3(source.baseAddress!, height, width, out.baseAddress! + guardFloats,
-                                                         outHeight, outWidth, stride, padding, padding, weights.baseAddress!,
-                                                         0.375, nil, Activation.identity.code, Activation.relu6.code)
+                                    let output = out.baseAddress! + guardFloats
+                                    switch kernel {
+                                    case .depthwise:
+                                        kernels.depthwise3x3(source.baseAddress!, height, width, output, outHeight, outWidth, stride,
+                                                             padding, padding, weights.baseAddress!, 0.375, nil,
+                                                             Activation.identity.code, Activation.relu6.code)
+                                    case .maxPool, .averagePool:
+                                        kernels.pool3x3(source.baseAddress!, height, width, output, outHeight, outWidth, stride,
+                                                        padding, padding, Int32(kernel == .maxPool ? WC_POOL_MAX : WC_POOL_AVERAGE))
+                                    }
                                 }
                             }
                         }
-                        let where_ = "\(kernels) \(height)×\(width) stride \(stride) padding \(padding)"
+                        let where_ = "\(kernels) \(kernel) \(height)×\(width) stride \(stride) padding \(padding)"
                         let outside = buffer[..<guardFloats] + buffer[(guardFloats + plane)...]
                         #expect(outside.allSatisfy { $0.bitPattern == canary.bitPattern }, "\(where_): wrote outside its plane")
                         let result = try Tensor(shape: [1, 1, outHeight, outWidth], storage: Array(buffer[guardFloats..<guardFloats + plane]))
@@ -67,7 +88,7 @@ import Testing
                 }
             }
         }
-        #expect(checked > 1000)
+        #expect(checked > 600)
     }
 }
 #endif
