@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "RowRing.h"
 
 // One file: the helpers (masks, activation) are shared by the kernels and must stay inline.
 // The AVX-512 kernels exist only where they can run (x86-64); elsewhere wc_has_avx512 says no and
@@ -159,15 +160,6 @@ static inline AVX512 void depthwise_columns(const float *input, long height, lon
 // 56×56 0.83; at 37×37 and 28×28 it took 1.3–1.45 (hence the threshold), and at stride 2 the column
 // order is faster at every size measured. KernelsAVX2.c has the eight-lane version, which pays from
 // 17 columns.
-
-/// Longest padded row the ring holds (floats); wider planes take the column order.
-enum { RING_PITCH = 1024 };
-
-typedef struct {
-    float *slot[4];
-    long row[4];       // the input row each slot holds, −1 for none
-    const float *zero; // a row of zeros: the rows above and below the plane
-} row_ring;
 
 /// Input row `iy` activated, at column `pad_left` of a zero-padded row.
 static inline AVX512 const float *ring_row(row_ring *g, const float *input, long height, long width, long pad_left,

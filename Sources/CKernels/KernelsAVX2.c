@@ -1,4 +1,5 @@
 #include "CKernels.h"
+#include "RowRing.h"
 
 // The AVX2 + FMA versions of Kernels.c's AVX-512 kernels, for the x86-64 processors without
 // AVX-512 (AMD Zen 2/3, most laptops). Same structure and same results up to the order of sums,
@@ -211,15 +212,6 @@ static inline AVX2 void depthwise_columns(const float *input, long height, long 
 // copy. Same results bit for bit. Per layer in the networks (`bench --profile --kernels avx2`,
 // 1 thread, against the column order): MobileNetV2 112×112 0.65, 56×56 0.72–0.75, 28×28 0.80;
 // Xception 147×147 0.56–0.64, 74×74 0.40–0.49, 37×37 0.68, 19×19 0.80.
-
-/// Longest padded row the ring holds (floats); wider planes take the column order.
-enum { RING_PITCH = 1024 };
-
-typedef struct {
-    float *slot[4];
-    long row[4];      // the input row each slot holds, −1 for none
-    const float *zero; // a row of zeros: the rows above and below the plane
-} row_ring;
 
 /// Input row `iy` activated, at column `pad_left` of a row padded with `fill` (zero for the
 /// convolutions, the pooling's identity for pooling); `g->zero` outside the plane.
