@@ -156,8 +156,8 @@ static inline AVX512 void depthwise_columns(const float *input, long height, lon
 // input activation) into a zero-padded row of a ring of four, so that every tap is a plain load.
 // Going down such a plane block by block, as above, reads it from L2 once per block; here each row
 // is read once. Same results bit for bit. Per layer in the networks (`bench --profile`, 1 thread,
-// against the column order): Xception 147×147 0.63–0.75, 74×74 0.84–1.02, MobileNetV2 112×112 0.78,
-// 56×56 0.83; at 37×37 and 28×28 it took 1.3–1.45 (hence the threshold), and at stride 2 the column
+// against the column order): Xception 147×147 0.63–0.75, 74×74 0.88–1.06, MobileNetV2 112×112 0.78,
+// 56×56 0.83; at 37×37 and 28×28 it took 1.4–1.45 (hence the threshold), and at stride 2 the column
 // order is faster at every size measured. KernelsAVX2.c has the eight-lane version, which pays from
 // 17 columns.
 

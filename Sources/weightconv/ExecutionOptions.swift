@@ -13,7 +13,7 @@ struct ExecutionOptions: ParsableArguments {
                                valueName: "set"))
     var kernels: KernelSet?
 
-    @Option(help: ArgumentHelp("The arithmetic of the fast path's GEMM convolutions (1×1 and unfolded): fp32, or bf16 (bfloat16 weights and inputs, float32 sums; opt-in, faster where the CPU has AVX512_BF16, and less accurate: see the README).",
+    @Option(help: ArgumentHelp("The arithmetic of the fast path's GEMM convolutions (1×1 and unfolded): fp32, or bf16 (bfloat16 weights and inputs, float32 sums; opt-in, faster where the CPU has AVX512_BF16, and less accurate: see the README; import refuses bf16, as it checks at float32).",
                                valueName: "precision"))
     var precision: Precision = .float32
 

@@ -72,7 +72,14 @@ struct ImportCommand: ParsableCommand {
     func run() throws {
         Interruption.install()
         try reportingErrors {
-            try execution.precision.requireAvailable()
+            // Import checks the network against --reference (and decides an inferred layout's behaviour
+            // by it) under the verification rule's float32 tolerance, which bf16 is not meant to meet;
+            // the file holds float32 weights either way. bf16 is for running the imported file.
+            guard execution.precision == .float32 else {
+                throw WeightconvError(file: "--precision \(execution.precision.rawValue)",
+                                      problem: "import checks the network at float32, as the verification rule asks",
+                                      hint: "import without it, then `weightconv verify \(output) --precision bf16` or `bench` it")
+            }
             guard let architecture else {
                 let report = try GenericConversion.convert(openTensorStore(path: input, streaming: true), sourcePath: input, to: output,
                                                            dtype: dtype, temporaryFiles: Interruption.registry)

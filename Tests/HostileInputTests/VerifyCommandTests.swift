@@ -54,7 +54,7 @@ import WeightconvKit
     /// `--precision bf16` is opt-in: where the machine has it, bench runs and verify reports the
     /// accuracy it gives up (exit 1: it is not meant to meet the float32 tolerance, and the hint says
     /// so); where it does not, every command refuses it in one line before anything runs. The naive
-    /// operators are float32 only.
+    /// operators are float32 only, and import refuses it everywhere (it checks at float32).
     @Test func bfloat16PrecisionIsOptInAndStated() throws {
         let file = packageRoot + "/fixtures/examples/shufflenet_seed001.wcv"
         let bench = try runCLI(["bench", file, "--precision", "bf16", "--iterations", "1", "--warmup", "0", "--json"])
@@ -69,6 +69,17 @@ import WeightconvKit
                         "\(result.stdout) \(result.stderr)")
             }
         }
+        // Import checks at float32 whatever the machine has, and writes nothing when refused.
+        let folder = try ScratchFolder()
+        defer { folder.remove() }
+        let written = folder.file("never.wcv")
+        let digits = packageRoot + "/fixtures/digits/shufflenet_seed001_digits"
+        let imported = try runCLI(["import", digits + ".pth", "--arch", "auto", "--reference", digits + ".reference.npz",
+                                   "--precision", "bf16", "-o", written])
+        #expect(imported.status == 1 && imported.stdout.isEmpty && imported.stderrLines.count == 1
+                && imported.stderr.contains("--precision bf16") && imported.stderr.contains("float32"),
+                "\(imported.stdout) \(imported.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: written))
         let naive = try runCLI(["verify", file, "--precision", "bf16", "--naive-operators"])
         #expect(naive.status != 0 && naive.stderr.contains("--precision"), "\(naive.stderr)")
         let float32 = try runCLI(["verify", file, "--precision", "fp32"])
