@@ -214,12 +214,7 @@ void AVX512 wc_depthwise3x3_avx512(const float *input, long height, long width,
                                    long stride, long pad_top, long pad_left,
                                    const float *filter, float bias, const float *residual,
                                    int input_activation, int activation) {
-    // The ring's rows: the copy writes whole vectors from column pad_left, and the last block reads
-    // up to column 16·blocks + 1.
-    const long blocks = (out_width + 15) / 16;
-    long pitch = pad_left + (width + 15) / 16 * 16;
-    if (pitch < 16 * blocks + 2) pitch = 16 * blocks + 2;
-    pitch = (pitch + 15) / 16 * 16;
+    const long pitch = ring_pitch(width, out_width, 1, pad_left, 16);
     if (stride == 1 && out_width >= 48 && pitch <= RING_PITCH) {
         depthwise_rows(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
                        residual, input_activation, activation, pitch);

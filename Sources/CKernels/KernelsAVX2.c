@@ -241,16 +241,6 @@ static inline AVX2 row_ring ring_in(float *rows, long pitch, __m256 fill) {
     return g;
 }
 
-/// The ring's row length for a kernel over `width` input columns giving `out_width` outputs: the copy
-/// writes whole vectors from column pad_left, and the last block reads up to column
-/// stride·(8·blocks − 8) + 9 (stride 1) or + 17 (stride 2).
-static inline long ring_pitch(long width, long out_width, long stride, long pad_left) {
-    const long blocks = (out_width + 7) / 8;
-    long pitch = pad_left + (width + 7) / 8 * 8;
-    if (pitch < stride * 8 * blocks + 2) pitch = stride * 8 * blocks + 2;
-    return (pitch + 7) / 8 * 8;
-}
-
 /// Eight outputs from a padded row: stride 1 plain loads; stride 2 in-lane shuffles that leave the
 /// outputs in the order 0 1 4 5 2 3 6 7 (`in_order` puts them back once per output vector).
 static inline AVX2 void ring_taps(const float *row, long ox, long stride, __m256 t[3]) {
@@ -337,7 +327,7 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
                                long stride, long pad_top, long pad_left,
                                const float *filter, float bias, const float *residual,
                                int input_activation, int activation) {
-    const long pitch = ring_pitch(width, out_width, stride, pad_left);
+    const long pitch = ring_pitch(width, out_width, stride, pad_left, 8);
     if (out_width <= 16 || pitch > RING_PITCH) {
         depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter,
                           bias, residual, input_activation, activation);
@@ -434,7 +424,7 @@ static inline AVX2 void pool3x3_rows(const float *input, long height, long width
 
 void AVX2 wc_pool3x3_avx2(const float *input, long height, long width, float *output, long out_height,
                           long out_width, long stride, long pad_top, long pad_left, int kind) {
-    const long pitch = ring_pitch(width, out_width, stride, pad_left);
+    const long pitch = ring_pitch(width, out_width, stride, pad_left, 8);
     const bool rows = out_width > 16 && pitch <= RING_PITCH;
 #define POOL(k) do { \
         if (!rows) pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, k); \

@@ -15,4 +15,15 @@ typedef struct {
     const float *zero; // a row of padding: the rows above and below the plane
 } row_ring;
 
+/// The ring's row length (floats, a multiple of `lanes`) for a kernel over `width` input columns
+/// giving `out_width` outputs in blocks of `lanes`: the copy writes whole vectors from column
+/// pad_left, and the last block reads up to column stride·lanes·(blocks − 1) + lanes − 1 + 2
+/// (stride 1) or + 2·lanes − 2 + 2 (stride 2), both below stride·lanes·blocks + 2.
+static inline long ring_pitch(long width, long out_width, long stride, long pad_left, long lanes) {
+    const long blocks = (out_width + lanes - 1) / lanes;
+    long pitch = pad_left + (width + lanes - 1) / lanes * lanes;
+    if (pitch < stride * lanes * blocks + 2) pitch = stride * lanes * blocks + 2;
+    return (pitch + lanes - 1) / lanes * lanes;
+}
+
 #endif
