@@ -44,6 +44,12 @@ struct PreparedConvolution: Sendable {
         bfloat16Weights = precision == .bfloat16 && gemm ? BFloat16Weights(weight) : nil
     }
 
+    /// Whether the layer's GEMMs run on the engine's own kernel with the epilogue fused (see
+    /// ``EngineGEMM``) rather than through ``multiplyMatrices`` and ``finishRow(_:count:bias:residual:)``.
+    var runsEngineGEMM: Bool {
+        EngineGEMM.runs(weights: weight.count, kernels: kernels, precision: bfloat16Weights == nil ? .float32 : .bfloat16)
+    }
+
     /// Whether the direct 3×3 kernel runs the layer instead of im2col + GEMM (see ``run``).
     func runsDirect3x3(residual: Bool) -> Bool {
         #if arch(x86_64)
@@ -270,6 +276,7 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
+        let engine = runsEngineGEMM
         withParameters { weights, biases in
             workers.run { worker in
                 for item in plan where item.share == worker {
@@ -293,6 +300,13 @@ struct PreparedConvolution: Sendable {
                         let rounded = scratch[worker].base + (algorithm == .pointwise ? 0 : k * width)
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
                                         rounded: rounded, c: c, ldc: columns)
+                    } else if engine {
+                        #if arch(x86_64)
+                        let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow) * columns + item.columns.lowerBound]) }
+                        wc_gemm_avx512(item.rows.count, width, k, weights[firstRow * k], k, b, ldb, c, columns,
+                                       biases[firstRow], extra, activation.code)
+                        continue
+                        #endif
                     } else {
                         multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
                                          b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
@@ -338,6 +352,7 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
+        let engine = runsEngineGEMM
         withParameters { weights, biases in
             workers.run { worker in
                 let packed = scratch[worker].base
@@ -354,6 +369,11 @@ struct PreparedConvolution: Sendable {
                     if let halves = bfloat16Weights {
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: icg, b: packed, ldb: width,
                                         rounded: result + ocg * width, c: result, ldc: width)
+                    } else if engine {
+                        #if arch(x86_64)
+                        wc_gemm_avx512(item.rows.count, width, icg, weights[firstRow * icg], icg, packed, width, result, width,
+                                       nil, nil, Activation.identity.code)
+                        #endif
                     } else {
                         multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,
                                          b: packed, ldb: width, beta: 0, c: result, ldc: width)

@@ -146,8 +146,32 @@ package final class FastExecutor: @unchecked Sendable {
         self.precision = precision
         self.chunkFloats = max(chunkFloats, 1)
         workers = Workers(threads)
+        // The GEMM library gets its kernels ready while the convolutions are folded, where a layer
+        // will call it; it is waited for before returning, so that no generation outlives this.
+        let warmUp = FastExecutor.callsLibrary(graph, kernels: kernels.runnable, precision: precision)
+            ? MatrixMultiplyWarmUp.begin(precision) : nil
+        defer { warmUp?.wait() }
         (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable, precision: precision)
         self.graph = graph
+    }
+
+    /// Whether running `graph` may call ``multiplyMatrices`` (the GEMM library): a convolution that
+    /// may run as a GEMM (not depthwise) outside ``EngineGEMM``, or a linear layer it does not run.
+    /// Conservative: a layer a direct kernel will run counts too.
+    package static func callsLibrary(_ graph: borrowing Graph, kernels: KernelSet, precision: Precision) -> Bool {
+        for node in graph.nodes {
+            switch node.operation {
+            case let .convolution(_, layer, _, _, _):
+                let p = layer.parameters
+                let depthwise = p.groups == layer.inputChannels && p.groups == layer.outputChannels
+                if !depthwise && !EngineGEMM.runs(weights: layer.weight.count, kernels: kernels, precision: precision) { return true }
+            case .linear:
+                if !EngineGEMM.runsLinear(kernels: kernels) { return true }
+            default:
+                continue
+            }
+        }
+        return false
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
@@ -490,7 +514,7 @@ package final class FastExecutor: @unchecked Sendable {
         case let .globalAvgPool(input, output):
             FastPooling.globalAverage(p(input), s(input), p(output), workers: workers)
         case let .linear(input, output, layer):
-            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), workers: workers)
+            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), kernels: kernels, workers: workers)
         case let .add(a, b, output, kind):
             FastElementwise.add(p(a), p(b), p(output), count: s(output).reduce(1, *), kind, workers: workers)
         case let .concat(parts, output, kind):

@@ -1,3 +1,5 @@
+import CKernels
+
 /// A fully connected layer, `y = x·Wᵀ + b`, as `nn.Linear`.
 package struct LinearLayer: Sendable {
     package var weight: Tensor // [out, in]
@@ -48,12 +50,26 @@ extension Naive {
 enum FastLinear {
     /// `y[N, out] = x[N, in] · Wᵀ + b`, one SGEMM per block of output features so that the workers
     /// share the weight matrix (at batch 1 this layer only streams the weights).
-    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, workers: Workers) {
+    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, kernels: KernelSet,
+                    workers: Workers) {
         let (k, m) = (layer.inputFeatures, layer.outputFeatures)
         let bias = layer.bias
         layer.weight.storage.withUnsafeBufferPointer { weightBuffer in
             guard let base = weightBuffer.baseAddress else { return }
             let weight = SharedPointer(UnsafeMutablePointer(mutating: base))
+            #if arch(x86_64)
+            if EngineGEMM.runsLinear(kernels: kernels) {
+                (bias ?? []).withUnsafeBufferPointer { biasBuffer in
+                    // An empty array may still have a base address: no bias is a nil pointer.
+                    let biases = bias == nil ? nil : biasBuffer.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
+                    workers.forEachChunk(m) { _, features in
+                        wc_linear_avx512(batch, features.count, k, input.base, weight[features.lowerBound * k],
+                                         biases.map { UnsafePointer($0[features.lowerBound]) }, output[features.lowerBound], m)
+                    }
+                }
+                return
+            }
+            #endif
             workers.forEachChunk(m) { _, features in
                 multiplyMatrices(m: batch, n: features.count, k: k, a: input.base, lda: k,
                                  b: weight[features.lowerBound * k], ldb: k, transposeB: true, beta: 0,

@@ -75,6 +75,32 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
     #endif
 }
 
+/// Which GEMMs the engine computes itself rather than through ``multiplyMatrices``.
+///
+/// With the AVX-512 kernels at float32, a 1×1 or unfolded convolution whose weights hold at most
+/// ``largestWeights`` floats runs on `wc_gemm_avx512`, which applies the layer's bias, residual
+/// and activation while each tile of the result is still in registers, and every linear layer on
+/// `wc_linear_avx512`. Measured against `dnnl_sgemm` followed by the separate epilogue (C test, 1
+/// thread, AMD EPYC Zen 4, hot caches, the four networks' 26 GEMM shapes cut into the engine's
+/// column tiles): 0.81–1.07 of the time up to that size, 1.07–1.13 on the three larger layers
+/// measured (Xception's 1536 × 1024 and 2048 × 1536 over 10×10, 728 × 728 over 19×19), which stay
+/// with the library. A network none of whose layers needs the library never calls it, so its
+/// process never spends the 30–45 ms oneDNN takes to generate its kernels (see
+/// ``MatrixMultiplyWarmUp``). Elsewhere (AVX2, where oneDNN's kernels were faster in the same test;
+/// bfloat16; the portable set) the library computes every GEMM.
+package enum EngineGEMM {
+    /// The most weights (floats, all groups) a convolution may have for the engine's GEMM to run it.
+    package static let largestWeights = 1 << 20
+
+    /// Whether a GEMM convolution with `weights` floats runs on the engine's GEMM.
+    package static func runs(weights: Int, kernels: KernelSet, precision: Precision) -> Bool {
+        kernels == .avx512 && precision == .float32 && weights <= largestWeights
+    }
+
+    /// Whether linear layers run on the engine's kernel.
+    package static func runsLinear(kernels: KernelSet) -> Bool { kernels == .avx512 }
+}
+
 /// Getting the GEMM library ready before the first forward pass.
 ///
 /// oneDNN generates its SGEMM kernels for the CPU on the first `dnnl_sgemm` call of a process, any

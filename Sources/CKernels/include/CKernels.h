@@ -73,6 +73,21 @@ void wc_grouped3x3_avx512(const float *input, long height, long width, long in_c
 void wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
                        long out_width, long stride, long pad_top, long pad_left, int kind);
 
+/// `C = act(A·B + bias + residual)`, row-major float32: A `[m][k]` (row stride `lda`), B `[k][n]`
+/// (`ldb`), C `[m][n]` (`ldc`), `bias[m]` added to each row, `residual[m][n]` (row stride `ldc`)
+/// added element by element, then the activation:
+///   C[i][j] = act((Σ_p A[i][p]·B[p][j] + bias[i]) + residual[i][j])
+/// Each sum runs over p in order. With `bias` NULL, C = A·B and `residual` and `activation` are
+/// ignored; `residual` may be NULL. C overlaps neither A, B nor `residual`. Requires AVX-512F.
+void wc_gemm_avx512(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                    float *c, long ldc, const float *bias, const float *residual, int activation);
+
+/// `y[i][o] = Σ_p x[i][p]·w[o][p] + bias[o]` for i < batch, o < outputs: a linear layer, x
+/// `[batch][k]` and w `[outputs][k]` packed row after row, y with row stride `ldy`; `bias` may be
+/// NULL. y overlaps neither x nor w. Requires AVX-512F.
+void wc_linear_avx512(long batch, long outputs, long k, const float *x, const float *w, const float *bias,
+                      float *y, long ldy);
+
 // The AVX2 + FMA kernels (KernelsAVX2.c): the same contracts as the AVX-512 ones above, for
 // processors without AVX-512. Require AVX2 and FMA (wc_has_avx2_fma).
 

@@ -1,0 +1,175 @@
+import Testing
+@testable import TensorEngine
+#if arch(x86_64)
+import CKernels
+#endif
+
+/// The engine's own GEMM and linear kernels (``EngineGEMM``): where the rule sends a layer, and what
+/// the layers compute there against the naive operators.
+@Suite struct EngineGEMMTests {
+    /// 1×1 convolutions with up to 2²⁰ weights run on the engine's GEMM with the AVX-512 kernels at
+    /// float32 and nowhere else; the executor warms the library up only for a graph that calls it.
+    @Test func theRuleAndTheWarmUpAgree() throws {
+        let small = try Self.graph(inputs: 300, outputs: 19, linearBias: false)
+        let large = try Self.graph(inputs: 1024, outputs: 1025, linearBias: true)
+        #expect(EngineGEMM.runs(weights: 1 << 20, kernels: .avx512, precision: .float32))
+        #expect(!EngineGEMM.runs(weights: (1 << 20) + 1, kernels: .avx512, precision: .float32))
+        for kernels in KernelSet.allCases {
+            for precision in Precision.allCases {
+                let engine = kernels == .avx512 && precision == .float32
+                #expect(EngineGEMM.runs(weights: 300 * 19, kernels: kernels, precision: precision) == engine)
+                #expect(FastExecutor.callsLibrary(small, kernels: kernels, precision: precision) == !engine,
+                        "\(kernels) \(precision)")
+                #expect(FastExecutor.callsLibrary(large, kernels: kernels, precision: precision), "\(kernels) \(precision)")
+            }
+        }
+    }
+
+    /// A deep 1×1 convolution (300 input channels: two blocks of k), a grouped one with a residual,
+    /// and linear layers with and without a bias, on every kernel set at batch 1 and 3 and 1–3
+    /// threads, against the naive operators.
+    @Test(arguments: KernelSet.available)
+    func layersMatchNaive(kernels: KernelSet) throws {
+        for linearBias in [false, true] {
+            let graph = try Self.graph(inputs: 300, outputs: 19, linearBias: linearBias)
+            for batch in [1, 3] {
+                let count = batch * 300 * 5 * 7
+                let input = try Tensor(shape: [batch, 300, 5, 7], storage: (0..<count).map { Float(($0 * 7919) % 101) / 50 - 1 })
+                let naive = try NaiveExecutor.run(graph, input: input)
+                for threads in [1, 2, 3] {
+                    let fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(input)
+                    let comparison = Comparison(fast, naive, atol: 1e-4, rtol: 1e-5)
+                    #expect(comparison.passes, "\(kernels), bias \(linearBias), batch \(batch), \(threads) threads: \(comparison)")
+                }
+            }
+        }
+    }
+
+    /// 1×1 `inputs → outputs` (ReLU6), 1×1 grouped `outputs → outputs` (3 groups: `outputs` must
+    /// divide by 3) with the first as residual, global average pooling, then a linear layer.
+    static func graph(inputs: Int, outputs: Int, linearBias: Bool) throws -> Graph {
+        func values(_ count: Int, _ scale: Float) -> [Float] { (0..<count).map { Float(($0 * 37) % 23) / 23 * scale - scale / 2 } }
+        let first = try ConvolutionLayer(weight: Tensor(shape: [outputs, inputs, 1, 1], storage: values(outputs * inputs, 0.2)),
+                                         bias: values(outputs, 1), parameters: Conv2dParameters())
+        let grouped = outputs % 3 == 0 ? 3 : 1
+        let second = try ConvolutionLayer(weight: Tensor(shape: [outputs, outputs / grouped, 1, 1],
+                                                         storage: values(outputs * outputs / grouped, 0.5)),
+                                          bias: values(outputs, 0.5), parameters: Conv2dParameters(groups: grouped))
+        let linear = try LinearLayer(weight: Tensor(shape: [7, outputs], storage: values(7 * outputs, 1)),
+                                     bias: linearBias ? values(7, 2) : nil)
+        var g = GraphBuilder()
+        let a = g.add(.convolution(g.input, first, batchNorm: nil, residual: nil, activation: .relu6), name: "first")
+        let b = g.add(.convolution(a, second, batchNorm: nil, residual: a, activation: .relu), name: "second")
+        let pooled = g.add(.globalAvgPool(b), name: "pool")
+        return try g.build(output: g.add(.linear(pooled, linear), name: "fc"))
+    }
+}
+
+#if arch(x86_64)
+/// `wc_gemm_avx512` and `wc_linear_avx512` called directly: every row count up to 17 (blocks of
+/// eight and every remainder), widths around the 16- and 32-column tiles, depths around the
+/// 256-step blocks of k, with and without bias, residual and activation, against sums in double
+/// precision; the floats between rows (the output's row stride is wider) and after the last row
+/// stay as they were.
+@Suite(.enabled(if: KernelSet.available.contains(.avx512), "the engine's GEMM runs only with AVX-512"))
+struct EngineGEMMKernelTests {
+    static let canary = Float(bitPattern: 0x7FC0_4321)
+
+    @Test func gemmWritesItsTileAndNothingElse() {
+        var checked = 0
+        for k in [1, 2, 255, 256, 257, 513] {
+            for m in [1, 2, 7, 8, 9, 16, 17] {
+                for n in [1, 3, 15, 16, 17, 31, 32, 33, 49, 70] where k < 500 || n > 30 || m > 8 {
+                    for variant in 0..<3 {
+                        check(m: m, n: n, k: k, variant: variant)
+                        checked += 1
+                    }
+                }
+            }
+        }
+        #expect(checked > 1000)
+    }
+
+    /// variant 0: bias + residual + ReLU6; 1: bias, identity; 2: no bias (the plain product).
+    func check(m: Int, n: Int, k: Int, variant: Int) {
+        let ldb = n + 2, ldc = n + 3, tail = 19
+        let a = (0..<m * k).map { Float(($0 * 29) % 31) / 31 - 0.5 }
+        let b = (0..<k * ldb).map { Float(($0 * 17) % 37) / 37 - 0.5 }
+        let bias = (0..<m).map { Float($0 % 7) * 0.5 - 1.5 }
+        let residual = (0..<m * ldc).map { Float(($0 * 13) % 11) * 0.25 - 1 }
+        var c = [Float](repeating: Self.canary, count: m * ldc + tail)
+        a.withUnsafeBufferPointer { a in
+            b.withUnsafeBufferPointer { b in
+                bias.withUnsafeBufferPointer { bias in
+                    residual.withUnsafeBufferPointer { residual in
+                        c.withUnsafeMutableBufferPointer { c in
+                            wc_gemm_avx512(m, n, k, a.baseAddress, k, b.baseAddress, ldb, c.baseAddress, ldc,
+                                           variant == 2 ? nil : bias.baseAddress, variant == 0 ? residual.baseAddress : nil,
+                                           variant == 0 ? Activation.relu6.code : Activation.identity.code)
+                        }
+                    }
+                }
+            }
+        }
+        let setting = "m \(m) n \(n) k \(k) variant \(variant)"
+        for i in 0..<m {
+            for j in 0..<ldc {
+                let got = c[i * ldc + j]
+                guard j < n else {
+                    #expect(got.bitPattern == Self.canary.bitPattern, "\(setting): wrote [\(i)][\(j)], past its \(n) columns")
+                    continue
+                }
+                var sum = 0.0, magnitude = 0.0
+                for p in 0..<k {
+                    sum += Double(a[i * k + p]) * Double(b[p * ldb + j])
+                    magnitude += abs(Double(a[i * k + p]) * Double(b[p * ldb + j]))
+                }
+                if variant != 2 { sum += Double(bias[i]) }
+                if variant == 0 { sum = min(max(sum + Double(residual[i * ldc + j]), 0), 6) }
+                let allowed = 1e-6 * (magnitude + 1)
+                #expect(abs(Double(got) - sum) <= allowed, "\(setting): [\(i)][\(j)] is \(got), expected \(sum)")
+            }
+        }
+        #expect(c[(m * ldc)...].allSatisfy { $0.bitPattern == Self.canary.bitPattern }, "\(setting): wrote past the last row")
+    }
+
+    @Test func linearMatchesDotProducts() {
+        for hasBias in [false, true] {
+            for batch in 1...9 {
+                for outputs in 1...9 {
+                    for k in [1, 15, 16, 17, 40] {
+                        let ldy = outputs + 2
+                        let x = (0..<batch * k).map { Float(($0 * 29) % 31) / 31 - 0.5 }
+                        let w = (0..<outputs * k).map { Float(($0 * 17) % 37) / 37 - 0.5 }
+                        let bias = (0..<outputs).map { Float($0) * 0.25 - 1 }
+                        var y = [Float](repeating: Self.canary, count: batch * ldy)
+                        x.withUnsafeBufferPointer { x in
+                            w.withUnsafeBufferPointer { w in
+                                bias.withUnsafeBufferPointer { bias in
+                                    y.withUnsafeMutableBufferPointer { y in
+                                        wc_linear_avx512(batch, outputs, k, x.baseAddress, w.baseAddress,
+                                                         hasBias ? bias.baseAddress : nil, y.baseAddress, ldy)
+                                    }
+                                }
+                            }
+                        }
+                        let setting = "batch \(batch) outputs \(outputs) k \(k) bias \(hasBias)"
+                        for i in 0..<batch {
+                            for o in 0..<ldy {
+                                let got = y[i * ldy + o]
+                                guard o < outputs else {
+                                    #expect(got.bitPattern == Self.canary.bitPattern, "\(setting): wrote [\(i)][\(o)]")
+                                    continue
+                                }
+                                var sum = hasBias ? Double(bias[o]) : 0
+                                for p in 0..<k { sum += Double(x[i * k + p]) * Double(w[o * k + p]) }
+                                #expect(abs(Double(got) - sum) <= 1e-5, "\(setting): [\(i)][\(o)] is \(got), expected \(sum)")
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+#endif
