@@ -345,15 +345,18 @@ void AVX512 wc_grouped3x3_avx512(const float *input, long height, long width, lo
 // MARK: GEMM
 
 // The float32 GEMM of 1×1 and unfolded convolutions, with the epilogue applied while a tile of C
-// is still in registers. C is computed in tiles of up to 8 rows × 32 columns (16 accumulator
-// registers; two loads of B and eight broadcasts of A per step of k), or 16 columns at the right
-// edge, reading A and B where they lie: the layers' GEMMs are small (ShuffleNet v1's largest
-// group is 320 × 80), and packing them, as oneDNN does, cost more than it saved (C test, 1 thread,
-// AMD EPYC Zen 4: packing B changed nothing measurable on 26 shapes of the four networks).
-// Blocks of 256 steps of k keep a panel of B in L1; a block's sums go to C and come back in the
-// next, so every element is still summed over k in order and results do not depend on blocking,
-// tiles or threads.
-enum { GEMM_ROWS = 8, GEMM_DEPTH = 256, GEMM_SPAN = 256 };
+// is still in registers. C is computed in tiles of up to 8 rows × 48 columns (24 accumulator
+// registers; three loads of B and eight broadcasts of A per step of k), reading A and B where they
+// lie: the layers' GEMMs are small (ShuffleNet v1's largest group is 320 × 80), and packing them,
+// as oneDNN does, cost more than it saved (C test, 1 thread, AMD EPYC Zen 4: packing B changed
+// nothing measurable on 26 shapes of the four networks). A row's last columns take a tile of 1, 2
+// or 3 vectors, whichever covers them; a single column left past a multiple of 48 (every 7×7
+// plane: 49) is summed as dot products of A's rows with that column, in sixteen lanes, instead of
+// costing a whole tile (C test, 7×7 layers of MobileNetV2 and ResNeXt: 1.21–1.25 of oneDNN's time
+// as 32 + 17 columns, 0.94–0.98 as 48 + 1). Blocks of 256 steps of k keep a panel of B in L1; a
+// block's sums go to C and come back in the next, so an element of a tile is summed over k in
+// order whatever the blocking.
+enum { GEMM_ROWS = 8, GEMM_DEPTH = 256, GEMM_SPAN = 240 };
 
 static inline __attribute__((always_inline)) AVX512 __m512 gemm_finish(__m512 v, const float *bias, long r, const float *residual,
                                                                         __mmask16 m, int activation) {
@@ -363,52 +366,84 @@ static inline __attribute__((always_inline)) AVX512 __m512 gemm_finish(__m512 v,
     return activate(v, activation);
 }
 
-/// Rows [0, rows) × columns [0, 32) of C (lanes outside `m0`, `m1` neither read nor written),
-/// over `depth` steps of k; `more` adds to what C holds, `last` applies the epilogue.
-static inline __attribute__((always_inline)) AVX512 void gemm_tile2(const int rows, long depth, const float *a, long lda,
-                                                                    const float *b, long ldb, float *c, long ldc,
-                                                                    __mmask16 m0, __mmask16 m1, bool more, bool last,
-                                                                    const float *bias, const float *residual, int activation) {
-    __m512 c0[GEMM_ROWS], c1[GEMM_ROWS];
+/// Rows [0, rows) × `vectors` vectors of 16 columns of C (lanes outside `m[v]` neither read nor
+/// written), over `depth` steps of k; `more` adds to what C holds, `last` applies the epilogue.
+static inline __attribute__((always_inline)) AVX512 void gemm_tile(const int rows, const int vectors, long depth,
+                                                                   const float *a, long lda, const float *b, long ldb,
+                                                                   float *c, long ldc, const __mmask16 m[3], bool more, bool last,
+                                                                   const float *bias, const float *residual, int activation) {
+    // Three named arrays, not one [3][rows]: clang keeps these in registers, and spilled the
+    // two-dimensional one (an 8 × 48 tile ran at half speed).
+    __m512 c0[GEMM_ROWS], c1[GEMM_ROWS], c2[GEMM_ROWS];
     for (int r = 0; r < rows; r++) {
-        c0[r] = more ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
-        c1[r] = more ? _mm512_maskz_loadu_ps(m1, at(c + r * ldc, 16)) : _mm512_setzero_ps();
+        c0[r] = more ? _mm512_maskz_loadu_ps(m[0], c + r * ldc) : _mm512_setzero_ps();
+        if (vectors > 1) c1[r] = more ? _mm512_maskz_loadu_ps(m[1], at(c + r * ldc, 16)) : _mm512_setzero_ps();
+        if (vectors > 2) c2[r] = more ? _mm512_maskz_loadu_ps(m[2], at(c + r * ldc, 32)) : _mm512_setzero_ps();
     }
+    const __mmask16 m0 = m[0], m1 = m[1], m2 = m[2];
     for (long p = 0; p < depth; p++) {
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb), b1 = _mm512_maskz_loadu_ps(m1, at(b + p * ldb, 16));
+        const float *row = b + p * ldb;
+        // The next tile's part of this row of B: k rows are as many short streams (see the C rows).
+        for (int v = 0; v < vectors; v++) _mm_prefetch((const char *)at(row, 48 + 16 * v), _MM_HINT_T0);
+        const __m512 b0 = _mm512_maskz_loadu_ps(m0, row);
+        const __m512 b1 = vectors > 1 ? _mm512_maskz_loadu_ps(m1, at(row, 16)) : b0;
+        const __m512 b2 = vectors > 2 ? _mm512_maskz_loadu_ps(m2, at(row, 32)) : b0;
         for (int r = 0; r < rows; r++) {
             const __m512 x = _mm512_set1_ps(a[r * lda + p]);
             c0[r] = _mm512_fmadd_ps(x, b0, c0[r]);
-            c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+            if (vectors > 1) c1[r] = _mm512_fmadd_ps(x, b1, c1[r]);
+            if (vectors > 2) c2[r] = _mm512_fmadd_ps(x, b2, c2[r]);
         }
     }
     for (int r = 0; r < rows; r++) {
         const float *extra = last && residual ? residual + r * ldc : NULL;
         _mm512_mask_storeu_ps(c + r * ldc, m0, last ? gemm_finish(c0[r], bias, r, extra, m0, activation) : c0[r]);
-        _mm512_mask_storeu_ps((float *)at(c + r * ldc, 16), m1,
-                              last ? gemm_finish(c1[r], bias, r, extra ? at(extra, 16) : NULL, m1, activation) : c1[r]);
+        if (vectors > 1)
+            _mm512_mask_storeu_ps((float *)at(c + r * ldc, 16), m1,
+                                  last ? gemm_finish(c1[r], bias, r, extra ? at(extra, 16) : NULL, m1, activation) : c1[r]);
+        if (vectors > 2)
+            _mm512_mask_storeu_ps((float *)at(c + r * ldc, 32), m2,
+                                  last ? gemm_finish(c2[r], bias, r, extra ? at(extra, 32) : NULL, m2, activation) : c2[r]);
     }
 }
 
-/// As gemm_tile2 for the last up to 16 columns of a row block: one vector a row, so an edge of a
-/// few columns costs half what a 32-column tile would.
-static inline __attribute__((always_inline)) AVX512 void gemm_tile1(const int rows, long depth, const float *a, long lda,
-                                                                    const float *b, long ldb, float *c, long ldc,
-                                                                    __mmask16 m0, bool more, bool last,
-                                                                    const float *bias, const float *residual, int activation) {
-    __m512 c0[GEMM_ROWS];
-    for (int r = 0; r < rows; r++) c0[r] = more ? _mm512_maskz_loadu_ps(m0, c + r * ldc) : _mm512_setzero_ps();
-    for (long p = 0; p < depth; p++) {
-        const __m512 b0 = _mm512_maskz_loadu_ps(m0, b + p * ldb);
-        for (int r = 0; r < rows; r++) c0[r] = _mm512_fmadd_ps(_mm512_set1_ps(a[r * lda + p]), b0, c0[r]);
-    }
-    for (int r = 0; r < rows; r++) {
-        const float *extra = last && residual ? residual + r * ldc : NULL;
-        _mm512_mask_storeu_ps(c + r * ldc, m0, last ? gemm_finish(c0[r], bias, r, extra, m0, activation) : c0[r]);
+#define GEMM_ROWS_OF(vectors) do { \
+        switch (rows) { \
+        case 8: gemm_tile(8, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 7: gemm_tile(7, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 6: gemm_tile(6, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 5: gemm_tile(5, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 4: gemm_tile(4, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 3: gemm_tile(3, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        case 2: gemm_tile(2, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        default: gemm_tile(1, vectors, depth, ai, lda, bj, ldb, cj, ldc, masks, more, last, bi, rj, activation); break; \
+        } \
+    } while (0)
+
+/// Column `j` of C over steps [pc, pc + depth) of k: each row's dot product with the column of B,
+/// gathered once into `column`.
+static inline AVX512 void gemm_column(long m, long j, long pc, long depth, const float *a, long lda, const float *b,
+                                      long ldb, float *c, long ldc, bool more, bool last, const float *bias,
+                                      const float *residual, int activation) {
+    float column[GEMM_DEPTH];
+    for (long p = 0; p < depth; p++) column[p] = b[(pc + p) * ldb + j];
+    for (long i = 0; i < m; i++) {
+        const float *row = a + i * lda + pc;
+        __m512 s = _mm512_setzero_ps();
+        for (long p = 0; p < depth; p += 16) {
+            const __mmask16 mp = inside(p, depth);
+            s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mp, row + p), _mm512_maskz_loadu_ps(mp, column + p), s);
+        }
+        float sum = _mm512_reduce_add_ps(s) + (more ? c[i * ldc + j] : 0.0f);
+        if (last && bias) {
+            sum += bias[i];
+            if (residual) sum += residual[i * ldc + j];
+            if (activation != WC_IDENTITY) sum = sum > 0 ? sum : (sum != sum ? sum : 0.0f); // NaN stays NaN
+            if (activation == WC_RELU6 && sum > 6) sum = 6;
+        }
+        c[i * ldc + j] = sum;
     }
 }
-
-#define GEMM_TILE(kind, rows, ...) case rows: kind(rows, __VA_ARGS__); break
 
 void AVX512 wc_gemm_avx512(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
                            float *c, long ldc, const float *bias, const float *residual, int activation) {
@@ -422,46 +457,41 @@ void AVX512 wc_gemm_avx512(long m, long n, long k, const float *a, long lda, con
             }
         return;
     }
+    // One column past a multiple of 48 goes to gemm_column; the tiles cover the rest.
+    const long tiled = n > 1 && n % 48 == 1 ? n - 1 : n;
     for (long pc = 0; pc < k; pc += GEMM_DEPTH) {
         const long depth = k - pc < GEMM_DEPTH ? k - pc : GEMM_DEPTH;
         const bool more = pc > 0, last = pc + depth == k;
         // A span of columns at a time, so that its panels of B stay in L2 while every row block
         // passes over them, and a row block's A in L1 across the span.
-        for (long jc = 0; jc < n; jc += GEMM_SPAN) {
-            const long end = jc + GEMM_SPAN < n ? jc + GEMM_SPAN : n;
+        for (long jc = 0; jc < tiled; jc += GEMM_SPAN) {
+            const long end = jc + GEMM_SPAN < tiled ? jc + GEMM_SPAN : tiled;
             for (long i = 0; i < m; i += GEMM_ROWS) {
                 const long rows = m - i < GEMM_ROWS ? m - i : GEMM_ROWS;
                 const float *ai = a + i * lda + pc, *bi = bias ? bias + i : NULL;
-                for (long j = jc; j < end; j += 32) {
+                for (long j = jc; j < end; j += 48) {
                     const float *bj = b + pc * ldb + j, *rj = residual ? residual + i * ldc + j : NULL;
                     float *cj = c + i * ldc + j;
-                    const __mmask16 m0 = inside(j, n), m1 = inside(j + 16, n);
-                    if (n - j <= 16) {
-                        switch (rows) {
-                        GEMM_TILE(gemm_tile1, 8, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 7, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 6, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 5, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 4, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 3, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 2, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile1, 1, depth, ai, lda, bj, ldb, cj, ldc, m0, more, last, bi, rj, activation);
-                        }
-                    } else {
-                        switch (rows) {
-                        GEMM_TILE(gemm_tile2, 8, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 7, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 6, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 5, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 4, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 3, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 2, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        GEMM_TILE(gemm_tile2, 1, depth, ai, lda, bj, ldb, cj, ldc, m0, m1, more, last, bi, rj, activation);
-                        }
+                    const __mmask16 masks[3] = {inside(j, tiled), inside(j + 16, tiled), inside(j + 32, tiled)};
+                    const long width = tiled - j;
+                    if (last) {
+                        // The next tile's rows of C and of the residual: 8 rows a tile are 8 short
+                        // streams, too many for the hardware prefetchers to follow once they come
+                        // from memory rather than L2 (ShuffleNet v1 at batch 8).
+                        for (long r = 0; r < rows; r++)
+                            for (long v = 48; v < 96; v += 16) {
+                                _mm_prefetch((const char *)at(cj + r * ldc, v), _MM_HINT_T0);
+                                if (rj) _mm_prefetch((const char *)at(rj + r * ldc, v), _MM_HINT_T0);
+                            }
                     }
+                    if (width > 32) GEMM_ROWS_OF(3);
+                    else if (width > 16) GEMM_ROWS_OF(2);
+                    else GEMM_ROWS_OF(1);
                 }
             }
         }
+        if (tiled < n)
+            gemm_column(m, tiled, pc, depth, a, lda, b, ldb, c, ldc, more, last, bias, residual, activation);
     }
 }
 

@@ -26,6 +26,9 @@ struct PreparedConvolution: Sendable {
     var inputActivation: Activation = .identity
     /// Which kernels run where both exist (set by the executor).
     var kernels: KernelSet = .portable
+    /// Whether the layer's GEMMs run on the engine's AVX-512 kernel with the epilogue fused (see
+    /// ``EngineGEMM``; set by the executor) rather than through ``multiplyMatrices`` and ``finishRow``.
+    var engineGEMM = false
     /// For a depthwise convolution after a channel shuffle: output channel `c` reads input channel
     /// `inputPlanes[c]` (the shuffle folded into the read, so its copy is never made).
     var inputPlanes: [Int]?
@@ -42,12 +45,6 @@ struct PreparedConvolution: Sendable {
     mutating func usePrecision(_ precision: Precision, residual: Bool) {
         let gemm = algorithm == .pointwise || (algorithm == .im2col && !runsDirect3x3(residual: residual))
         bfloat16Weights = precision == .bfloat16 && gemm ? BFloat16Weights(weight) : nil
-    }
-
-    /// Whether the layer's GEMMs run on the engine's own kernel with the epilogue fused (see
-    /// ``EngineGEMM``) rather than through ``multiplyMatrices`` and ``finishRow(_:count:bias:residual:)``.
-    var runsEngineGEMM: Bool {
-        EngineGEMM.runs(weights: weight.count, kernels: kernels, precision: bfloat16Weights == nil ? .float32 : .bfloat16)
     }
 
     /// Whether the direct 3×3 kernel runs the layer instead of im2col + GEMM (see ``run``).
@@ -276,7 +273,7 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let engine = runsEngineGEMM
+        let engine = engineGEMM && bfloat16Weights == nil
         withParameters { weights, biases in
             workers.run { worker in
                 for item in plan where item.share == worker {
@@ -352,7 +349,7 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let engine = runsEngineGEMM
+        let engine = engineGEMM && bfloat16Weights == nil
         withParameters { weights, biases in
             workers.run { worker in
                 let packed = scratch[worker].base

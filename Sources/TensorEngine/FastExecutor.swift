@@ -112,6 +112,8 @@ package final class FastExecutor: @unchecked Sendable {
     package let kernels: KernelSet
     /// The arithmetic of the GEMM convolutions (see ``Precision``).
     package let precision: Precision
+    /// Whether the engine computes every GEMM itself (see ``EngineGEMM``), never calling the library.
+    package let engineGEMM: Bool
     private let steps: [Step]
     private let output: Int
     private let workers: Workers
@@ -146,38 +148,22 @@ package final class FastExecutor: @unchecked Sendable {
         self.precision = precision
         self.chunkFloats = max(chunkFloats, 1)
         workers = Workers(threads)
-        // The GEMM library gets its kernels ready while the convolutions are folded, where a layer
-        // will call it; it is waited for before returning, so that no generation outlives this.
-        let warmUp = FastExecutor.callsLibrary(graph, kernels: kernels.runnable, precision: precision)
-            ? MatrixMultiplyWarmUp.begin(precision) : nil
+        // Where the engine does not run every GEMM itself, the GEMM library gets its kernels ready
+        // while the convolutions are folded, and is waited for before returning, so that no
+        // generation outlives this.
+        engineGEMM = EngineGEMM.runsAll(graph, kernels: kernels.runnable, precision: precision)
+        let warmUp = engineGEMM ? nil : MatrixMultiplyWarmUp.begin(precision)
         defer { warmUp?.wait() }
-        (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable, precision: precision)
+        (steps, output) = try FastExecutor.compile(&graph, kernels: kernels.runnable, precision: precision,
+                                                   engineGEMM: engineGEMM)
         self.graph = graph
-    }
-
-    /// Whether running `graph` may call ``multiplyMatrices`` (the GEMM library): a convolution that
-    /// may run as a GEMM (not depthwise) outside ``EngineGEMM``, or a linear layer it does not run.
-    /// Conservative: a layer a direct kernel will run counts too.
-    package static func callsLibrary(_ graph: borrowing Graph, kernels: KernelSet, precision: Precision) -> Bool {
-        for node in graph.nodes {
-            switch node.operation {
-            case let .convolution(_, layer, _, _, _):
-                let p = layer.parameters
-                let depthwise = p.groups == layer.inputChannels && p.groups == layer.outputChannels
-                if !depthwise && !EngineGEMM.runs(weights: layer.weight.count, kernels: kernels, precision: precision) { return true }
-            case .linear:
-                if !EngineGEMM.runsLinear(kernels: kernels) { return true }
-            default:
-                continue
-            }
-        }
-        return false
     }
 
     /// Lowers the graph to steps, fusing what can be fused. Value indices stay the graph's; a
     /// fused-away activation's value is replaced by the value it aliases. Each convolution node
     /// of `graph` is replaced by its folded layer (see ``graph``).
-    private static func compile(_ graph: inout Graph, kernels: KernelSet, precision: Precision) throws -> ([Step], Int) {
+    private static func compile(_ graph: inout Graph, kernels: KernelSet, precision: Precision,
+                                engineGEMM: Bool) throws -> ([Step], Int) {
         let count = graph.nodes.count
         var consumers = [Int](repeating: 0, count: count)
         for node in graph.nodes { for v in node.operation.inputs { consumers[v.index] += 1 } }
@@ -214,6 +200,7 @@ package final class FastExecutor: @unchecked Sendable {
             case let .convolution(x, layer, bn, residual, activation):
                 var prepared = PreparedConvolution(layer, batchNorm: bn, activation: activation)
                 prepared.kernels = kernels
+                prepared.engineGEMM = engineGEMM
                 prepared.usePrecision(precision, residual: residual != nil)
                 // The node takes the layer the step runs, which shares its weights; the original
                 // ones, now held by nothing else, go when this iteration ends.
@@ -514,7 +501,7 @@ package final class FastExecutor: @unchecked Sendable {
         case let .globalAvgPool(input, output):
             FastPooling.globalAverage(p(input), s(input), p(output), workers: workers)
         case let .linear(input, output, layer):
-            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), kernels: kernels, workers: workers)
+            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), engine: engineGEMM, workers: workers)
         case let .add(a, b, output, kind):
             FastElementwise.add(p(a), p(b), p(output), count: s(output).reduce(1, *), kind, workers: workers)
         case let .concat(parts, output, kind):

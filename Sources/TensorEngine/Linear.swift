@@ -50,7 +50,8 @@ extension Naive {
 enum FastLinear {
     /// `y[N, out] = x[N, in] · Wᵀ + b`, one SGEMM per block of output features so that the workers
     /// share the weight matrix (at batch 1 this layer only streams the weights).
-    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, kernels: KernelSet,
+    /// With `engine` (see ``EngineGEMM``), on the engine's AVX-512 kernel, else the library's GEMM.
+    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, engine: Bool,
                     workers: Workers) {
         let (k, m) = (layer.inputFeatures, layer.outputFeatures)
         let bias = layer.bias
@@ -58,7 +59,7 @@ enum FastLinear {
             guard let base = weightBuffer.baseAddress else { return }
             let weight = SharedPointer(UnsafeMutablePointer(mutating: base))
             #if arch(x86_64)
-            if EngineGEMM.runsLinear(kernels: kernels) {
+            if engine {
                 (bias ?? []).withUnsafeBufferPointer { biasBuffer in
                     // An empty array may still have a base address: no bias is a nil pointer.
                     let biases = bias == nil ? nil : biasBuffer.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }

@@ -75,30 +75,37 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
     #endif
 }
 
-/// Which GEMMs the engine computes itself rather than through ``multiplyMatrices``.
+/// Whether the engine computes a network's GEMMs itself rather than through ``multiplyMatrices``.
 ///
-/// With the AVX-512 kernels at float32, a 1×1 or unfolded convolution whose weights hold at most
-/// ``largestWeights`` floats runs on `wc_gemm_avx512`, which applies the layer's bias, residual
-/// and activation while each tile of the result is still in registers, and every linear layer on
-/// `wc_linear_avx512`. Measured against `dnnl_sgemm` followed by the separate epilogue (C test, 1
-/// thread, AMD EPYC Zen 4, hot caches, the four networks' 26 GEMM shapes cut into the engine's
-/// column tiles): 0.81–1.07 of the time up to that size, 1.07–1.13 on the three larger layers
-/// measured (Xception's 1536 × 1024 and 2048 × 1536 over 10×10, 728 × 728 over 19×19), which stay
-/// with the library. A network none of whose layers needs the library never calls it, so its
-/// process never spends the 30–45 ms oneDNN takes to generate its kernels (see
-/// ``MatrixMultiplyWarmUp``). Elsewhere (AVX2, where oneDNN's kernels were faster in the same test;
-/// bfloat16; the portable set) the library computes every GEMM.
+/// With the AVX-512 kernels at float32, a network none of whose 1×1 or unfolded convolutions has
+/// more than ``largestWeights`` weights (ShuffleNet v1 and MobileNetV2 at their published widths)
+/// runs all of them on `wc_gemm_avx512`, which applies the layer's bias, residual and activation
+/// while each tile of the result is still in registers, and its linear layers on
+/// `wc_linear_avx512`. Such a network never calls the library, so its process never spends the
+/// 30–45 ms oneDNN takes to generate its kernels (see ``MatrixMultiplyWarmUp``).
+///
+/// Measured against `dnnl_sgemm` and the separate epilogue (C test, 1 thread, AMD EPYC Zen 4, the
+/// networks' GEMM shapes cut into the engine's column tiles): 0.96–1.04 of the time on planes up
+/// to 56×56, 0.71–0.86 on 7×7 planes, but 1.1–1.3 on ResNeXt's and Xception's wide layers (128 to
+/// 256 channels over 56×56 to 147×147 planes), where oneDNN's packing of B pays. Those networks
+/// also have layers past the limit, so they call the library anyway and it keeps all their GEMMs:
+/// one library per network, and no network slower than before. Elsewhere (AVX2, where oneDNN's
+/// kernels were faster in the same test; bfloat16; the portable set) the library computes every GEMM.
 package enum EngineGEMM {
-    /// The most weights (floats, all groups) a convolution may have for the engine's GEMM to run it.
+    /// The most weights (floats, all groups) a convolution may have for the engine to run it.
     package static let largestWeights = 1 << 20
 
-    /// Whether a GEMM convolution with `weights` floats runs on the engine's GEMM.
-    package static func runs(weights: Int, kernels: KernelSet, precision: Precision) -> Bool {
-        kernels == .avx512 && precision == .float32 && weights <= largestWeights
+    /// Whether the engine computes every GEMM of `graph` (see the type's description).
+    package static func runsAll(_ graph: borrowing Graph, kernels: KernelSet, precision: Precision) -> Bool {
+        guard kernels == .avx512, precision == .float32 else { return false }
+        for node in graph.nodes {
+            guard case let .convolution(_, layer, _, _, _) = node.operation else { continue }
+            let p = layer.parameters
+            let depthwise = p.groups == layer.inputChannels && p.groups == layer.outputChannels
+            if !depthwise && layer.weight.count > largestWeights { return false }
+        }
+        return true
     }
-
-    /// Whether linear layers run on the engine's kernel.
-    package static func runsLinear(kernels: KernelSet) -> Bool { kernels == .avx512 }
 }
 
 /// Getting the GEMM library ready before the first forward pass.

@@ -7,20 +7,32 @@ import CKernels
 /// The engine's own GEMM and linear kernels (``EngineGEMM``): where the rule sends a layer, and what
 /// the layers compute there against the naive operators.
 @Suite struct EngineGEMMTests {
-    /// 1×1 convolutions with up to 2²⁰ weights run on the engine's GEMM with the AVX-512 kernels at
-    /// float32 and nowhere else; the executor warms the library up only for a graph that calls it.
+    /// The engine runs a network's GEMMs with the AVX-512 kernels at float32 when none of its GEMM
+    /// convolutions has more than 2²⁰ weights (depthwise ones do not count), and nowhere else; the
+    /// executor warms the library up exactly where the engine does not run them all.
     @Test func theRuleAndTheWarmUpAgree() throws {
         let small = try Self.graph(inputs: 300, outputs: 19, linearBias: false)
+        let limit = try Self.graph(inputs: 1024, outputs: 1024, linearBias: true)
         let large = try Self.graph(inputs: 1024, outputs: 1025, linearBias: true)
-        #expect(EngineGEMM.runs(weights: 1 << 20, kernels: .avx512, precision: .float32))
-        #expect(!EngineGEMM.runs(weights: (1 << 20) + 1, kernels: .avx512, precision: .float32))
         for kernels in KernelSet.allCases {
             for precision in Precision.allCases {
                 let engine = kernels == .avx512 && precision == .float32
-                #expect(EngineGEMM.runs(weights: 300 * 19, kernels: kernels, precision: precision) == engine)
-                #expect(FastExecutor.callsLibrary(small, kernels: kernels, precision: precision) == !engine,
-                        "\(kernels) \(precision)")
-                #expect(FastExecutor.callsLibrary(large, kernels: kernels, precision: precision), "\(kernels) \(precision)")
+                #expect(EngineGEMM.runsAll(small, kernels: kernels, precision: precision) == engine, "\(kernels) \(precision)")
+                #expect(EngineGEMM.runsAll(limit, kernels: kernels, precision: precision) == engine, "\(kernels) \(precision)")
+                #expect(!EngineGEMM.runsAll(large, kernels: kernels, precision: precision), "\(kernels) \(precision)")
+            }
+        }
+        var g = GraphBuilder()
+        let wide = 1025
+        let depthwise = try ConvolutionLayer(weight: Tensor(shape: [wide * 1024, 1, 1, 1], storage: [Float](repeating: 0.5, count: wide * 1024)),
+                                             bias: nil, parameters: Conv2dParameters(groups: wide * 1024))
+        let onlyDepthwise = try g.build(output: g.add(.convolution(g.input, depthwise, batchNorm: nil, residual: nil, activation: .identity),
+                                                      name: "dw"))
+        #expect(EngineGEMM.runsAll(onlyDepthwise, kernels: .avx512, precision: .float32))
+        for kernels in KernelSet.available {
+            for graph in [small, large] {
+                let executor = try FastExecutor(graph: graph, threads: 1, kernels: kernels)
+                #expect(executor.engineGEMM == EngineGEMM.runsAll(graph, kernels: kernels, precision: .float32))
             }
         }
     }
