@@ -219,9 +219,8 @@ package enum NetworkConfiguration: Codable, Sendable, Hashable {
 
     /// Builds the network, reading every parameter from `weights` under the canonical names.
     package func build(_ weights: WeightSource, mode: ExecutionMode = .naive) throws -> any Network {
-        // The fast path's GEMM library, where a layer calls it, gets its kernels ready while the
-        // weights are read and folded: not here, where the layers are not yet known, but in
-        // FastExecutor.init, after reading and before folding.
+        // The GEMM library's warm-up, where a layer calls it, starts in FastExecutor.init, where
+        // the layers are known.
         return switch self {
         case .xception(let c): try XceptionNetwork(c, weights: weights, mode: mode)
         case .mobileNetV2(let c): try MobileNetV2Network(c, weights: weights, mode: mode)

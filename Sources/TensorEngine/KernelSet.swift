@@ -12,7 +12,8 @@ public enum KernelSet: String, Sendable, Hashable, CaseIterable {
     /// else the portable ones: what processors without AVX-512 (AMD Zen 2/3, most laptops) run.
     case avx2
     /// The AVX-512 kernels where they exist (3×3 depthwise and grouped convolution, 3×3 max and
-    /// average pooling, the GEMM tiles' epilogue), else the portable ones.
+    /// average pooling, the GEMM tiles' epilogue, and, for a network whose GEMM layers are all
+    /// small enough, its GEMMs and linear layers), else the portable ones.
     case avx512
 
     /// The widest set this CPU runs: AVX-512, else AVX2 + FMA, else the portable kernels.

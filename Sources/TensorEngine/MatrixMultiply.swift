@@ -113,8 +113,9 @@ package enum EngineGEMM {
 /// oneDNN generates its SGEMM kernels for the CPU on the first `dnnl_sgemm` call of a process, any
 /// shape: 30–45 ms (AMD EPYC Zen 4, AVX-512; about 12 ms under AVX2), where ShuffleNet v1's whole
 /// forward pass takes 3 ms. ``begin(_:)`` starts that generation on another thread, so that it
-/// overlaps reading and folding the weights; the caller waits for it before it returns (see
-/// `NetworkConfiguration.build`). Waiting matters: a process that exits while libdnnl is still
+/// overlaps folding the weights; the caller waits for it before it returns (see
+/// `FastExecutor.init`, which starts it only where a layer will call the library: see
+/// ``EngineGEMM``). Waiting matters: a process that exits while libdnnl is still
 /// generating crashes in libdnnl's static destructors (a background generation left running
 /// crashed 60 of 60 `bench --size 1` runs of the seed example).
 package enum MatrixMultiplyWarmUp {
