@@ -495,52 +495,56 @@ void AVX512 wc_gemm_avx512(long m, long n, long k, const float *a, long lda, con
     }
 }
 
-/// x[b]·w[o] for `batches` rows of x and `outputs` rows of w (both ≤ 4), each sum kept in sixteen
+/// x[b]·w[o] for `batches` rows of x (≤ 2) and `outputs` rows of w (≤ 8), each sum kept in sixteen
 /// lanes and added across them once at the end.
 static inline __attribute__((always_inline)) AVX512 void linear_block(const int batches, const int outputs, long k,
                                                                       const float *x, const float *w, const float *bias,
                                                                       float *y, long ldy) {
-    __m512 s[4][4];
-    for (int i = 0; i < batches; i++)
-        for (int o = 0; o < outputs; o++) s[i][o] = _mm512_setzero_ps();
+    __m512 s0[8], s1[8];
+    for (int o = 0; o < outputs; o++) s0[o] = s1[o] = _mm512_setzero_ps();
     for (long p = 0; p < k; p += 16) {
         const __mmask16 m = inside(p, k);
-        __m512 wv[4];
-        for (int o = 0; o < outputs; o++) wv[o] = _mm512_maskz_loadu_ps(m, w + o * k + p);
-        for (int i = 0; i < batches; i++) {
-            const __m512 xv = _mm512_maskz_loadu_ps(m, x + i * k + p);
-            for (int o = 0; o < outputs; o++) s[i][o] = _mm512_fmadd_ps(xv, wv[o], s[i][o]);
+        const __m512 x0 = _mm512_maskz_loadu_ps(m, x + p);
+        const __m512 x1 = batches > 1 ? _mm512_maskz_loadu_ps(m, x + k + p) : x0;
+        for (int o = 0; o < outputs; o++) {
+            const __m512 wv = _mm512_maskz_loadu_ps(m, w + o * k + p);
+            s0[o] = _mm512_fmadd_ps(x0, wv, s0[o]);
+            if (batches > 1) s1[o] = _mm512_fmadd_ps(x1, wv, s1[o]);
         }
     }
-    for (int i = 0; i < batches; i++)
-        for (int o = 0; o < outputs; o++) y[i * ldy + o] = _mm512_reduce_add_ps(s[i][o]) + (bias ? bias[o] : 0.0f);
+    for (int o = 0; o < outputs; o++) {
+        y[o] = _mm512_reduce_add_ps(s0[o]) + (bias ? bias[o] : 0.0f);
+        if (batches > 1) y[ldy + o] = _mm512_reduce_add_ps(s1[o]) + (bias ? bias[o] : 0.0f);
+    }
 }
 
-#define LINEAR_ROWS(outputs) do { \
-        switch (batches) { \
-        case 4: linear_block(4, outputs, k, xi, wo, bo, yio, ldy); break; \
-        case 3: linear_block(3, outputs, k, xi, wo, bo, yio, ldy); break; \
-        case 2: linear_block(2, outputs, k, xi, wo, bo, yio, ldy); break; \
-        default: linear_block(1, outputs, k, xi, wo, bo, yio, ldy); break; \
+#define LINEAR_OUTPUTS(batches) do { \
+        switch (outputs - o < 8 ? outputs - o : 8) { \
+        case 8: linear_block(batches, 8, k, xi, wo, bo, yio, ldy); break; \
+        case 7: linear_block(batches, 7, k, xi, wo, bo, yio, ldy); break; \
+        case 6: linear_block(batches, 6, k, xi, wo, bo, yio, ldy); break; \
+        case 5: linear_block(batches, 5, k, xi, wo, bo, yio, ldy); break; \
+        case 4: linear_block(batches, 4, k, xi, wo, bo, yio, ldy); break; \
+        case 3: linear_block(batches, 3, k, xi, wo, bo, yio, ldy); break; \
+        case 2: linear_block(batches, 2, k, xi, wo, bo, yio, ldy); break; \
+        default: linear_block(batches, 1, k, xi, wo, bo, yio, ldy); break; \
         } \
     } while (0)
 
 void AVX512 wc_linear_avx512(long batch, long outputs, long k, const float *x, const float *w, const float *bias,
                              float *y, long ldy) {
-    // Four outputs at a time over every row of the batch, so each block of weights is read from
-    // memory once (a classifier at batch 1 only streams its weights).
-    for (long o = 0; o < outputs; o += 4) {
+    // Eight rows of weights at a time, over every row of the batch two at a time, so each block of
+    // weights is read from memory once (a classifier at batch 1 only streams its weights, and eight
+    // streams kept the memory busier than four: 1280 × 1000 from memory, 1 thread, Zen 4: 0.25–0.27
+    // ms against 0.30–0.34 with blocks of 4 × 4 and 0.33–0.39 for dnnl_sgemm; software prefetching
+    // made it slower).
+    for (long o = 0; o < outputs; o += 8) {
         const float *wo = w + o * k, *bo = bias ? bias + o : NULL;
-        for (long i = 0; i < batch; i += 4) {
-            const long batches = batch - i < 4 ? batch - i : 4;
+        for (long i = 0; i < batch; i += 2) {
             const float *xi = x + i * k;
             float *yio = y + i * ldy + o;
-            switch (outputs - o < 4 ? outputs - o : 4) {
-            case 4: LINEAR_ROWS(4); break;
-            case 3: LINEAR_ROWS(3); break;
-            case 2: LINEAR_ROWS(2); break;
-            default: LINEAR_ROWS(1); break;
-            }
+            if (batch - i >= 2) LINEAR_OUTPUTS(2);
+            else LINEAR_OUTPUTS(1);
         }
     }
 }
