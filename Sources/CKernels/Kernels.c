@@ -420,15 +420,13 @@ static inline __attribute__((always_inline)) AVX512 void gemm_tile(const int row
         } \
     } while (0)
 
-/// Column `j` of C over steps [pc, pc + depth) of k: each row's dot product with the column of B,
-/// gathered once into `column`.
-static inline AVX512 void gemm_column(long m, long j, long pc, long depth, const float *a, long lda, const float *b,
-                                      long ldb, float *c, long ldc, bool more, bool last, const float *bias,
+/// Column `j` of rows [0, rows) of C over `depth` steps of k: each row's dot product with the
+/// column of B, gathered once into `column`.
+static inline AVX512 void gemm_column(long rows, long j, long depth, const float *a, long lda, const float *column,
+                                      float *c, long ldc, bool more, bool last, const float *bias,
                                       const float *residual, int activation) {
-    float column[GEMM_DEPTH];
-    for (long p = 0; p < depth; p++) column[p] = b[(pc + p) * ldb + j];
-    for (long i = 0; i < m; i++) {
-        const float *row = a + i * lda + pc;
+    for (long i = 0; i < rows; i++) {
+        const float *row = a + i * lda;
         __m512 s = _mm512_setzero_ps();
         for (long p = 0; p < depth; p += 16) {
             const __mmask16 mp = inside(p, depth);
@@ -459,9 +457,12 @@ void AVX512 wc_gemm_avx512(long m, long n, long k, const float *a, long lda, con
     }
     // One column past a multiple of 48 goes to gemm_column; the tiles cover the rest.
     const long tiled = n > 1 && n % 48 == 1 ? n - 1 : n;
+    float column[GEMM_DEPTH];
     for (long pc = 0; pc < k; pc += GEMM_DEPTH) {
         const long depth = k - pc < GEMM_DEPTH ? k - pc : GEMM_DEPTH;
         const bool more = pc > 0, last = pc + depth == k;
+        if (tiled < n)
+            for (long p = 0; p < depth; p++) column[p] = b[(pc + p) * ldb + tiled];
         // A span of columns at a time, so that its panels of B stay in L2 while every row block
         // passes over them, and a row block's A in L1 across the span.
         for (long jc = 0; jc < tiled; jc += GEMM_SPAN) {
@@ -488,10 +489,12 @@ void AVX512 wc_gemm_avx512(long m, long n, long k, const float *a, long lda, con
                     else if (width > 16) GEMM_ROWS_OF(2);
                     else GEMM_ROWS_OF(1);
                 }
+                // The lone column after the row block's last tile, while its rows of A are in L1.
+                if (end == tiled && tiled < n)
+                    gemm_column(rows, tiled, depth, ai, lda, column, c + i * ldc, ldc, more, last, bi,
+                                residual ? residual + i * ldc : NULL, activation);
             }
         }
-        if (tiled < n)
-            gemm_column(m, tiled, pc, depth, a, lda, b, ldb, c, ldc, more, last, bias, residual, activation);
     }
 }
 
