@@ -78,8 +78,8 @@ import CKernels
 }
 
 #if arch(x86_64)
-/// `wc_gemm_avx512` and `wc_linear_avx512` called directly: every row count up to 17 (blocks of
-/// eight and every remainder), widths around the 16- and 32-column tiles, depths around the
+/// `wc_gemm_avx512` and `wc_linear_avx512` called directly: row counts around the blocks of eight,
+/// widths around the 16-, 32- and 48-column tiles (49 and 97: a lone last column), depths around the
 /// 256-step blocks of k, with and without bias, residual and activation, against sums in double
 /// precision; the floats between rows (the output's row stride is wider) and after the last row
 /// stay as they were.
@@ -91,7 +91,7 @@ struct EngineGEMMKernelTests {
         var checked = 0
         for k in [1, 2, 255, 256, 257, 513] {
             for m in [1, 2, 7, 8, 9, 16, 17] {
-                for n in [1, 3, 15, 16, 17, 31, 32, 33, 49, 70] where k < 500 || n > 30 || m > 8 {
+                for n in [1, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49, 70, 97, 196] where k < 500 || n > 30 || m > 8 {
                     for variant in 0..<3 {
                         check(m: m, n: n, k: k, variant: variant)
                         checked += 1
