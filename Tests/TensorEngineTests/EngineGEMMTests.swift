@@ -124,23 +124,15 @@ struct EngineGEMMKernelTests {
             }
         }
         let setting = "m \(m) n \(n) k \(k) variant \(variant)"
-        for i in 0..<m {
-            for j in 0..<ldc {
-                let got = c[i * ldc + j]
-                guard j < n else {
-                    #expect(got.bitPattern == Self.canary.bitPattern, "\(setting): wrote [\(i)][\(j)], past its \(n) columns")
-                    continue
-                }
-                var sum = 0.0, magnitude = 0.0
-                for p in 0..<k {
-                    sum += Double(a[i * k + p]) * Double(b[p * ldb + j])
-                    magnitude += abs(Double(a[i * k + p]) * Double(b[p * ldb + j]))
-                }
-                if variant != 2 { sum += Double(bias[i]) }
-                if variant == 0 { sum = min(max(sum + Double(residual[i * ldc + j]), 0), 6) }
-                let allowed = 1e-6 * (magnitude + 1)
-                #expect(abs(Double(got) - sum) <= allowed, "\(setting): [\(i)][\(j)] is \(got), expected \(sum)")
+        Self.expectRows(c, rows: m, width: n, stride: ldc, setting) { i, j in
+            var sum = 0.0, magnitude = 0.0
+            for p in 0..<k {
+                sum += Double(a[i * k + p]) * Double(b[p * ldb + j])
+                magnitude += abs(Double(a[i * k + p]) * Double(b[p * ldb + j]))
             }
+            if variant != 2 { sum += Double(bias[i]) }
+            if variant == 0 { sum = min(max(sum + Double(residual[i * ldc + j]), 0), 6) }
+            return (sum, 1e-6 * (magnitude + 1))
         }
         #expect(c[(m * ldc)...].allSatisfy { $0.bitPattern == Self.canary.bitPattern }, "\(setting): wrote past the last row")
     }
@@ -166,20 +158,30 @@ struct EngineGEMMKernelTests {
                             }
                         }
                         let setting = "batch \(batch) outputs \(outputs) k \(k) bias \(hasBias)"
-                        for i in 0..<batch {
-                            for o in 0..<ldy {
-                                let got = y[i * ldy + o]
-                                guard o < outputs else {
-                                    #expect(got.bitPattern == Self.canary.bitPattern, "\(setting): wrote [\(i)][\(o)]")
-                                    continue
-                                }
-                                var sum = hasBias ? Double(bias[o]) : 0
-                                for p in 0..<k { sum += Double(x[i * k + p]) * Double(w[o * k + p]) }
-                                #expect(abs(Double(got) - sum) <= 1e-5, "\(setting): [\(i)][\(o)] is \(got), expected \(sum)")
-                            }
+                        Self.expectRows(y, rows: batch, width: outputs, stride: ldy, setting) { i, o in
+                            var sum = hasBias ? Double(bias[o]) : 0
+                            for p in 0..<k { sum += Double(x[i * k + p]) * Double(w[o * k + p]) }
+                            return (sum, 1e-5)
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// Each of `rows` rows of `values` (`stride` floats apart) holds `expected(i, j)` within its
+    /// allowance in its first `width` floats and the canary in the rest of its stride.
+    static func expectRows(_ values: [Float], rows: Int, width: Int, stride: Int, _ setting: String,
+                           expected: (Int, Int) -> (value: Double, allowed: Double)) {
+        for i in 0..<rows {
+            for j in 0..<stride {
+                let got = values[i * stride + j]
+                guard j < width else {
+                    #expect(got.bitPattern == canary.bitPattern, "\(setting): wrote [\(i)][\(j)], past its \(width) columns")
+                    continue
+                }
+                let (value, allowed) = expected(i, j)
+                #expect(abs(Double(got) - value) <= allowed, "\(setting): [\(i)][\(j)] is \(got), expected \(value)")
             }
         }
     }
