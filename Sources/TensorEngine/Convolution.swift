@@ -44,6 +44,8 @@ package struct ConvolutionLayer: Sendable {
     package var outputChannels: Int { weight.shape[0] }
     package var inputChannels: Int { weight.shape[1] * parameters.groups }
     package var kernel: Size2 { Size2(weight.shape[2], weight.shape[3]) }
+    /// One group per channel, as many outputs as inputs (MobileNetV2's and Xception's 3×3 layers).
+    package var isDepthwise: Bool { parameters.groups == inputChannels && parameters.groups == outputChannels }
 
     /// The output shape for `input` (`[N, C, H, W]`), or an error when the channels differ or the
     /// image is smaller than the kernel's reach.

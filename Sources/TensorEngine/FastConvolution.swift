@@ -80,7 +80,7 @@ struct PreparedConvolution: Sendable {
         self.kernel = layer.kernel
         self.activation = activation
         let p = layer.parameters
-        if p.groups == layer.inputChannels && p.groups == out {
+        if layer.isDepthwise {
             algorithm = .depthwise
         } else if layer.kernel == Size2(1), p.stride == Size2(1), p.padding == Size2(0) {
             algorithm = .pointwise

@@ -183,8 +183,7 @@ package final class FastExecutor: @unchecked Sendable {
             var layers: [ConvolutionLayer] = []
             for node in graph.nodes where node.operation.inputs.contains(ValueID(index: value)) {
                 guard case let .convolution(input, layer, _, residual, _) = node.operation,
-                      input.index == value, residual?.index != value,
-                      layer.parameters.groups == layer.inputChannels, layer.parameters.groups == layer.outputChannels else { return nil }
+                      input.index == value, residual?.index != value, layer.isDepthwise else { return nil }
                 layers.append(layer)
             }
             return layers

@@ -100,9 +100,7 @@ package enum EngineGEMM {
         guard kernels == .avx512, precision == .float32 else { return false }
         for node in graph.nodes {
             guard case let .convolution(_, layer, _, _, _) = node.operation else { continue }
-            let p = layer.parameters
-            let depthwise = p.groups == layer.inputChannels && p.groups == layer.outputChannels
-            if !depthwise && layer.weight.count > largestWeights { return false }
+            if !layer.isDepthwise && layer.weight.count > largestWeights { return false }
         }
         return true
     }
