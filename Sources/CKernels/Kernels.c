@@ -432,14 +432,10 @@ static inline AVX512 void gemm_column(long rows, long j, long depth, const float
             const __mmask16 mp = inside(p, depth);
             s = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(mp, row + p), _mm512_maskz_loadu_ps(mp, column + p), s);
         }
-        float sum = _mm512_reduce_add_ps(s) + (more ? c[i * ldc + j] : 0.0f);
-        if (last && bias) {
-            sum += bias[i];
-            if (residual) sum += residual[i * ldc + j];
-            if (activation != WC_IDENTITY) sum = sum > 0 ? sum : (sum != sum ? sum : 0.0f); // NaN stays NaN
-            if (activation == WC_RELU6 && sum > 6) sum = 6;
-        }
-        c[i * ldc + j] = sum;
+        // In lane 0 of a vector, so that the tiles' epilogue (gemm_finish) finishes it too.
+        __m512 v = _mm512_set1_ps(_mm512_reduce_add_ps(s) + (more ? c[i * ldc + j] : 0.0f));
+        if (last) v = gemm_finish(v, bias, i, residual ? residual + i * ldc + j : NULL, 1, activation);
+        _mm512_mask_storeu_ps(c + i * ldc + j, 1, v);
     }
 }
 

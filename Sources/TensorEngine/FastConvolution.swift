@@ -273,7 +273,6 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let engine = engineGEMM && bfloat16Weights == nil
         withParameters { weights, biases in
             workers.run { worker in
                 for item in plan where item.share == worker {
@@ -297,7 +296,7 @@ struct PreparedConvolution: Sendable {
                         let rounded = scratch[worker].base + (algorithm == .pointwise ? 0 : k * width)
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
                                         rounded: rounded, c: c, ldc: columns)
-                    } else if engine {
+                    } else if engineGEMM {
                         #if arch(x86_64)
                         let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow) * columns + item.columns.lowerBound]) }
                         wc_gemm_avx512(item.rows.count, width, k, weights[firstRow * k], k, b, ldb, c, columns,
@@ -349,7 +348,6 @@ struct PreparedConvolution: Sendable {
         }
         let plan = items
         let cin = inputChannels, cout = outputChannels
-        let engine = engineGEMM && bfloat16Weights == nil
         withParameters { weights, biases in
             workers.run { worker in
                 let packed = scratch[worker].base
@@ -366,7 +364,7 @@ struct PreparedConvolution: Sendable {
                     if let halves = bfloat16Weights {
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: icg, b: packed, ldb: width,
                                         rounded: result + ocg * width, c: result, ldc: width)
-                    } else if engine {
+                    } else if engineGEMM {
                         #if arch(x86_64)
                         wc_gemm_avx512(item.rows.count, width, icg, weights[firstRow * icg], icg, packed, width, result, width,
                                        nil, nil, Activation.identity.code)

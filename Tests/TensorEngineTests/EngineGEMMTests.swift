@@ -89,7 +89,7 @@ struct EngineGEMMKernelTests {
 
     @Test func gemmWritesItsTileAndNothingElse() {
         var checked = 0
-        for k in [1, 2, 255, 256, 257, 513] {
+        for k in [0, 1, 2, 255, 256, 257, 513] {
             for m in [1, 2, 7, 8, 9, 16, 17] {
                 for n in [1, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49, 70, 97, 196] where k < 500 || n > 30 || m > 8 {
                     for variant in 0..<3 {
