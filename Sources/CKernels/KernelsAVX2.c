@@ -439,7 +439,7 @@ void AVX2 wc_pool3x3_avx2(const float *input, long height, long width, float *ou
 // Up to BLOCK output channels at a time: 8 accumulators, 3 taps and a broadcast weight fit AVX2's
 // 16 registers. `count` is a constant in each call below, so once inlined the accumulator loops
 // unroll and the accumulators stay in registers.
-enum { BLOCK = 8 };
+enum { BLOCK = 8, BAND = 8 };
 
 static inline AVX2 void grouped_block(const float *input, long height, long width, long in_channels,
                                       float *output, long plane_out, long out_width, long stride, long pad_top,
@@ -472,29 +472,40 @@ void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long i
                              long stride, long pad_top, long pad_left,
                              const float *filter, const float *bias, int activation) {
     const long taps = in_channels * 9, plane_out = out_plane;
-    // Rows outside, column blocks inside, as the AVX-512 kernel (see there).
-    for (long oy = 0; oy < out_height; oy++) {
-        for (long ox = 0; ox < out_width; ox += 8) {
-            const store_mask s = store_for(ox, out_width);
-            const long x = ox * stride - pad_left;
-            taps_mask m;
-            tap_masks(x, width, stride, &m);
-            for (long o = 0; o < out_channels; o += BLOCK) {
-                float *out = output + o * plane_out;
-                const float *f = filter + o * taps, *b = bias + o;
+    // Bands of BAND output rows outside, then blocks of output channels, then rows and column
+    // blocks. The AVX-512 kernel's order (rows outside, every channel block inside) writes to all
+    // of the layer's output planes at once: a 3-channel stem's 24–32 streams of stores into memory
+    // the layer has not touched yet, too many for the prefetchers. Here one block's eight planes
+    // are written at a time, and a band's input rows stay in L1 and L2 across the blocks. Same
+    // sums in the same order. C test, 1 thread, AMD EPYC Zen 3, input and output out of cache:
+    // the stems 0.68–0.88 of the time (Xception's 1.80 → 1.30 ms), ResNeXt-50's grouped layers
+    // 0.89–1.02; in ShuffleNet v1 (`bench --profile`) its stem 0.72.
+    for (long band = 0; band < out_height; band += BAND) {
+        const long band_end = band + BAND < out_height ? band + BAND : out_height;
+        for (long o = 0; o < out_channels; o += BLOCK) {
+            float *out = output + o * plane_out;
+            const float *f = filter + o * taps, *b = bias + o;
+            const long count = out_channels - o < BLOCK ? out_channels - o : BLOCK;
+            for (long oy = band; oy < band_end; oy++) {
+                for (long ox = 0; ox < out_width; ox += 8) {
+                    const store_mask s = store_for(ox, out_width);
+                    const long x = ox * stride - pad_left;
+                    taps_mask m;
+                    tap_masks(x, width, stride, &m);
 #define BLOCK_OF(n) grouped_block(input, height, width, in_channels, out, plane_out, out_width, stride, pad_top, \
                                   x, ox, &m, s, f, b, activation, oy, n)
-                switch (out_channels - o < BLOCK ? out_channels - o : BLOCK) {
-                case 1: BLOCK_OF(1); break;
-                case 2: BLOCK_OF(2); break;
-                case 3: BLOCK_OF(3); break;
-                case 4: BLOCK_OF(4); break;
-                case 5: BLOCK_OF(5); break;
-                case 6: BLOCK_OF(6); break;
-                case 7: BLOCK_OF(7); break;
-                default: BLOCK_OF(8); break;
-                }
+                    switch (count) {
+                    case 1: BLOCK_OF(1); break;
+                    case 2: BLOCK_OF(2); break;
+                    case 3: BLOCK_OF(3); break;
+                    case 4: BLOCK_OF(4); break;
+                    case 5: BLOCK_OF(5); break;
+                    case 6: BLOCK_OF(6); break;
+                    case 7: BLOCK_OF(7); break;
+                    default: BLOCK_OF(8); break;
+                    }
 #undef BLOCK_OF
+                }
             }
         }
     }
