@@ -479,7 +479,7 @@ void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long i
     // are written at a time, and a band's input rows stay in L1 and L2 across the blocks. Same
     // sums in the same order. C test, 1 thread, AMD EPYC Zen 3, input and output out of cache:
     // the stems 0.68–0.88 of the time (Xception's 1.80 → 1.30 ms), ResNeXt-50's grouped layers
-    // 0.89–1.02; in ShuffleNet v1 (`bench --profile`) its stem 0.72.
+    // 0.89–1.02; in ShuffleNet v1 (`bench --profile`, alternating builds) its stem 0.72–0.78.
     for (long band = 0; band < out_height; band += BAND) {
         const long band_end = band + BAND < out_height ? band + BAND : out_height;
         for (long o = 0; o < out_channels; o += BLOCK) {
