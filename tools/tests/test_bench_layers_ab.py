@@ -53,3 +53,32 @@ def test_nothing_left_to_normalise_by_is_refused():
 def test_rounds_must_pair_up():
     with pytest.raises(ValueError, match="same number"):
         bench_layers_ab.summarize([steps(1.0, 0.5, 2.0)], [], None)
+
+
+def bench_args(tmp_path):
+    return bench_layers_ab.argparse.Namespace(file=str(tmp_path / "model.wcv"), threads=1, batch=1, iterations=1,
+                                               kernels=None)
+
+
+def test_a_missing_binary_is_one_line_naming_it(tmp_path):
+    missing = str(tmp_path / "no-such-weightconv")
+    with pytest.raises(SystemExit) as exit_:
+        bench_layers_ab.profile(missing, bench_args(tmp_path))
+    assert str(exit_.value) == f"bench_layers_ab: {missing}: No such file or directory"
+
+
+def test_a_failing_bench_gives_its_last_error_line(tmp_path):
+    fake = tmp_path / "weightconv"
+    fake.write_text("#!/bin/sh\necho 'warming up' >&2\necho \"error: $2: cannot open\" >&2\nexit 1\n")
+    fake.chmod(0o755)
+    with pytest.raises(SystemExit) as exit_:
+        bench_layers_ab.profile(str(fake), bench_args(tmp_path))
+    model = tmp_path / "model.wcv"
+    assert str(exit_.value) == f"bench_layers_ab: {fake} bench {model}: error: {model}: cannot open"
+
+
+def test_rounds_below_one_are_refused(monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["bench_layers_ab.py", "x.wcv", "--before", "a", "--after", "b", "--rounds", "0"])
+    with pytest.raises(SystemExit) as exit_:
+        bench_layers_ab.main()
+    assert str(exit_.value) == "bench_layers_ab: --rounds must be at least 1"
