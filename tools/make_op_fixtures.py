@@ -66,6 +66,9 @@ conv_case("conv_grouped_g2_wide_s2", 2, 20, 12, 35, 22, 3, 2, 1, 1, 2, True, 58)
 # with two threads the output rows are cut into bands, one per thread.
 conv_case("conv_stem_s2_wide", 1, 3, 23, 37, 20, 3, 2, 1, 1, 1, True, 21)
 conv_case("conv_stem_s2_p0", 2, 3, 21, 35, 10, 3, 2, 0, 1, 1, False, 22)
+# Outputs a whole number of 8-wide blocks (16), a block of 8 output channels and one more, and 10
+# output rows (bands of 4, 4 and 2): the last block's taps reach the end of the split rows.
+conv_case("conv_stem_s2_whole_blocks", 1, 3, 19, 32, 9, 3, 2, 1, 1, 1, True, 23)
 conv_case("conv_pointwise_g3", 2, 12, 5, 7, 9, 1, 1, 0, 1, 3, True, 60)
 conv_case("conv_pointwise_s2", 1, 6, 9, 7, 10, 1, 2, 0, 1, 1, False, 70)
 conv_case("conv_depthwise_s1", 2, 6, 10, 7, 6, 3, 1, 1, 1, 6, True, 80)
