@@ -282,7 +282,7 @@ static inline long next_block(long ox, long out_width) {
     return next < out_width && next + 8 > out_width ? out_width - 8 : next;
 }
 
-static inline AVX2 void depthwise_rows(const float *input, long height, long width,
+static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, long width,
                                        float *output, long out_height, long out_width,
                                        const long stride, long pad_top, long pad_left,
                                        const float *filter, float bias, const float *residual,
@@ -326,6 +326,24 @@ static inline AVX2 void depthwise_rows(const float *input, long height, long wid
             ring_put(o, e, ox, stride == 1 ? acc : in_order(acc), activation);
         }
     }
+}
+
+// depthwise_rows compiled for each stride, each out of line (its 20 KiB ring stays off the frames
+// of the other paths). Left to the compiler it was one function testing the stride at every tap.
+static __attribute__((noinline)) AVX2 void depthwise_rows_1(const float *input, long height, long width, float *output,
+                                                            long out_height, long out_width, long pad_top, long pad_left,
+                                                            const float *filter, float bias, const float *residual,
+                                                            int input_activation, int activation, long pitch) {
+    depthwise_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, filter, bias, residual,
+                   input_activation, activation, pitch);
+}
+
+static __attribute__((noinline)) AVX2 void depthwise_rows_2(const float *input, long height, long width, float *output,
+                                                            long out_height, long out_width, long pad_top, long pad_left,
+                                                            const float *filter, float bias, const float *residual,
+                                                            int input_activation, int activation, long pitch) {
+    depthwise_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, filter, bias, residual,
+                   input_activation, activation, pitch);
 }
 
 // Small planes at stride 1 (at most SMALL_WIDTH outputs wide and SMALL_HEIGHT high: the 14×14 and
@@ -413,11 +431,11 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
         depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter,
                           bias, residual, input_activation, activation);
     } else if (stride == 1) {
-        depthwise_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, filter, bias,
-                       residual, input_activation, activation, pitch);
+        depthwise_rows_1(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                         input_activation, activation, pitch);
     } else {
-        depthwise_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, filter, bias,
-                       residual, input_activation, activation, pitch);
+        depthwise_rows_2(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                         input_activation, activation, pitch);
     }
 }
 
