@@ -545,6 +545,21 @@ void AVX2 wc_pool3x3_avx2(const float *input, long height, long width, float *ou
 // unroll and the accumulators stay in registers.
 enum { BLOCK = 8, BAND = 8 };
 
+/// `CALL(n)` with n the block size `count` (1 to BLOCK) as a constant, so that each size gets its
+/// own code with its accumulators in registers.
+#define FOR_BLOCK_SIZE(count, CALL) do { \
+        switch (count) { \
+        case 1: CALL(1); break; \
+        case 2: CALL(2); break; \
+        case 3: CALL(3); break; \
+        case 4: CALL(4); break; \
+        case 5: CALL(5); break; \
+        case 6: CALL(6); break; \
+        case 7: CALL(7); break; \
+        default: CALL(8); break; \
+        } \
+    } while (0)
+
 static inline AVX2 void grouped_block(const float *input, long height, long width, long in_channels,
                                       float *output, long plane_out, long out_width, long stride, long pad_top,
                                       long x, long ox, const taps_mask *m, store_mask s,
@@ -652,16 +667,7 @@ static __attribute__((noinline)) AVX2 void stem(const float *input, long height,
                 for (long ox = 0; ox < out_width; ox += 8) {
                     const store_mask s = store_for(ox, out_width);
 #define STEM_OF(n) stem_block(&rows, in_channels, 2 * (oy - band), out, plane_out, out_width, oy, ox, s, f, b, activation, n)
-                    switch (block) {
-                    case 1: STEM_OF(1); break;
-                    case 2: STEM_OF(2); break;
-                    case 3: STEM_OF(3); break;
-                    case 4: STEM_OF(4); break;
-                    case 5: STEM_OF(5); break;
-                    case 6: STEM_OF(6); break;
-                    case 7: STEM_OF(7); break;
-                    default: STEM_OF(8); break;
-                    }
+                    FOR_BLOCK_SIZE(block, STEM_OF);
 #undef STEM_OF
                 }
             }
@@ -701,16 +707,7 @@ void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long i
                     tap_masks(x, width, stride, &m);
 #define BLOCK_OF(n) grouped_block(input, height, width, in_channels, out, plane_out, out_width, stride, pad_top, \
                                   x, ox, &m, s, f, b, activation, oy, n)
-                    switch (count) {
-                    case 1: BLOCK_OF(1); break;
-                    case 2: BLOCK_OF(2); break;
-                    case 3: BLOCK_OF(3); break;
-                    case 4: BLOCK_OF(4); break;
-                    case 5: BLOCK_OF(5); break;
-                    case 6: BLOCK_OF(6); break;
-                    case 7: BLOCK_OF(7); break;
-                    default: BLOCK_OF(8); break;
-                    }
+                    FOR_BLOCK_SIZE(count, BLOCK_OF);
 #undef BLOCK_OF
                 }
             }
