@@ -623,10 +623,9 @@ typedef struct {
     bool inside[STEM_ROWS]; // whether the band's row r is a row of the plane
 } stem_rows;
 
-static inline __attribute__((always_inline)) AVX2 void stem_block(const stem_rows *rows, long in_channels, long r0,
-                                                                  float *output, long plane_out, long out_width, long oy,
-                                                                  long ox, store_mask s, const float *filter,
-                                                                  const float *bias, int activation, const int count) {
+static SPECIALISED AVX2 void stem_block(const stem_rows *rows, long in_channels, long r0, float *output, long plane_out,
+                                        long out_width, long oy, long ox, store_mask s, const float *filter,
+                                        const float *bias, int activation, const int count) {
     const long taps = in_channels * 9;
     __m256 acc[BLOCK];
     UNROLLED for (int j = 0; j < count; j++) acc[j] = _mm256_set1_ps(bias[j]);
