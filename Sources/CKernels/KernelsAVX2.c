@@ -70,6 +70,15 @@ static inline AVX2 __m256 activate(__m256 v, int kind) {
     return v;
 }
 
+/// An input value as a depthwise convolution reads it: where `biased`, the bias of the layer that
+/// produced it added first (that layer's deferred epilogue, see wc_depthwise3x3_avx2), then the
+/// input activation. `biased` is a constant in every caller, so the other callers' code is as
+/// without it.
+static inline AVX2 __m256 through(__m256 v, int kind, const bool biased, float bias) {
+    if (biased) v = _mm256_add_ps(v, _mm256_set1_ps(bias));
+    return activate(v, kind);
+}
+
 /// `row + first` computed on integers: `first` may point before the row (into the padding), where
 /// only masked-off lanes read, and forming such a pointer directly is undefined in C.
 static inline const float *at(const float *row, long first) {
@@ -159,20 +168,44 @@ static inline AVX2 void finish(float *out, const float *extra, store_mask s, __m
     store(out, s, activate(acc, activation));
 }
 
-/// The three taps of a row (see `row_taps`), zero outside it, through the input activation.
-static inline AVX2 void activated_taps(const float *row, long x, const taps_mask *m, long stride, int kind, __m256 t[3]) {
-    row_taps(row, x, m, _mm256_setzero_ps(), stride, t);
-    for (int i = 0; i < 3; i++) t[i] = activate(t[i], kind);
+/// Eight floats from `row + first` read through the bias and activation (see `through`), lanes
+/// outside `mask` zero: the padding is zero after them, so it is set after them.
+static SPECIALISED AVX2 __m256 load_through(const float *row, long first, __m256i mask, bool full, int kind, float bias) {
+    if (full) return through(_mm256_loadu_ps(at(row, first)), kind, true, bias);
+    const __m256 v = through(_mm256_maskload_ps(at(row, first), mask), kind, true, bias);
+    return _mm256_blendv_ps(_mm256_setzero_ps(), v, _mm256_castsi256_ps(mask));
+}
+
+/// The three taps of a row (see `row_taps`) as read (see `through`), zero outside it.
+static SPECIALISED AVX2 void activated_taps(const float *row, long x, const taps_mask *m, long stride, int kind,
+                                       const bool biased, float bias, __m256 t[3]) {
+    if (!biased) {
+        row_taps(row, x, m, _mm256_setzero_ps(), stride, t);
+        for (int i = 0; i < 3; i++) t[i] = activate(t[i], kind);
+        return;
+    }
+    if (stride == 1) {
+        t[0] = load_through(row, x, m->m[0], m->full, kind, bias);
+        t[1] = load_through(row, x + 1, m->m[1], m->full, kind, bias);
+        t[2] = load_through(row, x + 2, m->m[2], m->full, kind, bias);
+        return;
+    }
+    const __m256 lo = load_through(row, x, m->m[0], m->full, kind, bias), hi = load_through(row, x + 8, m->m[3], m->full, kind, bias);
+    const __m256 lo2 = load_through(row, x + 2, m->m[2], m->full, kind, bias);
+    const __m256 hi2 = load_through(row, x + 10, m->m[4], m->full, kind, bias);
+    t[0] = even_lanes(lo, hi);
+    t[1] = odd_lanes(lo, hi);
+    t[2] = even_lanes(lo2, hi2);
 }
 
 // As wc_depthwise3x3_avx512: column blocks outside, stride 1 two output rows at a time. What small
 // planes (16 columns or fewer) run: a row is one or two blocks, so the ring below would copy more
 // than it saves.
-static inline AVX2 void depthwise_columns(const float *input, long height, long width,
+static SPECIALISED AVX2 void depthwise_columns(const float *input, long height, long width,
                                           float *output, long out_height, long out_width,
                                           long stride, long pad_top, long pad_left,
                                           const float *filter, float bias, const float *residual,
-                                          int input_activation, int activation) {
+                                          int input_activation, const bool biased, float input_bias, int activation) {
     __m256 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm256_set1_ps(filter[i]);
     const __m256 b = _mm256_set1_ps(bias);
@@ -188,7 +221,7 @@ static inline AVX2 void depthwise_columns(const float *input, long height, long 
                 const long iy = oy - pad_top + r;
                 if (iy < 0 || iy >= height) continue;
                 __m256 t[3];
-                activated_taps(input + iy * width, x, &m, 1, input_activation, t);
+                activated_taps(input + iy * width, x, &m, 1, input_activation, biased, input_bias, t);
                 for (int k = 0; k < 3; k++) {
                     if (r <= 2) acc0 = _mm256_fmadd_ps(t[k], w[3 * r + k], acc0);
                     if (r >= 1) acc1 = _mm256_fmadd_ps(t[k], w[3 * (r - 1) + k], acc1);
@@ -203,7 +236,7 @@ static inline AVX2 void depthwise_columns(const float *input, long height, long 
                 const long iy = oy * stride - pad_top + ky;
                 if (iy < 0 || iy >= height) continue;
                 __m256 t[3];
-                activated_taps(input + iy * width, x, &m, stride, input_activation, t);
+                activated_taps(input + iy * width, x, &m, stride, input_activation, biased, input_bias, t);
                 for (int k = 0; k < 3; k++) acc = _mm256_fmadd_ps(t[k], w[3 * ky + k], acc);
             }
             finish(output + oy * out_width + ox, residual ? residual + oy * out_width + ox : 0, s, acc, activation);
@@ -219,10 +252,10 @@ static inline AVX2 void depthwise_columns(const float *input, long height, long 
 // 1 thread, against the column order): MobileNetV2 112×112 0.65, 56×56 0.72–0.75, 28×28 0.80;
 // Xception 147×147 0.56–0.64, 74×74 0.40–0.49, 37×37 0.68, 19×19 0.80.
 
-/// Input row `iy` activated, at column `pad_left` of a row padded with `fill` (zero for the
+/// Input row `iy` as read (see `through`), at column `pad_left` of a row padded with `fill` (zero for the
 /// convolutions, the pooling's identity for pooling); `g->zero` outside the plane.
 static inline AVX2 const float *ring_row(row_ring *g, const float *input, long height, long width, long pad_left,
-                                         long iy, int kind, __m256 fill) {
+                                         long iy, int kind, const bool biased, float bias, __m256 fill) {
     if (iy < 0 || iy >= height) return g->zero;
     float *row = g->slot[iy & 3];
     if (g->row[iy & 3] == iy) return row;
@@ -230,12 +263,12 @@ static inline AVX2 const float *ring_row(row_ring *g, const float *input, long h
     const float *from = input + iy * width;
     float *to = row + pad_left;
     long c = 0;
-    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, activate(_mm256_loadu_ps(from + c), kind));
+    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, through(_mm256_loadu_ps(from + c), kind, biased, bias));
     // The last vector's lanes past the row are `fill` (masked loads do not fault), and the ring's
     // rows are long enough to take all eight.
     if (c < width) {
         const __m256i m = inside(c, width);
-        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, activate(_mm256_maskload_ps(from + c, m), kind), _mm256_castsi256_ps(m)));
+        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, through(_mm256_maskload_ps(from + c, m), kind, biased, bias), _mm256_castsi256_ps(m)));
     }
     return row;
 }
@@ -286,7 +319,8 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
                                        float *output, long out_height, long out_width,
                                        const long stride, long pad_top, long pad_left,
                                        const float *filter, float bias, const float *residual,
-                                       int input_activation, int activation, long pitch) {
+                                       int input_activation, const bool biased, float input_bias, int activation,
+                                       long pitch) {
     float rows[5 * RING_PITCH] __attribute__((aligned(32)));
     const __m256 zero = _mm256_setzero_ps();
     row_ring g = ring_in(rows, pitch, zero);
@@ -296,7 +330,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     long oy = 0;
     for (; stride == 1 && oy + 1 < out_height; oy += 2) {
         const float *r[4];
-        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, zero);
+        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, biased, input_bias, zero);
         float *o0 = output + oy * out_width, *o1 = o0 + out_width;
         const float *e0 = residual ? residual + oy * out_width : 0, *e1 = residual ? e0 + out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -314,7 +348,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     }
     for (; oy < out_height; oy++) {
         const float *r[3];
-        for (int k = 0; k < 3; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, zero);
+        for (int k = 0; k < 3; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, biased, input_bias, zero);
         float *o = output + oy * out_width;
         const float *e = residual ? residual + oy * out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -328,23 +362,22 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     }
 }
 
-// depthwise_rows compiled for each stride, each out of line (its 20 KiB ring stays off the frames
-// of the other paths). Left to the compiler it was one function testing the stride at every tap.
-static __attribute__((noinline)) AVX2 void depthwise_rows_1(const float *input, long height, long width, float *output,
-                                                            long out_height, long out_width, long pad_top, long pad_left,
-                                                            const float *filter, float bias, const float *residual,
-                                                            int input_activation, int activation, long pitch) {
-    depthwise_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, filter, bias, residual,
-                   input_activation, activation, pitch);
-}
-
-static __attribute__((noinline)) AVX2 void depthwise_rows_2(const float *input, long height, long width, float *output,
-                                                            long out_height, long out_width, long pad_top, long pad_left,
-                                                            const float *filter, float bias, const float *residual,
-                                                            int input_activation, int activation, long pitch) {
-    depthwise_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, filter, bias, residual,
-                   input_activation, activation, pitch);
-}
+// depthwise_rows compiled for each stride, and with and without an input bias, each out of line
+// (its 20 KiB ring stays off the frames of the other paths). Left to the compiler it was one
+// function testing the stride at every tap.
+#define DEPTHWISE_ROWS(name, stride, biased)                                                                          \
+    static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
+                                                    long out_height, long out_width, long pad_top, long pad_left,    \
+                                                    const float *filter, float bias, const float *residual,          \
+                                                    int input_activation, float input_bias, int activation,          \
+                                                    long pitch) {                                                    \
+        depthwise_rows(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias, \
+                       residual, input_activation, biased, input_bias, activation, pitch);                           \
+    }
+DEPTHWISE_ROWS(depthwise_rows_1, 1, false)
+DEPTHWISE_ROWS(depthwise_rows_2, 2, false)
+DEPTHWISE_ROWS(depthwise_rows_1_biased, 1, true)
+DEPTHWISE_ROWS(depthwise_rows_2_biased, 2, true)
 
 // Small planes at stride 1 (at most SMALL_WIDTH outputs wide and SMALL_HEIGHT high: the 14×14 and
 // 7×7 layers of MobileNetV2 and ShuffleNet v1): the plane is first copied (through the input
@@ -384,10 +417,10 @@ static SPECIALISED AVX2 void small_quad(const float *block, long oy, long ox, lo
     }
 }
 
-static __attribute__((noinline)) AVX2 void depthwise_small(const float *input, long height, long width,
+static SPECIALISED AVX2 void depthwise_small(const float *input, long height, long width,
                                         float *output, long out_height, long out_width, long pad_top, long pad_left,
                                         const float *filter, float bias, const float *residual,
-                                        int input_activation, int activation) {
+                                        int input_activation, const bool biased, float input_bias, int activation) {
     // Rows of the block: out_height + 2 padded input rows (row r is input row r − pad_top).
     float block[(SMALL_HEIGHT + 2) * SMALL_PITCH] __attribute__((aligned(32)));
     const long rows = out_height + 2;
@@ -398,9 +431,14 @@ static __attribute__((noinline)) AVX2 void depthwise_small(const float *input, l
         const long iy = r - pad_top;
         if (iy < 0 || iy >= height) continue;
         const float *from = input + iy * width;
-        // Lanes past the row load as zero (vmaskmovps), and fits_small keeps them inside the block.
-        for (long c = 0; c < width; c += 8)
-            _mm256_storeu_ps(to + pad_left + c, activate(_mm256_maskload_ps(from + c, inside(c, width)), input_activation));
+        // Lanes past the row load as zero (vmaskmovps), and are cleared again after an input bias
+        // (they are padding); fits_small keeps them inside the block.
+        for (long c = 0; c < width; c += 8) {
+            const __m256i m = inside(c, width);
+            __m256 v = through(_mm256_maskload_ps(from + c, m), input_activation, biased, input_bias);
+            if (biased) v = _mm256_and_ps(v, _mm256_castsi256_ps(m));
+            _mm256_storeu_ps(to + pad_left + c, v);
+        }
     }
     __m256 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm256_set1_ps(filter[i]);
@@ -431,24 +469,58 @@ static __attribute__((noinline)) AVX2 void depthwise_small(const float *input, l
     }
 }
 
+#define DEPTHWISE_SMALL(name, biased)                                                                                 \
+    static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
+                                                    long out_height, long out_width, long pad_top, long pad_left,    \
+                                                    const float *filter, float bias, const float *residual,          \
+                                                    int input_activation, float input_bias, int activation) {        \
+        depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,        \
+                        residual, input_activation, biased, input_bias, activation);                                 \
+    }
+DEPTHWISE_SMALL(depthwise_small_plain, false)
+DEPTHWISE_SMALL(depthwise_small_biased, true)
+
+/// The column order with an input bias, out of line: the plain one stays as it was in the caller.
+static __attribute__((noinline)) AVX2 void depthwise_columns_biased(const float *input, long height, long width,
+                                                                    float *output, long out_height, long out_width,
+                                                                    long stride, long pad_top, long pad_left,
+                                                                    const float *filter, float bias, const float *residual,
+                                                                    int input_activation, float input_bias, int activation) {
+    depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias,
+                      residual, input_activation, true, input_bias, activation);
+}
+
 void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
                                float *output, long out_height, long out_width,
                                long stride, long pad_top, long pad_left,
                                const float *filter, float bias, const float *residual,
-                               int input_activation, int activation) {
+                               const float *input_bias, int input_activation, int activation) {
     const long pitch = ring_pitch(width, out_width, stride, pad_left, 8);
+    const bool biased = input_bias != 0;
+    const float b_in = biased ? *input_bias : 0.0f;
     if (fits_small(height, width, out_height, out_width, stride, pad_top, pad_left)) {
-        depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                        input_activation, activation);
-    } else if (out_width <= 16 || pitch > RING_PITCH) {
-        depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter,
-                          bias, residual, input_activation, activation);
+        (biased ? depthwise_small_biased : depthwise_small_plain)(input, height, width, output, out_height, out_width,
+                                                                 pad_top, pad_left, filter, bias, residual,
+                                                                 input_activation, b_in, activation);
+    } else if (biased ? out_width < 8 || pitch > RING_PITCH : out_width <= 16 || pitch > RING_PITCH) {
+        // With an input bias, planes 8 to 16 outputs wide take the ring too: the column order
+        // would add the bias and apply the activation to every tap it loads (three to four times
+        // each input), the ring once to each input (ShuffleNet v1's stride-2 layer over 28×28
+        // planes took 1.31× the plain layer's time in the column order).
+        if (biased)
+            depthwise_columns_biased(input, height, width, output, out_height, out_width, stride, pad_top, pad_left,
+                                     filter, bias, residual, input_activation, b_in, activation);
+        else
+            depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter,
+                              bias, residual, input_activation, false, 0.0f, activation);
     } else if (stride == 1) {
-        depthwise_rows_1(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                         input_activation, activation, pitch);
+        (biased ? depthwise_rows_1_biased : depthwise_rows_1)(input, height, width, output, out_height, out_width,
+                                                             pad_top, pad_left, filter, bias, residual,
+                                                             input_activation, b_in, activation, pitch);
     } else {
-        depthwise_rows_2(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                         input_activation, activation, pitch);
+        (biased ? depthwise_rows_2_biased : depthwise_rows_2)(input, height, width, output, out_height, out_width,
+                                                             pad_top, pad_left, filter, bias, residual,
+                                                             input_activation, b_in, activation, pitch);
     }
 }
 
@@ -523,7 +595,7 @@ static SPECIALISED AVX2 void pool3x3_rows(const float *input, long height, long 
         const float *r[3];
         for (int k = 0; k < 3; k++) {
             const long iy = oy * stride - pad_top + k;
-            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, identity);
+            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, false, 0.0f, identity);
         }
         float *o = output + oy * out_width;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {

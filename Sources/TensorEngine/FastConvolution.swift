@@ -35,6 +35,14 @@ struct PreparedConvolution: Sendable {
     /// For a depthwise convolution before a channel shuffle: input channel `c`'s result is written
     /// as output channel `outputPlanes[c]` (the shuffle folded into the write).
     var outputPlanes: [Int]?
+    /// For a GEMM layer (1×1 or unfolded) whose only readers are depthwise convolutions: its results
+    /// are left as the GEMM wrote them, and each reader adds the bias and applies the activation as
+    /// it reads (``inputBias``), in place of an epilogue pass over the whole output.
+    var defersEpilogue = false
+    /// For a depthwise convolution reading such a layer: that layer's bias by its output channel
+    /// (the channel of the plane read), added to every input inside the plane before
+    /// ``inputActivation``; the padding stays zero.
+    var inputBias: [Float]? // [input channels]
     /// A GEMM layer's weights rounded to bfloat16 when it runs at ``Precision/bfloat16`` (see
     /// ``usePrecision(_:residual:)``); nil at float32 and for the layers direct kernels run.
     private(set) var bfloat16Weights: BFloat16Weights?
@@ -307,6 +315,7 @@ struct PreparedConvolution: Sendable {
                         multiplyMatrices(m: item.rows.count, n: width, k: k, a: weights[firstRow * k], lda: k,
                                          b: b, ldb: ldb, beta: 0, c: c, ldc: columns)
                     }
+                    if defersEpilogue { continue }
                     for r in 0..<item.rows.count {
                         let extra = residual.map {
                             UnsafePointer($0[(item.image * cout + firstRow + r) * columns + item.columns.lowerBound])
@@ -378,6 +387,7 @@ struct PreparedConvolution: Sendable {
                             let offset = (image * cout + firstRow + r) * plane
                             let destination = output[offset]
                             destination.update(from: result + r * width + j * plane, count: plane)
+                            if defersEpilogue { continue }
                             let extra = residual.map { UnsafePointer($0[offset]) }
                             finishRow(destination, count: plane, bias: biases.base[firstRow + r], residual: extra)
                         }
@@ -491,13 +501,18 @@ struct PreparedConvolution: Sendable {
         let (kh, kw) = (kernel.h, kernel.w)
         let taps = kh * kw
         let inputActivation = self.inputActivation, activation = self.activation
-        withParameters { weights, biases in
+        withParameters { weights, biases in withInputBias { inputBias in
             let direct = kernels.vector != nil && kh == 3 && kw == 3 && p.dilation == Size2(1)
                 && p.stride.h == p.stride.w && p.stride.w <= 2
             let inputPlanes = self.inputPlanes
             @Sendable @inline(__always) func sourcePlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
                 guard let inputPlanes else { return input[plane * h * w] }
                 return input[(plane - plane % c + inputPlanes[plane % c]) * h * w]
+            }
+            /// The deferred bias of the plane `plane` reads (see ``inputBias``).
+            @Sendable @inline(__always) func sourceBias(_ plane: Int) -> UnsafeMutablePointer<Float>? {
+                guard let inputBias else { return nil }
+                return inputBias[inputPlanes?[plane % c] ?? plane % c]
             }
             let outputPlanes = self.outputPlanes
             @Sendable @inline(__always) func destinationPlane(_ plane: Int) -> UnsafeMutablePointer<Float> {
@@ -514,7 +529,7 @@ struct PreparedConvolution: Sendable {
                         vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
                                             p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
                                             residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                            inputActivation.code, activation.code)
+                                            sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code, activation.code)
                     }
                 }
                 return
@@ -531,11 +546,18 @@ struct PreparedConvolution: Sendable {
                 for plane in planes {
                     let channel = plane % c
                     let source = sourcePlane(plane)
+                    let readBias = sourceBias(plane)?.pointee
                     for y in 0..<h {
                         let from = source + y * w
                         let row = padded + (y + p.padding.h) * rowStride
                         if split {
-                            splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation)
+                            splitRow(from, count: w, padding: p.padding.w, into: row, half: half, inputActivation, bias: readBias)
+                            continue
+                        }
+                        if let readBias {
+                            // The producer's epilogue, as it would have run.
+                            (row + p.padding.w).update(from: from, count: w)
+                            epilogue(row + p.padding.w, count: w, bias: readBias, residual: nil, activation: inputActivation)
                             continue
                         }
                         FastElementwise.activate(from, row + p.padding.w, count: w, inputActivation)
@@ -572,7 +594,13 @@ struct PreparedConvolution: Sendable {
                     }
                 }
             }
-        }
+        } }
+    }
+
+    /// `inputBias`'s storage for the duration of `body` (nil where there is none).
+    private func withInputBias(_ body: (SharedPointer?) -> Void) {
+        guard let inputBias else { return body(nil) }
+        inputBias.withUnsafeBufferPointer { body(SharedPointer(UnsafeMutablePointer(mutating: $0.baseAddress!))) }
     }
 }
 
@@ -648,10 +676,11 @@ extension PreparedConvolution {
     }
 
     /// Writes one input row into a padded row stored as its even columns (`half` floats) followed by
-    /// its odd ones; padded column `x + padding` receives input `x`.
+    /// its odd ones; padded column `x + padding` receives input `x` (plus `bias` where given) through
+    /// the input activation.
     @inline(__always)
     func splitRow(_ from: UnsafeMutablePointer<Float>, count w: Int, padding: Int, into row: UnsafeMutablePointer<Float>,
-                  half: Int, _ inputActivation: Activation) {
+                  half: Int, _ inputActivation: Activation, bias: Float? = nil) {
         // Input x lands in the even half when x + padding is even.
         let (evenInputs, oddInputs) = padding % 2 == 0 ? (row, row + half) : (row + half, row)
         let zero = SIMD8<Float>(repeating: 0), six = SIMD8<Float>(repeating: 6)
@@ -659,6 +688,10 @@ extension PreparedConvolution {
         while x &+ 16 <= w {
             let v = UnsafeRawPointer(from + x).loadUnaligned(as: SIMD16<Float>.self)
             var a = v.evenHalf, b = v.oddHalf
+            if let bias {
+                a += SIMD8(repeating: bias)
+                b += SIMD8(repeating: bias)
+            }
             if inputActivation != .identity {
                 a.replace(with: zero, where: a .< zero)
                 b.replace(with: zero, where: b .< zero)
@@ -674,7 +707,7 @@ extension PreparedConvolution {
         }
         while x < w {
             let column = x + padding
-            row[(column % 2 == 0 ? 0 : half) + column / 2] = inputActivation.apply(from[x])
+            row[(column % 2 == 0 ? 0 : half) + column / 2] = inputActivation.apply(bias.map { from[x] + $0 } ?? from[x])
             x += 1
         }
     }

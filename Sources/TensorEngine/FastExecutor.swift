@@ -277,13 +277,57 @@ package final class FastExecutor: @unchecked Sendable {
             }
             stepOfValue[index] = steps.count - 1
         }
-        return (steps, alias[graph.output.index])
+        let output = alias[graph.output.index]
+        if kernels.vector?.readsInputBias ?? true, !engineGEMM { deferEpilogues(&steps, output: output) }
+        return (steps, output)
+    }
+
+    /// Leaves the epilogue (bias and activation) of each GEMM layer whose every reader is a depthwise
+    /// convolution to those readers, which apply it as they copy their input (see
+    /// ``PreparedConvolution/inputBias``): the same values, one pass over the layer's output fewer.
+    /// MobileNetV2's expansions and ShuffleNet v1's first grouped 1×1 layers are such layers (1×1
+    /// layers, 1 thread, batch 1, AMD EPYC Zen 3, results left unfinished as an upper bound:
+    /// MobileNetV2 0.91 of the time, ShuffleNet v1 0.94). Not where a residual is added (the
+    /// residual would have to be read too) or where the reader has its own input activation on top
+    /// of the layer's; not for the AVX-512 set, whose GEMM finishes tiles in registers anyway.
+    private static func deferEpilogues(_ steps: inout [Step], output: Int) {
+        var readers = [Int: [Int]]()
+        for (index, step) in steps.enumerated() {
+            for value in Set(step.reads) { readers[value, default: []].append(index) }
+        }
+        for index in steps.indices {
+            guard case let .convolution(input, value, nil, producer) = steps[index], producer.algorithm != .depthwise,
+                  !producer.runsDirect3x3(residual: false), value != output, let reading = readers[value], !reading.isEmpty
+            else { continue }
+            var changed: [(Int, Step)] = []
+            for r in reading {
+                guard case let .convolution(source, written, residual, reader) = steps[r], source == value,
+                      residual != value, reader.algorithm == .depthwise, reader.inputBias == nil,
+                      producer.activation == .identity || reader.inputActivation == .identity
+                else { break }
+                var folded = reader
+                folded.inputBias = producer.bias
+                if reader.inputActivation == .identity { folded.inputActivation = producer.activation }
+                changed.append((r, .convolution(input: source, output: written, residual: residual, folded)))
+            }
+            guard changed.count == reading.count else { continue }
+            for (r, step) in changed { steps[r] = step }
+            var deferred = producer
+            deferred.defersEpilogue = true
+            steps[index] = .convolution(input: input, output: value, residual: nil, deferred)
+        }
     }
 
     /// Bytes of the buffers planned for inputs of `shape` (every slot and each worker's scratch),
     /// once a pass has run on that shape; `nil` before.
     package func plannedBytes(for shape: [Int]) -> Int? {
         lock.withLock { plans[shape]?.bytes }
+    }
+
+    /// How many GEMM layers leave their epilogue to the depthwise convolutions reading them (see
+    /// ``deferEpilogues(_:output:)``).
+    package var deferredEpilogues: Int {
+        steps.filter { if case let .convolution(_, _, _, prepared) = $0 { prepared.defersEpilogue } else { false } }.count
     }
 
     /// Bytes of the weights and biases the steps hold: the folded convolutions and the linear layers.

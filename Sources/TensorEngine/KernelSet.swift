@@ -57,16 +57,27 @@ package enum VectorKernels: Sendable {
                       _ output: UnsafeMutablePointer<Float>, _ outHeight: Int, _ outWidth: Int,
                       _ stride: Int, _ padTop: Int, _ padLeft: Int,
                       _ filter: UnsafePointer<Float>, _ bias: Float, _ residual: UnsafePointer<Float>?,
-                      _ inputActivation: Int32, _ activation: Int32) {
+                      _ inputBias: UnsafePointer<Float>?, _ inputActivation: Int32, _ activation: Int32) {
         switch self {
         case .avx2:
             wc_depthwise3x3_avx2(input, height, width, output, outHeight, outWidth, stride, padTop, padLeft,
-                                 filter, bias, residual, inputActivation, activation)
+                                 filter, bias, residual, inputBias, inputActivation, activation)
         case .avx512:
+            // The executor defers no epilogue to this set (see `readsInputBias`).
+            assert(inputBias == nil, "the AVX-512 depthwise kernel reads no input bias")
             wc_depthwise3x3_avx512(input, height, width, output, outHeight, outWidth, stride, padTop, padLeft,
                                    filter, bias, residual, inputActivation, activation)
         }
     }
+    #endif
+
+    /// Whether this set's depthwise kernel adds an input bias as it reads (see
+    /// `wc_depthwise3x3_avx2`), so that the GEMM layer producing its input may leave its epilogue to
+    /// it. The AVX-512 set needs no such thing where it matters: its own GEMM applies the epilogue
+    /// to each tile in registers (see ``EngineGEMM``).
+    var readsInputBias: Bool { self == .avx2 }
+
+    #if arch(x86_64)
 
     func epilogue(_ row: UnsafeMutablePointer<Float>, _ count: Int, _ bias: Float, _ residual: UnsafePointer<Float>?,
                   _ activation: Int32) {

@@ -25,11 +25,15 @@ import CKernels
 /// every width from 1 to 40 and 60 to 72 (one or two blocks and the column order; the ring of padded
 /// rows with a last partial or overlapping block), 1 to 5 rows, stride 1 and 2, padding 0 to 2: the
 /// output matches the naive operators, and the floats on either side of the output plane are left
-/// as they were (a kernel storing a whole vector past a row's end would overwrite them).
+/// as they were (a kernel storing a whole vector past a row's end would overwrite them). Where the
+/// set's depthwise kernel reads an input bias (a producer's deferred epilogue), also with one: the
+/// naive operators then run on the input with the bias and ReLU applied, padding left zero.
 @Suite struct VectorKernelBoundsTests {
-    enum Kernel: CaseIterable, Sendable { case depthwise, maxPool, averagePool }
+    enum Kernel: CaseIterable, Sendable { case depthwise, depthwiseInputBias, maxPool, averagePool }
 
-    static let cases = KernelSet.available.compactMap(\.vector).flatMap { set in Kernel.allCases.map { (set, $0) } }
+    static let cases = KernelSet.available.compactMap(\.vector).flatMap { set in
+        Kernel.allCases.filter { $0 != .depthwiseInputBias || set.readsInputBias }.map { (set, $0) }
+    }
 
     @Test(arguments: cases)
     func writesItsPlaneAndNothingElse(kernels: VectorKernels, kernel: Kernel) throws {
@@ -39,18 +43,21 @@ import CKernels
         var checked = 0
         for stride in [1, 2] {
             // Pooling's padding is at most half the window (PyTorch's rule, which the graph enforces).
-            for padding in kernel == .depthwise ? [0, 1, 2] : [0, 1] {
+            for padding in kernel == .depthwise || kernel == .depthwiseInputBias ? [0, 1, 2] : [0, 1] {
                 for height in 1...5 {
                     for width in Array(1...40) + Array(60...72) {
                         guard height + 2 * padding >= 3, width + 2 * padding >= 3 else { continue }
                         let outHeight = (height + 2 * padding - 3) / stride + 1
                         let outWidth = (width + 2 * padding - 3) / stride + 1
                         let values = (0..<height * width).map { Float(($0 * 37) % 29) * 0.25 - 3 }
-                        let input = try Tensor(shape: [1, 1, height, width], storage: values)
+                        // What the kernel reads with the input bias: the bias added, then ReLU.
+                        let inputBias: Float = 0.625
+                        let read = kernel == .depthwiseInputBias ? values.map { max($0 + inputBias, 0) } : values
+                        let input = try Tensor(shape: [1, 1, height, width], storage: read)
                         var g = GraphBuilder()
                         let pool = PoolParameters(kernel: Size2(3), stride: Size2(stride), padding: Size2(padding))
                         let y = switch kernel {
-                        case .depthwise:
+                        case .depthwise, .depthwiseInputBias:
                             g.add(.convolution(g.input, try ConvolutionLayer(weight: try Tensor(shape: [1, 1, 3, 3], storage: filter), bias: [0.375],
                                                                              parameters: Conv2dParameters(stride: Size2(stride), padding: Size2(padding))),
                                                batchNorm: nil, residual: nil, activation: .relu6), name: "dw")
@@ -69,7 +76,13 @@ import CKernels
                                     case .depthwise:
                                         kernels.depthwise3x3(source.baseAddress!, height, width, output, outHeight, outWidth, stride,
                                                              padding, padding, weights.baseAddress!, 0.375, nil,
-                                                             Activation.identity.code, Activation.relu6.code)
+                                                             nil, Activation.identity.code, Activation.relu6.code)
+                                    case .depthwiseInputBias:
+                                        withUnsafePointer(to: inputBias) { bias in
+                                            kernels.depthwise3x3(source.baseAddress!, height, width, output, outHeight, outWidth, stride,
+                                                                 padding, padding, weights.baseAddress!, 0.375, nil,
+                                                                 bias, Activation.relu.code, Activation.relu6.code)
+                                        }
                                     case .maxPool, .averagePool:
                                         kernels.pool3x3(source.baseAddress!, height, width, output, outHeight, outWidth, stride,
                                                         padding, padding, Int32(kernel == .maxPool ? WC_POOL_MAX : WC_POOL_AVERAGE))

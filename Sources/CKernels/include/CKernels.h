@@ -91,11 +91,15 @@ void wc_linear_avx512(long batch, long outputs, long k, const float *x, const fl
 // The AVX2 + FMA kernels (KernelsAVX2.c): the same contracts as the AVX-512 ones above, for
 // processors without AVX-512. Require AVX2 and FMA (wc_has_avx2_fma).
 
+/// As wc_depthwise3x3_avx512, and where `input_bias` is not NULL, each input inside the plane is
+/// read as in_act(input + *input_bias): the bias and activation of the layer that produced it,
+/// whose epilogue was deferred to this read (the padding stays zero):
+///   output[oy][ox] = act(bias + residual[oy][ox] + Σ filter[ky][kx] · in_act(input[…] + *input_bias))
 void wc_depthwise3x3_avx2(const float *input, long height, long width,
                           float *output, long out_height, long out_width,
                           long stride, long pad_top, long pad_left,
                           const float *filter, float bias, const float *residual,
-                          int input_activation, int activation);
+                          const float *input_bias, int input_activation, int activation);
 
 void wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation);
 
