@@ -3,8 +3,9 @@ import Testing
 
 /// A GEMM layer whose only readers are depthwise convolutions leaves its bias and activation to
 /// them (see `FastExecutor.deferEpilogues`): the same function as the naive chain, on every plane
-/// size the depthwise kernels split on (7×7 and 14×14: the AVX2 small-plane path; stride 2 over
-/// 14×14: the column path; 40×40: the ring of rows), for the three ways the networks chain such
+/// size the AVX2 depthwise kernel splits on (7×7 and 14×14: the small-plane path; stride 2 over
+/// 14×14 and 28×28: its stride-2 version with one and two column blocks; 40×40: the ring of rows),
+/// for the three ways the networks chain such
 /// layers (MobileNetV2's expansion, Xception's ReLU read by the depthwise layer, ShuffleNet v1's
 /// channel shuffle folded into the read), at batch 1 and 3 (the second packs small planes into one
 /// GEMM), and only where every reader can take it.
@@ -68,7 +69,7 @@ import Testing
 
     @Test(arguments: cases)
     func matchesTheNaiveChain(chain: Chain, kernels: KernelSet) throws {
-        for (side, stride) in [(7, 1), (14, 1), (14, 2), (40, 1), (40, 2)] where chain != .sharedReader || stride == 1 {
+        for (side, stride) in [(7, 1), (14, 1), (14, 2), (28, 2), (40, 1), (40, 2)] where chain != .sharedReader || stride == 1 {
             let graph = try Self.graph(chain, stride: stride)
             let executor = try FastExecutor(graph: graph, threads: 2, kernels: kernels)
             // Every set but AVX-512 (whose own GEMM finishes its tiles) defers; never past a second reader.
