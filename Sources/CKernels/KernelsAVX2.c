@@ -252,10 +252,10 @@ static SPECIALISED AVX2 void depthwise_columns(const float *input, long height, 
 // 1 thread, against the column order): MobileNetV2 112×112 0.65, 56×56 0.72–0.75, 28×28 0.80;
 // Xception 147×147 0.56–0.64, 74×74 0.40–0.49, 37×37 0.68, 19×19 0.80.
 
-/// Input row `iy` as read (see `through`), at column `pad_left` of a row padded with `fill` (zero for the
+/// Input row `iy` activated, at column `pad_left` of a row padded with `fill` (zero for the
 /// convolutions, the pooling's identity for pooling); `g->zero` outside the plane.
 static inline AVX2 const float *ring_row(row_ring *g, const float *input, long height, long width, long pad_left,
-                                         long iy, int kind, const bool biased, float bias, __m256 fill) {
+                                         long iy, int kind, __m256 fill) {
     if (iy < 0 || iy >= height) return g->zero;
     float *row = g->slot[iy & 3];
     if (g->row[iy & 3] == iy) return row;
@@ -263,14 +263,41 @@ static inline AVX2 const float *ring_row(row_ring *g, const float *input, long h
     const float *from = input + iy * width;
     float *to = row + pad_left;
     long c = 0;
-    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, through(_mm256_loadu_ps(from + c), kind, biased, bias));
+    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, activate(_mm256_loadu_ps(from + c), kind));
     // The last vector's lanes past the row are `fill` (masked loads do not fault), and the ring's
     // rows are long enough to take all eight.
     if (c < width) {
         const __m256i m = inside(c, width);
-        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, through(_mm256_maskload_ps(from + c, m), kind, biased, bias), _mm256_castsi256_ps(m)));
+        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, activate(_mm256_maskload_ps(from + c, m), kind), _mm256_castsi256_ps(m)));
     }
     return row;
+}
+
+/// ring_row with an input bias added before the activation (see `through`). A function of its
+/// own rather than a flag of ring_row: the plain depthwise and pooling code stays as it was.
+static inline AVX2 const float *ring_row_biased(row_ring *g, const float *input, long height, long width, long pad_left,
+                                                long iy, int kind, float bias) {
+    if (iy < 0 || iy >= height) return g->zero;
+    float *row = g->slot[iy & 3];
+    if (g->row[iy & 3] == iy) return row;
+    g->row[iy & 3] = iy;
+    const float *from = input + iy * width;
+    float *to = row + pad_left;
+    long c = 0;
+    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, through(_mm256_loadu_ps(from + c), kind, true, bias));
+    if (c < width) {
+        const __m256i m = inside(c, width);
+        const __m256 v = through(_mm256_maskload_ps(from + c, m), kind, true, bias);
+        _mm256_storeu_ps(to + c, _mm256_and_ps(v, _mm256_castsi256_ps(m)));
+    }
+    return row;
+}
+
+/// A row of the depthwise ring, zero-padded, read with or without the input bias.
+static SPECIALISED AVX2 const float *depthwise_ring_row(row_ring *g, const float *input, long height, long width,
+                                                       long pad_left, long iy, int kind, const bool biased, float bias) {
+    if (biased) return ring_row_biased(g, input, height, width, pad_left, iy, kind, bias);
+    return ring_row(g, input, height, width, pad_left, iy, kind, _mm256_setzero_ps());
 }
 
 /// A ring whose rows are all `fill`, in `rows` (5 · pitch floats, 32-byte aligned).
@@ -330,7 +357,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     long oy = 0;
     for (; stride == 1 && oy + 1 < out_height; oy += 2) {
         const float *r[4];
-        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, biased, input_bias, zero);
+        for (int k = 0; k < 4; k++) r[k] = depthwise_ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, biased, input_bias);
         float *o0 = output + oy * out_width, *o1 = o0 + out_width;
         const float *e0 = residual ? residual + oy * out_width : 0, *e1 = residual ? e0 + out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -348,7 +375,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     }
     for (; oy < out_height; oy++) {
         const float *r[3];
-        for (int k = 0; k < 3; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, biased, input_bias, zero);
+        for (int k = 0; k < 3; k++) r[k] = depthwise_ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, biased, input_bias);
         float *o = output + oy * out_width;
         const float *e = residual ? residual + oy * out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -365,19 +392,30 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
 // depthwise_rows compiled for each stride, and with and without an input bias, each out of line
 // (its 20 KiB ring stays off the frames of the other paths). Left to the compiler it was one
 // function testing the stride at every tap.
-#define DEPTHWISE_ROWS(name, stride, biased)                                                                          \
+// The plain ones keep the signature they had before the input bias: with an unused bias argument
+// the register allocation of the stride-1 one changed, and it took 1.05–1.10 of the time on
+// ShuffleNet v1's 28×28 layers.
+#define DEPTHWISE_ROWS(name, stride)                                                                                  \
+    static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
+                                                    long out_height, long out_width, long pad_top, long pad_left,    \
+                                                    const float *filter, float bias, const float *residual,          \
+                                                    int input_activation, int activation, long pitch) {              \
+        depthwise_rows(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias, \
+                       residual, input_activation, false, 0.0f, activation, pitch);                                  \
+    }
+#define DEPTHWISE_ROWS_BIASED(name, stride)                                                                           \
     static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
                                                     long out_height, long out_width, long pad_top, long pad_left,    \
                                                     const float *filter, float bias, const float *residual,          \
                                                     int input_activation, float input_bias, int activation,          \
                                                     long pitch) {                                                    \
         depthwise_rows(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias, \
-                       residual, input_activation, biased, input_bias, activation, pitch);                           \
+                       residual, input_activation, true, input_bias, activation, pitch);                             \
     }
-DEPTHWISE_ROWS(depthwise_rows_1, 1, false)
-DEPTHWISE_ROWS(depthwise_rows_2, 2, false)
-DEPTHWISE_ROWS(depthwise_rows_1_biased, 1, true)
-DEPTHWISE_ROWS(depthwise_rows_2_biased, 2, true)
+DEPTHWISE_ROWS(depthwise_rows_1, 1)
+DEPTHWISE_ROWS(depthwise_rows_2, 2)
+DEPTHWISE_ROWS_BIASED(depthwise_rows_1_biased, 1)
+DEPTHWISE_ROWS_BIASED(depthwise_rows_2_biased, 2)
 
 // Small planes at stride 1 (at most SMALL_WIDTH outputs wide and SMALL_HEIGHT high: the 14×14 and
 // 7×7 layers of MobileNetV2 and ShuffleNet v1): the plane is first copied (through the input
@@ -565,16 +603,21 @@ static SPECIALISED AVX2 void depthwise_small2(const float *input, long height, l
     }
 }
 
-#define DEPTHWISE_SMALL(name, biased)                                                                                 \
-    static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
-                                                    long out_height, long out_width, long pad_top, long pad_left,    \
-                                                    const float *filter, float bias, const float *residual,          \
-                                                    int input_activation, float input_bias, int activation) {        \
-        depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,        \
-                        residual, input_activation, biased, input_bias, activation);                                 \
-    }
-DEPTHWISE_SMALL(depthwise_small_plain, false)
-DEPTHWISE_SMALL(depthwise_small_biased, true)
+static __attribute__((noinline)) AVX2 void depthwise_small_plain(const float *input, long height, long width, float *output,
+                                                                 long out_height, long out_width, long pad_top, long pad_left,
+                                                                 const float *filter, float bias, const float *residual,
+                                                                 int input_activation, int activation) {
+    depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                    input_activation, false, 0.0f, activation);
+}
+
+static __attribute__((noinline)) AVX2 void depthwise_small_biased(const float *input, long height, long width, float *output,
+                                                                  long out_height, long out_width, long pad_top, long pad_left,
+                                                                  const float *filter, float bias, const float *residual,
+                                                                  int input_activation, float input_bias, int activation) {
+    depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                    input_activation, true, input_bias, activation);
+}
 
 #define DEPTHWISE_SMALL2(name, biased)                                                                                \
     static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
@@ -603,37 +646,50 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
                                const float *filter, float bias, const float *residual,
                                const float *input_bias, int input_activation, int activation) {
     const long pitch = ring_pitch(width, out_width, stride, pad_left, 8);
-    const bool biased = input_bias != 0;
-    const float b_in = biased ? *input_bias : 0.0f;
+    // With and without an input bias dispatched apart: clang derives from each plain path's
+    // conditions what its function is called with (the ring's outputs wider than 16, its pitch at
+    // most RING_PITCH) and compiles it for that; mixed with the biased conditions, it did not,
+    // and the plain ring kept its weights on the stack.
+    if (input_bias) {
+        const float b = *input_bias;
+        if (fits_small(height, width, out_height, out_width, stride, pad_top, pad_left))
+            depthwise_small_biased(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                                   residual, input_activation, b, activation);
+        else if (fits_small2(height, width, out_height, out_width, stride, pad_top, pad_left))
+            depthwise_small2_biased(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                                    residual, input_activation, b, activation);
+        // Planes 8 to 16 outputs wide take the ring too: the column order would add the bias and
+        // apply the activation to every tap it loads (three to four times each input), the ring
+        // once to each input (ShuffleNet v1's stride-2 layer over 28×28 planes took 1.31× the
+        // plain layer's time in the column order).
+        else if (out_width < 8 || pitch > RING_PITCH)
+            depthwise_columns_biased(input, height, width, output, out_height, out_width, stride, pad_top, pad_left,
+                                     filter, bias, residual, input_activation, b, activation);
+        else if (stride == 1)
+            depthwise_rows_1_biased(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                                    residual, input_activation, b, activation, pitch);
+        else
+            depthwise_rows_2_biased(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                                    residual, input_activation, b, activation, pitch);
+        return;
+    }
     if (fits_small(height, width, out_height, out_width, stride, pad_top, pad_left)) {
-        (biased ? depthwise_small_biased : depthwise_small_plain)(input, height, width, output, out_height, out_width,
-                                                                 pad_top, pad_left, filter, bias, residual,
-                                                                 input_activation, b_in, activation);
-    } else if (fits_small2(height, width, out_height, out_width, stride, pad_top, pad_left) && (biased || out_width > 8)) {
+        depthwise_small_plain(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                              residual, input_activation, activation);
+    } else if (fits_small2(height, width, out_height, out_width, stride, pad_top, pad_left) && out_width > 8) {
         // Planes of one column block (14×14 → 7×7) copy more than they save when plain (C test:
         // 1.05–1.11 of the column order's time); with an input bias, the column order pays more.
-        (biased ? depthwise_small2_biased : depthwise_small2_plain)(input, height, width, output, out_height, out_width,
-                                                                   pad_top, pad_left, filter, bias, residual,
-                                                                   input_activation, b_in, activation);
-    } else if (biased ? out_width < 8 || pitch > RING_PITCH : out_width <= 16 || pitch > RING_PITCH) {
-        // With an input bias, planes 8 to 16 outputs wide take the ring too: the column order
-        // would add the bias and apply the activation to every tap it loads (three to four times
-        // each input), the ring once to each input (ShuffleNet v1's stride-2 layer over 28×28
-        // planes took 1.31× the plain layer's time in the column order).
-        if (biased)
-            depthwise_columns_biased(input, height, width, output, out_height, out_width, stride, pad_top, pad_left,
-                                     filter, bias, residual, input_activation, b_in, activation);
-        else
-            depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter,
-                              bias, residual, input_activation, false, 0.0f, activation);
+        depthwise_small2_plain(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
+                               residual, input_activation, 0.0f, activation);
+    } else if (out_width <= 16 || pitch > RING_PITCH) {
+        depthwise_columns(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias,
+                          residual, input_activation, false, 0.0f, activation);
     } else if (stride == 1) {
-        (biased ? depthwise_rows_1_biased : depthwise_rows_1)(input, height, width, output, out_height, out_width,
-                                                             pad_top, pad_left, filter, bias, residual,
-                                                             input_activation, b_in, activation, pitch);
+        depthwise_rows_1(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                         input_activation, activation, pitch);
     } else {
-        (biased ? depthwise_rows_2_biased : depthwise_rows_2)(input, height, width, output, out_height, out_width,
-                                                             pad_top, pad_left, filter, bias, residual,
-                                                             input_activation, b_in, activation, pitch);
+        depthwise_rows_2(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
+                         input_activation, activation, pitch);
     }
 }
 
@@ -708,7 +764,7 @@ static SPECIALISED AVX2 void pool3x3_rows(const float *input, long height, long 
         const float *r[3];
         for (int k = 0; k < 3; k++) {
             const long iy = oy * stride - pad_top + k;
-            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, false, 0.0f, identity);
+            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, identity);
         }
         float *o = output + oy * out_width;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
