@@ -114,8 +114,21 @@ struct PreparedConvolution: Sendable {
         case .im2col: k * Self.widestTile(rows: ocg, columns: plane) + rounded
         // A padded plane; stride 2 stores each row as two halves of ⌈width/2⌉ (one float more per row),
         // and the 3×3 kernel's last partial vector may read up to 16 floats past the last row.
-        case .depthwise: (shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32
+        case .depthwise: max((shape[2] + 2 * parameters.padding.h) * (shape[3] + 2 * parameters.padding.w + 1) + 32,
+                             eightChannelWork(output: output))
         }
+    }
+
+    /// Floats of work space the AVX2 depthwise kernel over eight channels needs for `output`'s
+    /// planes (see `wc_depthwise3x3x8_avx2`), where it runs the layer; else 0.
+    private func eightChannelWork(output: [Int]) -> Int {
+        #if arch(x86_64)
+        guard kernels.vector == .avx2, kernel == Size2(3), parameters.stride.h == parameters.stride.w,
+              parameters.stride.w <= 2, wc_depthwise3x3x8_pays(output[3], parameters.stride.w) else { return 0 }
+        return wc_depthwise3x3x8_work(output[2], output[3], parameters.stride.w)
+        #else
+        return 0
+        #endif
     }
 
     /// Runs the layer: `output = act(conv(input) + bias + residual)`.
@@ -520,6 +533,47 @@ struct PreparedConvolution: Sendable {
                 return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
             }
             #if arch(x86_64)
+            if direct, kernels.vector == .avx2, c >= 8, wc_depthwise3x3x8_pays(ow, p.stride.w) {
+                // Eight channels at a time (see wc_depthwise3x3x8_avx2); each share takes a run of
+                // (image, eight channels), and a last group of fewer than eight runs plane by plane.
+                let groups = (c + 7) / 8
+                let stride = p.stride.w
+                workers.forEachChunk(n * groups) { worker, units in
+                    withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 16) { sources in
+                    withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 8) { destinations in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: 8) { readBiases in
+                        let extras = sources.baseAddress! + 8
+                        for unit in units {
+                            let image = unit / groups, first = unit % groups * 8
+                            let count = min(8, c - first)
+                            guard count == 8 else {
+                                for plane in image * c + first..<image * c + c {
+                                    let channel = plane % c
+                                    wc_depthwise3x3_avx2(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow, stride,
+                                                         p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
+                                                         residual.map { UnsafePointer($0[plane * oh * ow]) },
+                                                         sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code,
+                                                         activation.code)
+                                }
+                                continue
+                            }
+                            for k in 0..<8 {
+                                let plane = image * c + first + k
+                                sources[k] = UnsafePointer(sourcePlane(plane))
+                                destinations[k] = destinationPlane(plane)
+                                extras[k] = residual.map { UnsafePointer($0[plane * oh * ow]) }
+                                readBiases[k] = sourceBias(plane)?.pointee ?? 0
+                            }
+                            wc_depthwise3x3x8_avx2(sources.baseAddress!, h, w, destinations.baseAddress!, oh, ow, stride,
+                                                   p.padding.h, p.padding.w, weights[first * taps], biases[first],
+                                                   residual == nil ? nil : UnsafePointer(extras),
+                                                   inputBias == nil ? nil : UnsafePointer(readBiases.baseAddress!),
+                                                   inputActivation.code, activation.code, scratch[worker].base)
+                        }
+                    } } }
+                }
+                return
+            }
             if direct, let vector = kernels.vector {
                 // AVX-512 / AVX2: masked loads stand in for the padding, so no padded copy. Each
                 // share takes a run of whole planes (see `split` for why runs).

@@ -103,6 +103,25 @@ void wc_depthwise3x3_avx2(const float *input, long height, long width,
 
 void wc_epilogue_avx2(float *row, long count, float bias, const float *residual, int activation);
 
+/// Eight planes of a 3×3 depthwise convolution at once, as wc_depthwise3x3_avx2 on each: plane k
+/// reads `input[k]` and writes `output[k]` (and adds `residual[k]` when `residual` is not NULL),
+/// with filter `filter + 9k`, bias `bias[k]` and, when `input_bias` is not NULL, input bias
+/// `input_bias[k]`. The same results bit for bit. `work` holds wc_depthwise3x3x8_work(out_height,
+/// out_width, stride) floats; `pad_top` and `pad_left` are at least 0, and the padding at the
+/// bottom and right is whatever the output size implies.
+void wc_depthwise3x3x8_avx2(const float *const input[8], long height, long width,
+                            float *const output[8], long out_height, long out_width,
+                            long stride, long pad_top, long pad_left, const float *filter, const float *bias,
+                            const float *const residual[8], const float *input_bias,
+                            int input_activation, int activation, float *work);
+
+/// Floats of work space wc_depthwise3x3x8_avx2 needs.
+long wc_depthwise3x3x8_work(long out_height, long out_width, long stride);
+
+/// Whether wc_depthwise3x3x8_avx2 is faster than wc_depthwise3x3_avx2 plane by plane on planes of
+/// this output width and stride (1 or 2).
+bool wc_depthwise3x3x8_pays(long out_width, long stride);
+
 void wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
                         float *output, long out_height, long out_width, long out_channels, long out_plane,
                         long stride, long pad_top, long pad_left,
