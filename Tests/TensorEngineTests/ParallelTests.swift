@@ -76,6 +76,18 @@ import Testing
                 #expect(blocked || banded || whole, "\(rows)×\(columns) on \(workers): \(split)")
                 if unfolds && columns / workers >= 1024 { #expect(banded, "an im2col layer cuts its columns") }
                 if columns / workers >= 1024 && columns >= rows { #expect(banded, "the input is the larger operand") }
+                // With images × groups enough to fall evenly, whole items where columns are not cut.
+                for items in [workers, 2 * workers, 4 * workers + 1] {
+                    let batched = PreparedConvolution.split(rows: rows, columns: columns, workers: workers, unfolds: unfolds, items: items)
+                    if batched.cut != .columns {
+                        #expect(batched.cut == .items && batched.rowPieces == 1, "\(rows)×\(columns) × \(items) items on \(workers): \(batched)")
+                    } else {
+                        #expect(batched == split, "\(rows)×\(columns) × \(items) items on \(workers): bands as for one")
+                    }
+                }
+                // Too few (fewer than the shares, or an uneven few): as for one item.
+                let few = PreparedConvolution.split(rows: rows, columns: columns, workers: workers, unfolds: unfolds, items: workers - 1)
+                #expect(few == split, "\(rows)×\(columns) × \(workers - 1) items on \(workers)")
             }
         }
     }
