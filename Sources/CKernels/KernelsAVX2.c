@@ -252,10 +252,10 @@ static SPECIALISED AVX2 void depthwise_columns(const float *input, long height, 
 // 1 thread, against the column order): MobileNetV2 112×112 0.65, 56×56 0.72–0.75, 28×28 0.80;
 // Xception 147×147 0.56–0.64, 74×74 0.40–0.49, 37×37 0.68, 19×19 0.80.
 
-/// Input row `iy` activated, at column `pad_left` of a row padded with `fill` (zero for the
-/// convolutions, the pooling's identity for pooling); `g->zero` outside the plane.
+/// Input row `iy` as read (see `through`), at column `pad_left` of a row padded with `fill` (zero
+/// for the convolutions, the pooling's identity for pooling); `g->zero` outside the plane.
 static inline AVX2 const float *ring_row(row_ring *g, const float *input, long height, long width, long pad_left,
-                                         long iy, int kind, __m256 fill) {
+                                         long iy, int kind, const bool biased, float bias, __m256 fill) {
     if (iy < 0 || iy >= height) return g->zero;
     float *row = g->slot[iy & 3];
     if (g->row[iy & 3] == iy) return row;
@@ -263,41 +263,14 @@ static inline AVX2 const float *ring_row(row_ring *g, const float *input, long h
     const float *from = input + iy * width;
     float *to = row + pad_left;
     long c = 0;
-    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, activate(_mm256_loadu_ps(from + c), kind));
+    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, through(_mm256_loadu_ps(from + c), kind, biased, bias));
     // The last vector's lanes past the row are `fill` (masked loads do not fault), and the ring's
     // rows are long enough to take all eight.
     if (c < width) {
         const __m256i m = inside(c, width);
-        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, activate(_mm256_maskload_ps(from + c, m), kind), _mm256_castsi256_ps(m)));
+        _mm256_storeu_ps(to + c, _mm256_blendv_ps(fill, through(_mm256_maskload_ps(from + c, m), kind, biased, bias), _mm256_castsi256_ps(m)));
     }
     return row;
-}
-
-/// ring_row with an input bias added before the activation (see `through`). A function of its
-/// own rather than a flag of ring_row: the plain depthwise and pooling code stays as it was.
-static inline AVX2 const float *ring_row_biased(row_ring *g, const float *input, long height, long width, long pad_left,
-                                                long iy, int kind, float bias) {
-    if (iy < 0 || iy >= height) return g->zero;
-    float *row = g->slot[iy & 3];
-    if (g->row[iy & 3] == iy) return row;
-    g->row[iy & 3] = iy;
-    const float *from = input + iy * width;
-    float *to = row + pad_left;
-    long c = 0;
-    for (; c + 8 <= width; c += 8) _mm256_storeu_ps(to + c, through(_mm256_loadu_ps(from + c), kind, true, bias));
-    if (c < width) {
-        const __m256i m = inside(c, width);
-        const __m256 v = through(_mm256_maskload_ps(from + c, m), kind, true, bias);
-        _mm256_storeu_ps(to + c, _mm256_and_ps(v, _mm256_castsi256_ps(m)));
-    }
-    return row;
-}
-
-/// A row of the depthwise ring, zero-padded, read with or without the input bias.
-static SPECIALISED AVX2 const float *depthwise_ring_row(row_ring *g, const float *input, long height, long width,
-                                                       long pad_left, long iy, int kind, const bool biased, float bias) {
-    if (biased) return ring_row_biased(g, input, height, width, pad_left, iy, kind, bias);
-    return ring_row(g, input, height, width, pad_left, iy, kind, _mm256_setzero_ps());
 }
 
 /// A ring whose rows are all `fill`, in `rows` (5 · pitch floats, 32-byte aligned).
@@ -357,7 +330,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     long oy = 0;
     for (; stride == 1 && oy + 1 < out_height; oy += 2) {
         const float *r[4];
-        for (int k = 0; k < 4; k++) r[k] = depthwise_ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, biased, input_bias);
+        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation, biased, input_bias, zero);
         float *o0 = output + oy * out_width, *o1 = o0 + out_width;
         const float *e0 = residual ? residual + oy * out_width : 0, *e1 = residual ? e0 + out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -375,7 +348,7 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
     }
     for (; oy < out_height; oy++) {
         const float *r[3];
-        for (int k = 0; k < 3; k++) r[k] = depthwise_ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, biased, input_bias);
+        for (int k = 0; k < 3; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy * stride - pad_top + k, input_activation, biased, input_bias, zero);
         float *o = output + oy * out_width;
         const float *e = residual ? residual + oy * out_width : 0;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
@@ -392,9 +365,8 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
 // depthwise_rows compiled for each stride, and with and without an input bias, each out of line
 // (its 20 KiB ring stays off the frames of the other paths). Left to the compiler it was one
 // function testing the stride at every tap.
-// The plain ones keep the signature they had before the input bias: with an unused bias argument
-// the register allocation of the stride-1 one changed, and it took 1.05–1.10 of the time on
-// ShuffleNet v1's 28×28 layers.
+// The plain ones compile byte for byte as before the input bias existed (objdump), as long as they
+// are dispatched apart from the biased ones (see wc_depthwise3x3_avx2).
 #define DEPTHWISE_ROWS(name, stride)                                                                                  \
     static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
                                                     long out_height, long out_width, long pad_top, long pad_left,    \
@@ -901,7 +873,7 @@ static SPECIALISED AVX2 void pool3x3_rows(const float *input, long height, long 
         const float *r[3];
         for (int k = 0; k < 3; k++) {
             const long iy = oy * stride - pad_top + k;
-            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, identity);
+            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, false, 0.0f, identity);
         }
         float *o = output + oy * out_width;
         for (long ox = 0; ox < out_width; ox = next_block(ox, out_width)) {
