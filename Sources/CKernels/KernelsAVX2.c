@@ -479,8 +479,10 @@ static SPECIALISED AVX2 void depthwise_small(const float *input, long height, lo
     }
 }
 
-// Small planes at stride 2 (at most SMALL_WIDTH outputs wide and SMALL2_HEIGHT high: the 28→14
-// and 14→7 layers of MobileNetV2 and ShuffleNet v1), as depthwise_small: each padded input row is
+// Small planes at stride 2 (at most SMALL_WIDTH outputs wide and SMALL2_HEIGHT high, such as the
+// 28→14 and 14→7 layers of MobileNetV2 and ShuffleNet v1, where the executor calls this kernel:
+// layers of fewer than eight channels and the last channels of a layer whose others run eight at a
+// time, see wc_depthwise3x3x8_avx2), as depthwise_small: each padded input row is
 // copied once (through the reader) into a block on the stack, split into its even and odd padded
 // columns, so that the three taps of eight outputs are three plain loads (even[ox], odd[ox],
 // even[ox + 1]) where the column order loaded sixteen floats twice and shuffled them, masked at

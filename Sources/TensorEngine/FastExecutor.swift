@@ -287,7 +287,9 @@ package final class FastExecutor: @unchecked Sendable {
     /// ``PreparedConvolution/inputBias``): the same values, one pass over the layer's output fewer.
     /// MobileNetV2's expansions and ShuffleNet v1's first grouped 1×1 layers are such layers (1×1
     /// layers, 1 thread, batch 1, AMD EPYC Zen 3, results left unfinished as an upper bound:
-    /// MobileNetV2 0.91 of the time, ShuffleNet v1 0.94). Not where a residual is added (the
+    /// MobileNetV2 0.91 of the time, ShuffleNet v1 0.94; whole pass with the readers doing the
+    /// work, minimum of 8 alternating processes: MobileNetV2 0.96–0.97, ShuffleNet v1 and Xception
+    /// level). Not where a residual is added (the
     /// residual would have to be read too) or where the reader has its own input activation on top
     /// of the layer's; not for the AVX-512 set, whose GEMM finishes tiles in registers anyway.
     private static func deferEpilogues(_ steps: inout [Step], output: Int) {
