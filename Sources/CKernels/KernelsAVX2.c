@@ -367,27 +367,19 @@ static SPECIALISED AVX2 void depthwise_rows(const float *input, long height, lon
 // function testing the stride at every tap.
 // The plain ones compile byte for byte as before the input bias existed (objdump), as long as they
 // are dispatched apart from the biased ones (see wc_depthwise3x3_avx2).
-#define DEPTHWISE_ROWS(name, stride)                                                                                  \
-    static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
-                                                    long out_height, long out_width, long pad_top, long pad_left,    \
-                                                    const float *filter, float bias, const float *residual,          \
-                                                    int input_activation, int activation, long pitch) {              \
-        depthwise_rows(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias, \
-                       residual, input_activation, false, 0.0f, activation, pitch);                                  \
-    }
-#define DEPTHWISE_ROWS_BIASED(name, stride)                                                                           \
+#define DEPTHWISE_ROWS(name, stride, biased)                                                                          \
     static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
                                                     long out_height, long out_width, long pad_top, long pad_left,    \
                                                     const float *filter, float bias, const float *residual,          \
                                                     int input_activation, float input_bias, int activation,          \
                                                     long pitch) {                                                    \
         depthwise_rows(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, filter, bias, \
-                       residual, input_activation, true, input_bias, activation, pitch);                             \
+                       residual, input_activation, biased, input_bias, activation, pitch);                           \
     }
-DEPTHWISE_ROWS(depthwise_rows_1, 1)
-DEPTHWISE_ROWS(depthwise_rows_2, 2)
-DEPTHWISE_ROWS_BIASED(depthwise_rows_1_biased, 1)
-DEPTHWISE_ROWS_BIASED(depthwise_rows_2_biased, 2)
+DEPTHWISE_ROWS(depthwise_rows_1, 1, false)
+DEPTHWISE_ROWS(depthwise_rows_2, 2, false)
+DEPTHWISE_ROWS(depthwise_rows_1_biased, 1, true)
+DEPTHWISE_ROWS(depthwise_rows_2_biased, 2, true)
 
 // Small planes at stride 1 (at most SMALL_WIDTH outputs wide and SMALL_HEIGHT high: the 14×14 and
 // 7×7 layers of MobileNetV2 and ShuffleNet v1): the plane is first copied (through the input
@@ -577,32 +569,20 @@ static SPECIALISED AVX2 void depthwise_small2(const float *input, long height, l
     }
 }
 
-static __attribute__((noinline)) AVX2 void depthwise_small_plain(const float *input, long height, long width, float *output,
-                                                                 long out_height, long out_width, long pad_top, long pad_left,
-                                                                 const float *filter, float bias, const float *residual,
-                                                                 int input_activation, int activation) {
-    depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                    input_activation, false, 0.0f, activation);
-}
-
-static __attribute__((noinline)) AVX2 void depthwise_small_biased(const float *input, long height, long width, float *output,
-                                                                  long out_height, long out_width, long pad_top, long pad_left,
-                                                                  const float *filter, float bias, const float *residual,
-                                                                  int input_activation, float input_bias, int activation) {
-    depthwise_small(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                    input_activation, true, input_bias, activation);
-}
-
-#define DEPTHWISE_SMALL2(name, biased)                                                                                \
+// depthwise_small and depthwise_small2 out of line (their blocks stay off the other paths' frames),
+// with and without an input bias.
+#define DEPTHWISE_SMALL(name, kernel, biased)                                                                         \
     static __attribute__((noinline)) AVX2 void name(const float *input, long height, long width, float *output,       \
                                                     long out_height, long out_width, long pad_top, long pad_left,    \
                                                     const float *filter, float bias, const float *residual,          \
                                                     int input_activation, float input_bias, int activation) {        \
-        depthwise_small2(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,       \
-                         residual, input_activation, biased, input_bias, activation);                                \
+        kernel(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,       \
+               input_activation, biased, input_bias, activation);                                                    \
     }
-DEPTHWISE_SMALL2(depthwise_small2_plain, false)
-DEPTHWISE_SMALL2(depthwise_small2_biased, true)
+DEPTHWISE_SMALL(depthwise_small_plain, depthwise_small, false)
+DEPTHWISE_SMALL(depthwise_small_biased, depthwise_small, true)
+DEPTHWISE_SMALL(depthwise_small2_plain, depthwise_small2, false)
+DEPTHWISE_SMALL(depthwise_small2_biased, depthwise_small2, true)
 
 /// The column order with an input bias, out of line: the plain one stays as it was in the caller.
 static __attribute__((noinline)) AVX2 void depthwise_columns_biased(const float *input, long height, long width,
@@ -649,7 +629,7 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
     }
     if (fits_small(height, width, out_height, out_width, stride, pad_top, pad_left)) {
         depthwise_small_plain(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias,
-                              residual, input_activation, activation);
+                              residual, input_activation, 0.0f, activation);
     } else if (fits_small2(height, width, out_height, out_width, stride, pad_top, pad_left) && out_width > 8) {
         // Planes of one column block (14×14 → 7×7) copy more than they save when plain (C test:
         // 1.05–1.11 of the column order's time); with an input bias, the column order pays more.
@@ -660,10 +640,10 @@ void AVX2 wc_depthwise3x3_avx2(const float *input, long height, long width,
                           residual, input_activation, false, 0.0f, activation);
     } else if (stride == 1) {
         depthwise_rows_1(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                         input_activation, activation, pitch);
+                         input_activation, 0.0f, activation, pitch);
     } else {
         depthwise_rows_2(input, height, width, output, out_height, out_width, pad_top, pad_left, filter, bias, residual,
-                         input_activation, activation, pitch);
+                         input_activation, 0.0f, activation, pitch);
     }
 }
 

@@ -119,12 +119,24 @@ struct PreparedConvolution: Sendable {
         }
     }
 
-    /// Floats of work space the AVX2 depthwise kernel over eight channels needs for `output`'s
-    /// planes (see `wc_depthwise3x3x8_avx2`), where it runs the layer; else 0.
+    /// Whether the AVX2 depthwise kernel over eight channels (`wc_depthwise3x3x8_avx2`) runs this
+    /// layer for outputs `outputWidth` wide, its channels in groups of eight (a last group of fewer
+    /// runs plane by plane): one answer for the scratch it is given and the path it runs.
+    private func runsEightChannels(outputWidth: Int) -> Bool {
+        #if arch(x86_64)
+        return kernels.vector == .avx2 && algorithm == .depthwise && inputChannels >= 8 && kernel == Size2(3)
+            && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w && parameters.stride.w <= 2
+            && wc_depthwise3x3x8_pays(outputWidth, parameters.stride.w)
+        #else
+        return false
+        #endif
+    }
+
+    /// Floats of work space the eight-channel kernel needs for `output`'s planes where it runs the
+    /// layer (see ``runsEightChannels(outputWidth:)``); else 0.
     private func eightChannelWork(output: [Int]) -> Int {
         #if arch(x86_64)
-        guard kernels.vector == .avx2, kernel == Size2(3), parameters.stride.h == parameters.stride.w,
-              parameters.stride.w <= 2, wc_depthwise3x3x8_pays(output[3], parameters.stride.w) else { return 0 }
+        guard runsEightChannels(outputWidth: output[3]) else { return 0 }
         return wc_depthwise3x3x8_work(output[2], output[3], parameters.stride.w)
         #else
         return 0
@@ -543,7 +555,15 @@ struct PreparedConvolution: Sendable {
                 return output[(plane - plane % c + outputPlanes[plane % c]) * oh * ow]
             }
             #if arch(x86_64)
-            if direct, kernels.vector == .avx2, c >= 8, wc_depthwise3x3x8_pays(ow, p.stride.w) {
+            /// One plane by the set's plane kernel: masked loads stand in for the padding, so no padded copy.
+            @Sendable @inline(__always) func onePlane(_ vector: VectorKernels, _ plane: Int) {
+                let channel = plane % c
+                vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
+                                    p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
+                                    residual.map { UnsafePointer($0[plane * oh * ow]) },
+                                    sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code, activation.code)
+            }
+            if runsEightChannels(outputWidth: ow) {
                 // Eight channels at a time (see wc_depthwise3x3x8_avx2); each share takes a run of
                 // (image, eight channels), and a last group of fewer than eight runs plane by plane.
                 let groups = (c + 7) / 8
@@ -557,14 +577,7 @@ struct PreparedConvolution: Sendable {
                             let image = unit / groups, first = unit % groups * 8
                             let count = min(8, c - first)
                             guard count == 8 else {
-                                for plane in image * c + first..<image * c + c {
-                                    let channel = plane % c
-                                    wc_depthwise3x3_avx2(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow, stride,
-                                                         p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
-                                                         residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                                         sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code,
-                                                         activation.code)
-                                }
+                                for plane in image * c + first..<image * c + c { onePlane(.avx2, plane) }
                                 continue
                             }
                             for k in 0..<8 {
@@ -585,16 +598,10 @@ struct PreparedConvolution: Sendable {
                 return
             }
             if direct, let vector = kernels.vector {
-                // AVX-512 / AVX2: masked loads stand in for the padding, so no padded copy. Each
-                // share takes a run of whole planes (see `split` for why runs).
+                // AVX-512 / AVX2, plane by plane. Each share takes a run of whole planes (see `split`
+                // for why runs).
                 workers.forEachChunk(n * c) { _, planes in
-                    for plane in planes {
-                        let channel = plane % c
-                        vector.depthwise3x3(sourcePlane(plane), h, w, destinationPlane(plane), oh, ow,
-                                            p.stride.w, p.padding.h, p.padding.w, weights[channel * taps], biases.base[channel],
-                                            residual.map { UnsafePointer($0[plane * oh * ow]) },
-                                            sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code, activation.code)
-                    }
+                    for plane in planes { onePlane(vector, plane) }
                 }
                 return
             }
