@@ -680,8 +680,12 @@ static inline AVX2 void transpose8(__m256 r[8]) {
 // even and odd columns (192 × 28×28 → 14×14 0.79–0.84 of the time, 576 × 14×14 → 7×7 0.69–0.76),
 // and planes less than eight outputs wide, which leave lanes empty (960 and 240 × 7×7 0.81–0.83).
 // Elsewhere the transposes cost more than the edges they remove: 14×14 and 28×28 at stride 1
-// 1.04–1.10, 56×56 and wider 1.3–1.6.
-bool wc_depthwise3x3x8_pays(long out_width, long stride) {
+// 1.04–1.10, 56×56 and wider 1.3–1.6. Against the AVX-512 plane kernel (AMD EPYC Zen 4, MobileNetV2
+// layer by layer with tools/bench_layers_ab.py, 6 rounds, 1 thread) it pays only on planes less than
+// eight outputs wide, where that kernel leaves more than half its sixteen lanes empty (576 × 14×14 →
+// 7×7 0.83, 960 × 7×7 0.81–0.82); at 14 outputs wide it took 1.46–1.54 at both strides.
+bool wc_depthwise3x3x8_pays(long out_width, long stride, bool against_avx512) {
+    if (against_avx512) return out_width < 8;
     return stride == 2 ? out_width <= 16 : out_width < 8;
 }
 

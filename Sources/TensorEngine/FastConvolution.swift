@@ -121,12 +121,15 @@ struct PreparedConvolution: Sendable {
 
     /// Whether the AVX2 depthwise kernel over eight channels (`wc_depthwise3x3x8_avx2`) runs this
     /// layer for outputs `outputWidth` wide, its channels in groups of eight (a last group of fewer
-    /// runs plane by plane): one answer for the scratch it is given and the path it runs.
+    /// runs plane by plane): one answer for the scratch it is given and the path it runs. Under the
+    /// AVX-512 set it runs too where it beats that set's plane kernel (every processor with AVX-512
+    /// has AVX2 and FMA).
     private func runsEightChannels(outputWidth: Int) -> Bool {
         #if arch(x86_64)
-        return kernels.vector == .avx2 && algorithm == .depthwise && inputChannels >= 8 && kernel == Size2(3)
+        guard let vector = kernels.vector else { return false }
+        return algorithm == .depthwise && inputChannels >= 8 && kernel == Size2(3)
             && parameters.dilation == Size2(1) && parameters.stride.h == parameters.stride.w && parameters.stride.w <= 2
-            && wc_depthwise3x3x8_pays(outputWidth, parameters.stride.w)
+            && wc_depthwise3x3x8_pays(outputWidth, parameters.stride.w, vector == .avx512)
         #else
         return false
         #endif
@@ -563,7 +566,7 @@ struct PreparedConvolution: Sendable {
                                     residual.map { UnsafePointer($0[plane * oh * ow]) },
                                     sourceBias(plane).map { UnsafePointer($0) }, inputActivation.code, activation.code)
             }
-            if runsEightChannels(outputWidth: ow) {
+            if let vector = kernels.vector, runsEightChannels(outputWidth: ow) {
                 // Eight channels at a time (see wc_depthwise3x3x8_avx2); each share takes a run of
                 // (image, eight channels), and a last group of fewer than eight runs plane by plane.
                 let groups = (c + 7) / 8
@@ -577,7 +580,7 @@ struct PreparedConvolution: Sendable {
                             let image = unit / groups, first = unit % groups * 8
                             let count = min(8, c - first)
                             guard count == 8 else {
-                                for plane in image * c + first..<image * c + c { onePlane(.avx2, plane) }
+                                for plane in image * c + first..<image * c + c { onePlane(vector, plane) }
                                 continue
                             }
                             for k in 0..<8 {

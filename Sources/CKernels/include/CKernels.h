@@ -118,9 +118,10 @@ void wc_depthwise3x3x8_avx2(const float *const input[8], long height, long width
 /// Floats of work space wc_depthwise3x3x8_avx2 needs.
 long wc_depthwise3x3x8_work(long out_height, long out_width, long stride);
 
-/// Whether wc_depthwise3x3x8_avx2 is faster than wc_depthwise3x3_avx2 plane by plane on planes of
-/// this output width and stride (1 or 2).
-bool wc_depthwise3x3x8_pays(long out_width, long stride);
+/// Whether wc_depthwise3x3x8_avx2 is faster than the plane kernel (wc_depthwise3x3_avx512 when
+/// `against_avx512`, else wc_depthwise3x3_avx2) plane by plane on planes of this output width and
+/// stride (1 or 2).
+bool wc_depthwise3x3x8_pays(long out_width, long stride, bool against_avx512);
 
 void wc_grouped3x3_avx2(const float *input, long height, long width, long in_channels,
                         float *output, long out_height, long out_width, long out_channels, long out_plane,
