@@ -161,18 +161,28 @@ static inline AVX512 void depthwise_columns(const float *input, long height, lon
 // order is faster at every size measured. KernelsAVX2.c has the eight-lane version, which pays from
 // 17 columns.
 
-/// Input row `iy` activated, at column `pad_left` of a zero-padded row.
+/// Input row `iy` activated, at column `pad_left` of a row padded with `fill` (zero for the
+/// convolutions, the pooling's identity for pooling).
 static inline AVX512 const float *ring_row(row_ring *g, const float *input, long height, long width, long pad_left,
-                                           long iy, int kind) {
+                                           long iy, int kind, __m512 fill) {
     if (iy < 0 || iy >= height) return g->zero;
     float *row = g->slot[iy & 3];
     if (g->row[iy & 3] == iy) return row;
     g->row[iy & 3] = iy;
     const float *from = input + iy * width;
     float *to = row + pad_left;
-    // Whole vectors, lanes past the row zero: the ring's rows are long enough to take them.
-    for (long c = 0; c < width; c += 16) _mm512_storeu_ps(to + c, activate(_mm512_maskz_loadu_ps(inside(c, width), from + c), kind));
+    // Whole vectors, lanes past the row `fill` through the activation (the convolutions' zero stays
+    // zero; pooling reads the row as it is): the ring's rows are long enough to take them.
+    for (long c = 0; c < width; c += 16)
+        _mm512_storeu_ps(to + c, activate(_mm512_mask_loadu_ps(fill, inside(c, width), from + c), kind));
     return row;
+}
+
+/// A ring whose rows are all `fill`, in `rows` (5 · pitch floats, 64-byte aligned).
+static inline AVX512 row_ring ring_in(float *rows, long pitch, __m512 fill) {
+    for (long i = 0; i < 5 * pitch; i += 16) _mm512_store_ps(rows + i, fill);
+    row_ring g = {{rows, rows + pitch, rows + 2 * pitch, rows + 3 * pitch}, {-1, -1, -1, -1}, rows + 4 * pitch};
+    return g;
 }
 
 static inline AVX512 void depthwise_rows(const float *input, long height, long width,
@@ -181,8 +191,7 @@ static inline AVX512 void depthwise_rows(const float *input, long height, long w
                                          const float *filter, float bias, const float *residual,
                                          int input_activation, int activation, long pitch) {
     float rows[5 * RING_PITCH] __attribute__((aligned(64)));
-    for (long i = 0; i < 5 * pitch; i += 16) _mm512_store_ps(rows + i, _mm512_setzero_ps());
-    row_ring g = {{rows, rows + pitch, rows + 2 * pitch, rows + 3 * pitch}, {-1, -1, -1, -1}, rows + 4 * pitch};
+    row_ring g = ring_in(rows, pitch, _mm512_setzero_ps());
     __m512 w[9];
     for (int i = 0; i < 9; i++) w[i] = _mm512_set1_ps(filter[i]);
     const __m512 b = _mm512_set1_ps(bias);
@@ -190,7 +199,8 @@ static inline AVX512 void depthwise_rows(const float *input, long height, long w
     for (; oy < out_height; oy += 2) {
         const bool pair = oy + 1 < out_height;
         const float *r[4];
-        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation);
+        for (int k = 0; k < 4; k++) r[k] = ring_row(&g, input, height, width, pad_left, oy - pad_top + k, input_activation,
+                                                  _mm512_setzero_ps());
         float *o0 = output + oy * out_width, *o1 = o0 + out_width;
         const float *e0 = residual ? residual + oy * out_width : 0, *e1 = residual ? e0 + out_width : 0;
         for (long ox = 0; ox < out_width; ox += 16) {
@@ -267,13 +277,71 @@ static inline AVX512 void pool3x3(const float *input, long height, long width, f
     }
 }
 
+// Wide planes row by row from the ring of padded rows (see depthwise_rows), as KernelsAVX2.c's
+// pool3x3_rows: each input row is copied once into a row padded with the pooling's identity, and
+// every tap is a plain load (stride 2: two loads and a permute per tap pair, as row_taps), where
+// the column order reads each row once per block of sixteen outputs, through masked loads at the
+// edges. Rows outside the plane are skipped and the window's values combined in the same order,
+// so the results are the same bit for bit. It pays only on the widest planes: C test (1 thread, AMD
+// EPYC Zen 4, against the column order, minimum of 9 alternating rounds) 128 × 147×147 → 74×74
+// 0.53–0.77 of the time, but 24 and 64 × 112×112 → 56×56 1.03–1.08 and 256 × 74×74 → 37×37
+// 1.11–1.35 (where KernelsAVX2.c's eight-lane version pays from 17 outputs).
+enum { POOL_ROWS_FROM = 64 };
+
+static inline __attribute__((always_inline)) AVX512 void pool3x3_rows(const float *input, long height, long width,
+                                                                      float *output, long out_height, long out_width,
+                                                                      const long stride, long pad_top, long pad_left,
+                                                                      const int kind, long pitch) {
+    const __m512 identity = _mm512_set1_ps(kind == WC_POOL_MAX ? -__builtin_inff() : 0.0f);
+    const __m512 ninth = _mm512_set1_ps(9.0f);
+    const __m512i even = _mm512_set_epi32(30, 28, 26, 24, 22, 20, 18, 16, 14, 12, 10, 8, 6, 4, 2, 0);
+    const __m512i odd = _mm512_set_epi32(31, 29, 27, 25, 23, 21, 19, 17, 15, 13, 11, 9, 7, 5, 3, 1);
+    float rows[5 * RING_PITCH] __attribute__((aligned(64)));
+    row_ring g = ring_in(rows, pitch, identity);
+    for (long oy = 0; oy < out_height; oy++) {
+        const float *r[3];
+        for (int k = 0; k < 3; k++) {
+            const long iy = oy * stride - pad_top + k;
+            r[k] = iy < 0 || iy >= height ? 0 : ring_row(&g, input, height, width, pad_left, iy, WC_IDENTITY, identity);
+        }
+        float *o = output + oy * out_width;
+        for (long ox = 0; ox < out_width; ox += 16) {
+            __m512 acc = identity;
+            for (int k = 0; k < 3; k++) {
+                if (!r[k]) continue;
+                __m512 t[3];
+                if (stride == 1) {
+                    t[0] = _mm512_loadu_ps(r[k] + ox);
+                    t[1] = _mm512_loadu_ps(r[k] + ox + 1);
+                    t[2] = _mm512_loadu_ps(r[k] + ox + 2);
+                } else {
+                    const float *p = r[k] + 2 * ox;
+                    const __m512 lo = _mm512_loadu_ps(p), hi = _mm512_loadu_ps(p + 16);
+                    const __m512 lo2 = _mm512_loadu_ps(p + 2), hi2 = _mm512_loadu_ps(p + 18);
+                    t[0] = _mm512_permutex2var_ps(lo, even, hi);
+                    t[1] = _mm512_permutex2var_ps(lo, odd, hi);
+                    t[2] = _mm512_permutex2var_ps(lo2, even, hi2);
+                }
+                acc = pool_combine(pool_combine(pool_combine(acc, t[0], kind), t[1], kind), t[2], kind);
+            }
+            if (kind == WC_POOL_AVERAGE) acc = _mm512_div_ps(acc, ninth);
+            _mm512_mask_storeu_ps(o + ox, inside(ox, out_width), acc);
+        }
+    }
+}
+
 void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
                               long out_width, long stride, long pad_top, long pad_left, int kind) {
-    if (kind == WC_POOL_AVERAGE) {
-        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_AVERAGE);
-    } else {
-        pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, WC_POOL_MAX);
-    }
+    const long pitch = ring_pitch(width, out_width, stride, pad_left, 16);
+    const bool rows = out_width > POOL_ROWS_FROM && pitch <= RING_PITCH;
+#define POOL(k) do { \
+        if (!rows) pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, k); \
+        else if (stride == 1) pool3x3_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, k, pitch); \
+        else pool3x3_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, k, pitch); \
+    } while (0)
+    if (kind == WC_POOL_AVERAGE) POOL(WC_POOL_AVERAGE);
+    else POOL(WC_POOL_MAX);
+#undef POOL
 }
 
 // Up to BLOCK output channels at a time; `count` is a constant in each call below, so once inlined

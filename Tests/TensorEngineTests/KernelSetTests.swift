@@ -23,7 +23,8 @@ import CKernels
 #if arch(x86_64)
 /// The C 3×3 kernels (depthwise convolution, max and average pooling) called directly on one plane of
 /// every width from 1 to 40 and 60 to 72 (one or two blocks and the column order; the ring of padded
-/// rows with a last partial or overlapping block), 1 to 5 rows, stride 1 and 2, padding 0 to 2: the
+/// rows with a last partial or overlapping block) and 129 to 132 and 147 (AVX-512 pooling's ring
+/// at stride 2, from 65 outputs), 1 to 5 rows, stride 1 and 2, padding 0 to 2: the
 /// output matches the naive operators, and the floats on either side of the output plane are left
 /// as they were (a kernel storing a whole vector past a row's end would overwrite them). Where the
 /// set's depthwise kernel reads an input bias (a producer's deferred epilogue), also with one: the
@@ -45,7 +46,7 @@ import CKernels
             // Pooling's padding is at most half the window (PyTorch's rule, which the graph enforces).
             for padding in kernel == .depthwise || kernel == .depthwiseInputBias ? [0, 1, 2] : [0, 1] {
                 for height in 1...5 {
-                    for width in Array(1...40) + Array(60...72) {
+                    for width in Array(1...40) + Array(60...72) + Array(129...132) + [147] {
                         guard height + 2 * padding >= 3, width + 2 * padding >= 3 else { continue }
                         let outHeight = (height + 2 * padding - 3) / stride + 1
                         let outWidth = (width + 2 * padding - 3) / stride + 1
