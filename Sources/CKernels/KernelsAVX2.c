@@ -680,12 +680,14 @@ static inline AVX2 void transpose8(__m256 r[8]) {
 // even and odd columns (192 × 28×28 → 14×14 0.79–0.84 of the time, 576 × 14×14 → 7×7 0.69–0.76),
 // and planes less than eight outputs wide, which leave lanes empty (960 and 240 × 7×7 0.81–0.83).
 // Elsewhere the transposes cost more than the edges they remove: 14×14 and 28×28 at stride 1
-// 1.04–1.10, 56×56 and wider 1.3–1.6. Against the AVX-512 plane kernel (AMD EPYC Zen 4, MobileNetV2
-// layer by layer with tools/bench_layers_ab.py, 6 rounds, 1 thread) it pays only on planes less than
-// eight outputs wide, where that kernel leaves more than half its sixteen lanes empty (576 × 14×14 →
-// 7×7 0.83, 960 × 7×7 0.81–0.82); at 14 outputs wide it took 1.46–1.54 at both strides.
+// 1.04–1.10, 56×56 and wider 1.3–1.6. Against the AVX-512 plane kernel (AMD EPYC Zen 4) it pays
+// only at stride 1 on planes less than eight outputs wide, where that kernel leaves more than half
+// its sixteen lanes empty: MobileNetV2's 960 × 7×7 layers 0.81–0.82 of their time in the network
+// (tools/bench_layers_ab.py, 6 rounds, 1 thread), and in a C test 0.83 at 1 image, 0.88 at 8,
+// 1.03 at 32 with the caches flushed. At stride 2 the 14×14 → 7×7 layer took 0.83–0.90 at 1 and 8
+// images but 1.9–2.1 at 32, and at 14 outputs wide 1.46–1.54 at both strides.
 bool wc_depthwise3x3x8_pays(long out_width, long stride, bool against_avx512) {
-    if (against_avx512) return out_width < 8;
+    if (against_avx512) return stride == 1 && out_width < 8;
     return stride == 2 ? out_width <= 16 : out_width < 8;
 }
 
@@ -704,6 +706,14 @@ static SPECIALISED AVX2 void depthwise_x8(const float *const input[8], long heig
     const __m256 zero = _mm256_setzero_ps();
     const __m256 in_bias = input_bias ? _mm256_loadu_ps(input_bias) : zero;
     // Block row r, column c holds input row r − pad_top, column c − pad_left; the rest is padding.
+    // At stride 1 (planes under eight outputs wide) the eight planes are fetched first: read row by
+    // row across eight planes, a batch's planes that have left the cache arrive one miss at a time
+    // (C test, 960 × 7×7, 32 images, caches flushed: 1.13 of the plane kernel's time without this,
+    // 1.03 with it under AVX-512; 1.22 and 0.79 against AVX2's). At stride 2 it cost more than it
+    // saved (14×14 → 7×7 at 1 and 8 images 1.05–1.1 of the time without it).
+    if (stride == 1)
+        for (int k = 0; k < 8; k++)
+            for (long i = 0; i < height * width; i += 16) _mm_prefetch((const char *)(input[k] + i), _MM_HINT_T0);
     const long first_row = pad_top, last_row = height + pad_top < rows ? height + pad_top : rows;
     const long first_col = pad_left, last_col = width + pad_left < columns ? width + pad_left : columns;
     for (long r = 0; r < rows; r++) {
