@@ -705,15 +705,15 @@ static SPECIALISED AVX2 void depthwise_x8(const float *const input[8], long heig
     float *block = work, *line = work + rows * columns * 8; // [rows][columns][8], then [out_width + 8][8]
     const __m256 zero = _mm256_setzero_ps();
     const __m256 in_bias = input_bias ? _mm256_loadu_ps(input_bias) : zero;
-    // Block row r, column c holds input row r − pad_top, column c − pad_left; the rest is padding.
     // At stride 1 (planes under eight outputs wide) the eight planes are fetched first: read row by
     // row across eight planes, a batch's planes that have left the cache arrive one miss at a time
-    // (C test, 960 × 7×7, 32 images, caches flushed: 1.13 of the plane kernel's time without this,
-    // 1.03 with it under AVX-512; 1.22 and 0.79 against AVX2's). At stride 2 it cost more than it
-    // saved (14×14 → 7×7 at 1 and 8 images 1.05–1.1 of the time without it).
+    // (C test, AMD EPYC Zen 4, 960 × 7×7, 32 images, caches flushed: 1.13 of the AVX-512 plane
+    // kernel's time without this, 1.03 with it; 1.22 and 0.79 of the AVX2 plane kernel's). At
+    // stride 2 it cost more than it saved (14×14 → 7×7 at 1 and 8 images: 1.05–1.1).
     if (stride == 1)
         for (int k = 0; k < 8; k++)
             for (long i = 0; i < height * width; i += 16) _mm_prefetch((const char *)(input[k] + i), _MM_HINT_T0);
+    // Block row r, column c holds input row r − pad_top, column c − pad_left; the rest is padding.
     const long first_row = pad_top, last_row = height + pad_top < rows ? height + pad_top : rows;
     const long first_col = pad_left, last_col = width + pad_left < columns ? width + pad_left : columns;
     for (long r = 0; r < rows; r++) {
