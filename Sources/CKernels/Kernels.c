@@ -332,16 +332,7 @@ static inline __attribute__((always_inline)) AVX512 void pool3x3_rows(const floa
 
 void AVX512 wc_pool3x3_avx512(const float *input, long height, long width, float *output, long out_height,
                               long out_width, long stride, long pad_top, long pad_left, int kind) {
-    const long pitch = ring_pitch(width, out_width, stride, pad_left, 16);
-    const bool rows = out_width > POOL_ROWS_FROM && pitch <= RING_PITCH;
-#define POOL(k) do { \
-        if (!rows) pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, k); \
-        else if (stride == 1) pool3x3_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, k, pitch); \
-        else pool3x3_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, k, pitch); \
-    } while (0)
-    if (kind == WC_POOL_AVERAGE) POOL(WC_POOL_AVERAGE);
-    else POOL(WC_POOL_MAX);
-#undef POOL
+    POOL3X3_DISPATCH(16, POOL_ROWS_FROM);
 }
 
 // Up to BLOCK output channels at a time; `count` is a constant in each call below, so once inlined

@@ -887,16 +887,7 @@ static SPECIALISED AVX2 void pool3x3_rows(const float *input, long height, long 
 
 void AVX2 wc_pool3x3_avx2(const float *input, long height, long width, float *output, long out_height,
                           long out_width, long stride, long pad_top, long pad_left, int kind) {
-    const long pitch = ring_pitch(width, out_width, stride, pad_left, 8);
-    const bool rows = out_width > 16 && pitch <= RING_PITCH;
-#define POOL(k) do { \
-        if (!rows) pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, k); \
-        else if (stride == 1) pool3x3_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, k, pitch); \
-        else pool3x3_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, k, pitch); \
-    } while (0)
-    if (kind == WC_POOL_AVERAGE) POOL(WC_POOL_AVERAGE);
-    else POOL(WC_POOL_MAX);
-#undef POOL
+    POOL3X3_DISPATCH(8, 16);
 }
 
 // Up to BLOCK output channels at a time: 8 accumulators, 3 taps and a broadcast weight fit AVX2's

@@ -26,4 +26,21 @@ static inline long ring_pitch(long width, long out_width, long stride, long pad_
     return (pitch + lanes - 1) / lanes * lanes;
 }
 
+/// The body of both files' 3×3 pooling entry points (wc_pool3x3_avx512, wc_pool3x3_avx2), whose
+/// parameters it reads: the file's `pool3x3_rows` (row by row from the ring) where the plane is
+/// more than `rows_from` outputs wide and a padded row of `lanes`-float blocks fits the ring, else
+/// its `pool3x3` (the column order); each called with the pooling kind, and the ring with the
+/// stride, as constants, so that each combination is compiled on its own.
+#define POOL3X3_DISPATCH(lanes, rows_from) do { \
+        const long pitch_ = ring_pitch(width, out_width, stride, pad_left, lanes); \
+        const bool rows_ = out_width > (rows_from) && pitch_ <= RING_PITCH; \
+        if (kind == WC_POOL_AVERAGE) POOL3X3_KIND_(WC_POOL_AVERAGE); \
+        else POOL3X3_KIND_(WC_POOL_MAX); \
+    } while (0)
+#define POOL3X3_KIND_(k) do { \
+        if (!rows_) pool3x3(input, height, width, output, out_height, out_width, stride, pad_top, pad_left, k); \
+        else if (stride == 1) pool3x3_rows(input, height, width, output, out_height, out_width, 1, pad_top, pad_left, k, pitch_); \
+        else pool3x3_rows(input, height, width, output, out_height, out_width, 2, pad_top, pad_left, k, pitch_); \
+    } while (0)
+
 #endif

@@ -3,10 +3,10 @@ import Testing
 
 /// The AVX2 depthwise kernel over eight channels at once (`wc_depthwise3x3x8_avx2`), which runs
 /// stride-2 layers over small planes and layers less than eight outputs wide (under the AVX-512
-/// set only the latter, at stride 1), against the naive operators: 8, 16 and 20 channels (a last group of four
-/// runs plane by plane, by the set's own plane kernel), with a residual, with a channel shuffle
-/// folded into its read and one folded into its write, at batch 1 and 2, on every kernel set (the
-/// portable one runs the same graphs its own way).
+/// set only the latter, at stride 1), against the naive operators: 8, 16 and 20 channels (a last
+/// group of four runs plane by plane, by the set's own plane kernel), with a residual, with a
+/// channel shuffle folded into its read and one folded into its write, at batch 1 and 2, on every
+/// kernel set (the portable one runs the same graphs its own way).
 @Suite struct EightChannelDepthwiseTests {
     enum Wiring: String, CaseIterable, Sendable { case plain, residual, shuffledRead, shuffledWrite }
 
