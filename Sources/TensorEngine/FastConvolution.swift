@@ -290,6 +290,10 @@ struct PreparedConvolution: Sendable {
         let icg = inputChannels / g, ocg = outputChannels / g
         let k = icg * kernel.h * kernel.w
         let columns = oh * ow
+        // The epilogue is fused into the engine's kernel, so a layer that leaves it to its readers
+        // stays with the library.
+        let engine = engineGEMM || (!defersEpilogue && EngineGEMM.takes(columns: columns, kernels: kernels,
+                                                                         precision: bfloat16Weights == nil ? .float32 : .bfloat16))
         let shares = workers.count
         let split = Self.split(rows: ocg, columns: columns, workers: shares, unfolds: algorithm == .im2col, items: n * g)
         // Work items: (image, group, column tile, block of rows), each with the share that runs it:
@@ -340,7 +344,7 @@ struct PreparedConvolution: Sendable {
                         let rounded = scratch[worker].base + (algorithm == .pointwise ? 0 : k * width)
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
                                         rounded: rounded, c: c, ldc: columns)
-                    } else if engineGEMM {
+                    } else if engine {
                         #if arch(x86_64)
                         let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow) * columns + item.columns.lowerBound]) }
                         wc_gemm_avx512(item.rows.count, width, k, weights[firstRow * k], k, b, ldb, c, columns,

@@ -88,12 +88,33 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
 /// networks' GEMM shapes cut into the engine's column tiles): 0.96–1.04 of the time on planes up
 /// to 56×56, 0.71–0.86 on 7×7 planes, but 1.1–1.3 on ResNeXt's and Xception's wide layers (128 to
 /// 256 channels over 56×56 to 147×147 planes), where oneDNN's packing of B pays. Those networks
-/// also have layers past the limit, so they call the library anyway and it keeps all their GEMMs:
-/// one library per network, and no network slower than before. Elsewhere (AVX2, where oneDNN's
+/// also have layers past the limit, so they call the library anyway and it keeps their GEMMs,
+/// except those over output planes narrower than ``narrowPlane`` columns (ResNeXt's 7×7 stage),
+/// where oneDNN's kernels run at two thirds of the core's peak and the engine's take them (see
+/// ``takes(columns:kernels:precision:)``). Elsewhere (AVX2, where oneDNN's
 /// kernels were faster in the same test; bfloat16; the portable set) the library computes every GEMM.
 package enum EngineGEMM {
     /// The most weights (floats, all groups) a convolution may have for the engine to run it.
     package static let largestWeights = 1 << 20
+
+    /// Output planes of fewer columns than this run on the engine in every network (see
+    /// ``takes(columns:kernels:precision:)``).
+    package static let narrowPlane = 64
+
+    /// Whether the engine computes a GEMM convolution over output planes of `columns` (one image's
+    /// plane a GEMM) in a network whose other GEMMs the library computes.
+    ///
+    /// Over one 7×7 plane (49 columns) `dnnl_sgemm` reaches 72–75 GFLOP/s where the engine's kernel
+    /// reaches 85–97 (C test, 1 thread, AMD EPYC Zen 4, with the epilogue as a separate pass after
+    /// the library's GEMM, the minimum of 7 alternating rounds): ResNeXt-50's 7×7 layers
+    /// 2048 × 49 × 1024 0.81 of the time, 1024 × 49 × 2048 0.85, and at two threads' halves
+    /// (1024 × 49 × 1024, 512 × 49 × 2048) 0.77–0.79. From 10×10 planes on the library is as fast
+    /// or faster (100 columns 1.0–1.07, 196 columns 1.0–1.1, Xception's 361 columns 1.04–1.05),
+    /// and so are the batches of 7×7 planes the executor packs side by side (5 planes, 245
+    /// columns: 1.11–1.15), which stay with the library.
+    package static func takes(columns: Int, kernels: KernelSet, precision: Precision) -> Bool {
+        kernels == .avx512 && precision == .float32 && columns < narrowPlane
+    }
 
     /// Whether the engine computes every GEMM of `graph` (see the type's description).
     package static func runsAll(_ graph: borrowing Graph, kernels: KernelSet, precision: Precision) -> Bool {

@@ -57,6 +57,46 @@ import CKernels
         }
     }
 
+    /// In a network whose other GEMMs the library computes, the engine takes the layers over
+    /// output planes narrower than ``EngineGEMM/narrowPlane`` columns with the AVX-512 kernels at
+    /// float32, and no others.
+    @Test func narrowPlanesRunOnTheEngine() {
+        for kernels in KernelSet.allCases {
+            for precision in Precision.allCases {
+                let engine = kernels == .avx512 && precision == .float32
+                #expect(EngineGEMM.takes(columns: 1, kernels: kernels, precision: precision) == engine)
+                #expect(EngineGEMM.takes(columns: 49, kernels: kernels, precision: precision) == engine)
+                #expect(EngineGEMM.takes(columns: EngineGEMM.narrowPlane - 1, kernels: kernels, precision: precision) == engine)
+                #expect(!EngineGEMM.takes(columns: EngineGEMM.narrowPlane, kernels: kernels, precision: precision))
+                #expect(!EngineGEMM.takes(columns: 100, kernels: kernels, precision: precision))
+            }
+        }
+    }
+
+    /// A network past ``EngineGEMM/largestWeights`` (so the library runs its GEMMs) over a 5×7
+    /// plane, where the engine takes its 1×1 layers at batch 1 (see
+    /// ``EngineGEMM/takes(columns:kernels:precision:)``; at batch 2 the executor packs the planes
+    /// side by side for the library) and over an 8×8 plane, where the library keeps them: 1 and 2
+    /// threads, every kernel set, against the naive operators (run once for all the sets: they are
+    /// the slow part).
+    @Test func narrowLayersOfALibraryNetworkMatchNaive() throws {
+        let graph = try Self.graph(inputs: 1024, outputs: 1026, linearBias: true)
+        #expect(!EngineGEMM.runsAll(graph, kernels: .avx512, precision: .float32))
+        for (height, width, batch) in [(5, 7, 1), (5, 7, 2), (8, 8, 1)] {
+            let count = batch * 1024 * height * width
+            let input = try Tensor(shape: [batch, 1024, height, width],
+                                   storage: (0..<count).map { Float(($0 * 7919) % 101) / 50 - 1 })
+            let naive = try NaiveExecutor.run(graph, input: input)
+            for kernels in KernelSet.available {
+                for threads in [1, 2] {
+                    let fast = try FastExecutor(graph: graph, threads: threads, kernels: kernels).run(input)
+                    let comparison = Comparison(fast, naive, atol: 1e-3, rtol: 1e-5)
+                    #expect(comparison.passes, "\(kernels), \(height)×\(width), batch \(batch), \(threads) threads: \(comparison)")
+                }
+            }
+        }
+    }
+
     /// 1×1 `inputs → outputs` (ReLU6), 1×1 grouped `outputs → outputs` (3 groups: `outputs` must
     /// divide by 3) with the first as residual, global average pooling, then a linear layer.
     static func graph(inputs: Int, outputs: Int, linearBias: Bool) throws -> Graph {
