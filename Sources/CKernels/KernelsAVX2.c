@@ -1064,6 +1064,248 @@ void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long i
     }
 }
 
+
+// MARK: GEMM
+
+// wc_gemm_avx512's contract in eight lanes, for the GEMMs the executor gives the engine under the
+// AVX2 set: those over output planes narrower than 64 columns (7×7: 49), where oneDNN's AVX2
+// kernels ran MobileNetV2's and ShuffleNet v1's 1×1 layers at 1.4–1.7 of the AVX-512 engine
+// kernel's time. Tiles of up to 4 rows × 24 columns: 12 accumulators, three loads of B and four
+// broadcasts of A a step of k, in AVX2's sixteen registers (6 rows × 16 columns, the other shape
+// that fits, ran 0.8–0.95 as fast: C test, 1 thread, AMD EPYC Zen 4, the networks' 7×7 shapes with
+// A cold). A row's last columns take a tile of one, two or three vectors, the last one masked; a
+// single column past a multiple of 24 (49 = 2 · 24 + 1) is summed as dot products of A's rows with
+// that column (gathered once) rather than costing a whole tile. Blocks of 128 steps of k, so that
+// a block of B over a 7×7 plane (25 KiB) stays in L1 while the row blocks pass over it (with 256,
+// the 960 × 49 × 160 and 320 × 49 × 960 layers took 1.1–1.3 of the time: each row block of four
+// reads all of B); C's sums are carried from block to block, so each element is summed over k in
+// order.
+enum { GEMM2_ROWS = 4, GEMM2_COLUMNS = 24, GEMM2_DEPTH = 128, GEMM2_SPAN = 240 };
+
+static inline AVX2 __m256 gemm2_finish(__m256 v, const float *bias, long r, const float *residual, __m256i m, bool full,
+                                       int activation) {
+    if (!bias) return v;
+    v = _mm256_add_ps(v, _mm256_set1_ps(bias[r]));
+    if (residual) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(residual) : _mm256_maskload_ps(residual, m));
+    return activate(v, activation);
+}
+
+static inline AVX2 __m256 gemm2_load(const float *from, __m256i m, bool full) {
+    return full ? _mm256_loadu_ps(from) : _mm256_maskload_ps(from, m);
+}
+
+static inline AVX2 void gemm2_store(float *to, __m256i m, bool full, __m256 v) {
+    if (full) _mm256_storeu_ps(to, v);
+    else _mm256_maskstore_ps(to, m, v);
+}
+
+/// Rows [0, rows) × `vectors` vectors of 8 columns of C (lanes outside `m[v]` neither read nor
+/// written; `full[v]` when every lane is inside), over `depth` steps of k; `more` adds to what C
+/// holds, `last` applies the epilogue. `next`, when not NULL, is the next row block's A.
+/// `whole` (a constant in every call): every lane of the tile inside C, so B takes plain loads.
+static SPECIALISED AVX2 void gemm2_tile(const int rows, const int vectors, const bool whole, long depth, const float *a,
+                                        long lda, const float *b, long ldb, float *c, long ldc, const __m256i m[3],
+                                        const bool full[3], bool more, bool last, const float *bias,
+                                        const float *residual, int activation, const float *next) {
+    __m256 c0[GEMM2_ROWS], c1[GEMM2_ROWS], c2[GEMM2_ROWS];
+    UNROLLED for (int r = 0; r < rows; r++) {
+        c0[r] = more ? gemm2_load(c + r * ldc, m[0], full[0]) : _mm256_setzero_ps();
+        if (vectors > 1) c1[r] = more ? gemm2_load(c + r * ldc + 8, m[1], full[1]) : _mm256_setzero_ps();
+        if (vectors > 2) c2[r] = more ? gemm2_load(c + r * ldc + 16, m[2], full[2]) : _mm256_setzero_ps();
+    }
+    // Runs of sixteen steps, so that the step loop has no test in it: with 12 products a step it
+    // has half the arithmetic of wc_gemm_avx512's to hide its loads and loop overhead behind.
+    for (long p0 = 0; p0 < depth; p0 += 16) {
+        const long stop = p0 + 16 < depth ? p0 + 16 : depth;
+        // A cache line of each of the next block's rows of A (as wc_gemm_avx512, for the same reasons).
+        if (next)
+            for (int r = 0; r < GEMM2_ROWS; r++) _mm_prefetch((const char *)at(next, r * lda + p0), _MM_HINT_T0);
+        for (long p = p0; p < stop; p++) {
+            const float *row = b + p * ldb;
+            // The next tile's part of this row of B.
+            _mm_prefetch((const char *)at(row, GEMM2_COLUMNS), _MM_HINT_T0);
+            _mm_prefetch((const char *)at(row, GEMM2_COLUMNS + 8), _MM_HINT_T0);
+            __m256 b0, b1, b2;
+            if (whole) {
+                b0 = _mm256_loadu_ps(row);
+                b1 = vectors > 1 ? _mm256_loadu_ps(row + 8) : b0;
+                b2 = vectors > 2 ? _mm256_loadu_ps(row + 16) : b0;
+            } else {
+                b0 = _mm256_maskload_ps(row, m[0]);
+                b1 = vectors > 1 ? _mm256_maskload_ps(at(row, 8), m[1]) : b0;
+                b2 = vectors > 2 ? _mm256_maskload_ps(at(row, 16), m[2]) : b0;
+            }
+            UNROLLED for (int r = 0; r < rows; r++) {
+                const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
+                c0[r] = _mm256_fmadd_ps(x, b0, c0[r]);
+                if (vectors > 1) c1[r] = _mm256_fmadd_ps(x, b1, c1[r]);
+                if (vectors > 2) c2[r] = _mm256_fmadd_ps(x, b2, c2[r]);
+            }
+        }
+    }
+    UNROLLED for (int r = 0; r < rows; r++) {
+        const float *extra = last && residual ? residual + r * ldc : NULL;
+        gemm2_store(c + r * ldc, m[0], full[0], last ? gemm2_finish(c0[r], bias, r, extra, m[0], full[0], activation) : c0[r]);
+        if (vectors > 1)
+            gemm2_store(c + r * ldc + 8, m[1], full[1],
+                        last ? gemm2_finish(c1[r], bias, r, extra ? extra + 8 : NULL, m[1], full[1], activation) : c1[r]);
+        if (vectors > 2)
+            gemm2_store(c + r * ldc + 16, m[2], full[2],
+                        last ? gemm2_finish(c2[r], bias, r, extra ? extra + 16 : NULL, m[2], full[2], activation) : c2[r]);
+    }
+}
+
+#define GEMM2_TILE(rows_, vectors, whole) \
+    gemm2_tile(rows_, vectors, whole, depth, ai, lda, bj, ldb, cj, ldc, masks, full, more, last, bi, rj, activation, next)
+#define GEMM2_ROWS_OF(vectors, whole) do { \
+        switch (rows) { \
+        case 4: GEMM2_TILE(4, vectors, whole); break; \
+        case 3: GEMM2_TILE(3, vectors, whole); break; \
+        case 2: GEMM2_TILE(2, vectors, whole); break; \
+        default: GEMM2_TILE(1, vectors, whole); break; \
+        } \
+    } while (0)
+
+/// The sum of the eight lanes.
+static inline AVX2 float lanes_sum(__m256 s) {
+    __m128 q = _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1));
+    q = _mm_add_ps(q, _mm_movehl_ps(q, q));
+    q = _mm_add_ss(q, _mm_movehdup_ps(q));
+    return _mm_cvtss_f32(q);
+}
+
+/// Column `j` of rows [0, rows) of C over `depth` steps of k: each row's dot product with the
+/// column of B, gathered once into `column`.
+static inline AVX2 void gemm2_column(long rows, long j, long depth, const float *a, long lda, const float *column,
+                                     float *c, long ldc, bool more, bool last, const float *bias,
+                                     const float *residual, int activation) {
+    for (long i = 0; i < rows; i++) {
+        const float *row = a + i * lda;
+        __m256 s = _mm256_setzero_ps();
+        long p = 0;
+        for (; p + 8 <= depth; p += 8) s = _mm256_fmadd_ps(_mm256_loadu_ps(row + p), _mm256_loadu_ps(column + p), s);
+        if (p < depth) {
+            const __m256i mp = inside(p, depth);
+            s = _mm256_fmadd_ps(_mm256_maskload_ps(row + p, mp), _mm256_maskload_ps(column + p, mp), s);
+        }
+        // In lane 0 of a vector, so that the tiles' epilogue finishes it too.
+        __m256 v = _mm256_set1_ps(lanes_sum(s) + (more ? c[i * ldc + j] : 0.0f));
+        const __m256i first = inside(0, 1);
+        if (last) v = gemm2_finish(v, bias, i, residual ? residual + i * ldc + j : NULL, first, false, activation);
+        _mm_store_ss(c + i * ldc + j, _mm256_castps256_ps128(v));
+    }
+}
+
+void AVX2 wc_gemm_avx2(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                       float *c, long ldc, const float *bias, const float *residual, int activation) {
+    if (k == 0) {
+        // No products: C is the epilogue of zero.
+        for (long i = 0; i < m; i++)
+            for (long j = 0; j < n; j += 8) {
+                const __m256i mj = inside(j, n);
+                gemm2_store(c + i * ldc + j, mj, false,
+                            gemm2_finish(_mm256_setzero_ps(), bias, i, residual ? residual + i * ldc + j : NULL, mj, false,
+                                         activation));
+            }
+        return;
+    }
+    // One column past a multiple of 24 goes to gemm2_column; the tiles cover the rest.
+    const long tiled = n > 1 && n % GEMM2_COLUMNS == 1 ? n - 1 : n;
+    float column[GEMM2_DEPTH];
+    // k in blocks of equal depth (144: 72 + 72, not 128 + 16, whose second block would load and
+    // store C for a few steps of k).
+    const long blocks = (k + GEMM2_DEPTH - 1) / GEMM2_DEPTH, step = (k + blocks - 1) / blocks;
+    for (long pc = 0; pc < k; pc += step) {
+        const long depth = k - pc < step ? k - pc : step;
+        const bool more = pc > 0, last = pc + depth == k;
+        if (tiled < n)
+            for (long p = 0; p < depth; p++) column[p] = b[(pc + p) * ldb + tiled];
+        for (long jc = 0; jc < tiled; jc += GEMM2_SPAN) {
+            const long end = jc + GEMM2_SPAN < tiled ? jc + GEMM2_SPAN : tiled;
+            for (long i = 0; i < m; i += GEMM2_ROWS) {
+                const long rows = m - i < GEMM2_ROWS ? m - i : GEMM2_ROWS;
+                const float *ai = a + i * lda + pc, *bi = bias ? bias + i : NULL;
+                for (long j = jc; j < end; j += GEMM2_COLUMNS) {
+                    const float *next = j == jc && i + GEMM2_ROWS < m ? ai + GEMM2_ROWS * lda : NULL;
+                    const float *bj = b + pc * ldb + j, *rj = residual ? residual + i * ldc + j : NULL;
+                    float *cj = c + i * ldc + j;
+                    const __m256i masks[3] = {inside(j, tiled), inside(j + 8, tiled), inside(j + 16, tiled)};
+                    const bool full[3] = {j + 8 <= tiled, j + 16 <= tiled, j + 24 <= tiled};
+                    const long width = tiled - j;
+                    if (width >= 24) GEMM2_ROWS_OF(3, true);
+                    else if (width > 16) GEMM2_ROWS_OF(3, false);
+                    else if (width >= 16) GEMM2_ROWS_OF(2, true);
+                    else if (width > 8) GEMM2_ROWS_OF(2, false);
+                    else if (width == 8) GEMM2_ROWS_OF(1, true);
+                    else GEMM2_ROWS_OF(1, false);
+                }
+                if (end == tiled && tiled < n)
+                    gemm2_column(rows, tiled, depth, ai, lda, column, c + i * ldc, ldc, more, last, bi,
+                                 residual ? residual + i * ldc : NULL, activation);
+            }
+        }
+    }
+}
+
+
+/// x[b]·w[o] for `batches` rows of x (≤ 2) and `outputs` rows of w (≤ 6), each sum kept in eight
+/// lanes and added across them once at the end.
+static SPECIALISED AVX2 void linear2_block(const int batches, const int outputs, long k, const float *x, const float *w,
+                                           const float *bias, float *y, long ldy) {
+    __m256 s0[6], s1[6];
+    UNROLLED for (int o = 0; o < outputs; o++) s0[o] = s1[o] = _mm256_setzero_ps();
+    long p = 0;
+    for (; p + 8 <= k; p += 8) {
+        const __m256 x0 = _mm256_loadu_ps(x + p);
+        const __m256 x1 = batches > 1 ? _mm256_loadu_ps(x + k + p) : x0;
+        UNROLLED for (int o = 0; o < outputs; o++) {
+            const __m256 wv = _mm256_loadu_ps(w + o * k + p);
+            s0[o] = _mm256_fmadd_ps(x0, wv, s0[o]);
+            if (batches > 1) s1[o] = _mm256_fmadd_ps(x1, wv, s1[o]);
+        }
+    }
+    if (p < k) {
+        const __m256i m = inside(p, k);
+        const __m256 x0 = _mm256_maskload_ps(x + p, m);
+        const __m256 x1 = batches > 1 ? _mm256_maskload_ps(x + k + p, m) : x0;
+        UNROLLED for (int o = 0; o < outputs; o++) {
+            const __m256 wv = _mm256_maskload_ps(w + o * k + p, m);
+            s0[o] = _mm256_fmadd_ps(x0, wv, s0[o]);
+            if (batches > 1) s1[o] = _mm256_fmadd_ps(x1, wv, s1[o]);
+        }
+    }
+    UNROLLED for (int o = 0; o < outputs; o++) {
+        y[o] = lanes_sum(s0[o]) + (bias ? bias[o] : 0.0f);
+        if (batches > 1) y[ldy + o] = lanes_sum(s1[o]) + (bias ? bias[o] : 0.0f);
+    }
+}
+
+#define LINEAR2_OUTPUTS(batches) do { \
+        switch (outputs - o < 6 ? outputs - o : 6) { \
+        case 6: linear2_block(batches, 6, k, xi, wo, bo, yio, ldy); break; \
+        case 5: linear2_block(batches, 5, k, xi, wo, bo, yio, ldy); break; \
+        case 4: linear2_block(batches, 4, k, xi, wo, bo, yio, ldy); break; \
+        case 3: linear2_block(batches, 3, k, xi, wo, bo, yio, ldy); break; \
+        case 2: linear2_block(batches, 2, k, xi, wo, bo, yio, ldy); break; \
+        default: linear2_block(batches, 1, k, xi, wo, bo, yio, ldy); break; \
+        } \
+    } while (0)
+
+// As wc_linear_avx512: six rows of weights at a time (twelve sums in AVX2's sixteen registers),
+// over every row of the batch two at a time, so each block of weights is read from memory once.
+void AVX2 wc_linear_avx2(long batch, long outputs, long k, const float *x, const float *w, const float *bias,
+                         float *y, long ldy) {
+    for (long o = 0; o < outputs; o += 6) {
+        const float *wo = w + o * k, *bo = bias ? bias + o : NULL;
+        for (long i = 0; i < batch; i += 2) {
+            const float *xi = x + i * k;
+            float *yio = y + i * ldy + o;
+            if (batch - i >= 2) LINEAR2_OUTPUTS(2);
+            else LINEAR2_OUTPUTS(1);
+        }
+    }
+}
+
 #else
 
 bool wc_has_avx2_fma(void) { return false; }

@@ -290,10 +290,8 @@ struct PreparedConvolution: Sendable {
         let icg = inputChannels / g, ocg = outputChannels / g
         let k = icg * kernel.h * kernel.w
         let columns = oh * ow
-        // The epilogue is fused into the engine's kernel, so a layer that leaves it to its readers
-        // stays with the library.
-        let engine = engineGEMM || (!defersEpilogue && EngineGEMM.takes(columns: columns, kernels: kernels,
-                                                                         precision: bfloat16Weights == nil ? .float32 : .bfloat16))
+        let engine = engineGEMM || EngineGEMM.takes(columns: columns, kernels: kernels,
+                                                      precision: bfloat16Weights == nil ? .float32 : .bfloat16)
         let shares = workers.count
         let split = Self.split(rows: ocg, columns: columns, workers: shares, unfolds: algorithm == .im2col, items: n * g)
         // Work items: (image, group, column tile, block of rows), each with the share that runs it:
@@ -344,11 +342,13 @@ struct PreparedConvolution: Sendable {
                         let rounded = scratch[worker].base + (algorithm == .pointwise ? 0 : k * width)
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: k, b: b, ldb: ldb,
                                         rounded: rounded, c: c, ldc: columns)
-                    } else if engine {
+                    } else if engine, let vector = kernels.vector {
                         #if arch(x86_64)
+                        // With no bias the kernel computes the plain product: a deferred epilogue
+                        // stays with the readers.
                         let extra = residual.map { UnsafePointer($0[(item.image * cout + firstRow) * columns + item.columns.lowerBound]) }
-                        wc_gemm_avx512(item.rows.count, width, k, weights[firstRow * k], k, b, ldb, c, columns,
-                                       biases[firstRow], extra, activation.code)
+                        vector.gemm(item.rows.count, width, k, weights[firstRow * k], k, b, ldb, c, columns,
+                                    defersEpilogue ? nil : UnsafePointer(biases[firstRow]), extra, activation.code)
                         continue
                         #endif
                     } else {
@@ -415,10 +415,10 @@ struct PreparedConvolution: Sendable {
                     if let halves = bfloat16Weights {
                         halves.multiply(rows: firstRow..<firstRow + item.rows.count, n: width, k: icg, b: packed, ldb: width,
                                         rounded: result + ocg * width, c: result, ldc: width)
-                    } else if engineGEMM {
+                    } else if engineGEMM, let vector = kernels.vector {
                         #if arch(x86_64)
-                        wc_gemm_avx512(item.rows.count, width, icg, weights[firstRow * icg], icg, packed, width, result, width,
-                                       nil, nil, Activation.identity.code)
+                        vector.gemm(item.rows.count, width, icg, weights[firstRow * icg], icg, packed, width, result, width,
+                                    nil, nil, Activation.identity.code)
                         #endif
                     } else {
                         multiplyMatrices(m: item.rows.count, n: width, k: icg, a: weights[firstRow * icg], lda: icg,

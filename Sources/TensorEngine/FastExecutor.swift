@@ -546,7 +546,9 @@ package final class FastExecutor: @unchecked Sendable {
         case let .globalAvgPool(input, output):
             FastPooling.globalAverage(p(input), s(input), p(output), workers: workers)
         case let .linear(input, output, layer):
-            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), engine: engineGEMM, workers: workers)
+            let engine = engineGEMM || EngineGEMM.takesLinear(batch: images.count, kernels: kernels, precision: precision)
+            FastLinear.run(layer, input: p(input), batch: images.count, output: p(output), engine: engine ? kernels.vector : nil,
+                           workers: workers)
         case let .add(a, b, output, kind):
             FastElementwise.add(p(a), p(b), p(output), count: s(output).reduce(1, *), kind, workers: workers)
         case let .concat(parts, output, kind):

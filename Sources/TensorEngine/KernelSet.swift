@@ -8,12 +8,15 @@ import CKernels
 public enum KernelSet: String, Sendable, Hashable, CaseIterable {
     /// The portable Swift kernels only.
     case portable
-    /// The AVX2 + FMA kernels where they exist (the same operators as `.avx512`, eight lanes wide),
-    /// else the portable ones: what processors without AVX-512 (AMD Zen 2/3, most laptops) run.
+    /// The AVX2 + FMA kernels where they exist (the same operators as `.avx512`, eight lanes wide,
+    /// and the GEMMs over planes under 64 columns and linear layers at small batches: see
+    /// `EngineGEMM`), else the portable ones: what processors without AVX-512 (AMD Zen 2/3, most
+    /// laptops) run.
     case avx2
     /// The AVX-512 kernels where they exist (3×3 depthwise and grouped convolution, 3×3 max and
     /// average pooling, the GEMM tiles' epilogue, and, for a network whose GEMM layers are all
-    /// small enough, its GEMMs and linear layers), else the portable ones.
+    /// small enough, its GEMMs and linear layers; elsewhere its GEMMs over planes under 64 columns
+    /// and its linear layers at small batches), else the portable ones.
     case avx512
 
     /// The widest set this CPU runs: AVX-512, else AVX2 + FMA, else the portable kernels.
@@ -98,6 +101,25 @@ package enum VectorKernels: Sendable {
         case .avx512:
             wc_grouped3x3_avx512(input, height, width, inChannels, output, outHeight, outWidth, outChannels, outPlane,
                                  stride, padTop, padLeft, filter, bias, activation)
+        }
+    }
+
+    /// `C = act(A·B + bias + residual)` (see `wc_gemm_avx512`): the engine's GEMM in this set.
+    func gemm(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+              _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ bias: UnsafePointer<Float>?, _ residual: UnsafePointer<Float>?,
+              _ activation: Int32) {
+        switch self {
+        case .avx2: wc_gemm_avx2(m, n, k, a, lda, b, ldb, c, ldc, bias, residual, activation)
+        case .avx512: wc_gemm_avx512(m, n, k, a, lda, b, ldb, c, ldc, bias, residual, activation)
+        }
+    }
+
+    /// `y = x·Wᵀ + bias` over `batch` rows (see `wc_linear_avx512`): the engine's linear layer in this set.
+    func linear(_ batch: Int, _ outputs: Int, _ k: Int, _ x: UnsafePointer<Float>, _ w: UnsafePointer<Float>,
+                _ bias: UnsafePointer<Float>?, _ y: UnsafeMutablePointer<Float>, _ ldy: Int) {
+        switch self {
+        case .avx2: wc_linear_avx2(batch, outputs, k, x, w, bias, y, ldy)
+        case .avx512: wc_linear_avx512(batch, outputs, k, x, w, bias, y, ldy)
         }
     }
 

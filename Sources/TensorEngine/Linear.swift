@@ -50,8 +50,8 @@ extension Naive {
 enum FastLinear {
     /// `y[N, out] = x[N, in] · Wᵀ + b`, one SGEMM per block of output features so that the workers
     /// share the weight matrix (at batch 1 this layer only streams the weights).
-    /// With `engine` (see ``EngineGEMM``), on the engine's AVX-512 kernel, else the library's GEMM.
-    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, engine: Bool,
+    /// With `engine` (see ``EngineGEMM``), on that kernel set's linear kernel, else the library's GEMM.
+    static func run(_ layer: LinearLayer, input: SharedPointer, batch: Int, output: SharedPointer, engine: VectorKernels?,
                     workers: Workers) {
         let (k, m) = (layer.inputFeatures, layer.outputFeatures)
         let bias = layer.bias
@@ -59,13 +59,13 @@ enum FastLinear {
             guard let base = weightBuffer.baseAddress else { return }
             let weight = SharedPointer(UnsafeMutablePointer(mutating: base))
             #if arch(x86_64)
-            if engine {
+            if let engine {
                 (bias ?? []).withUnsafeBufferPointer { biasBuffer in
                     // An empty array may still have a base address: no bias is a nil pointer.
                     let biases = bias == nil ? nil : biasBuffer.baseAddress.map { SharedPointer(UnsafeMutablePointer(mutating: $0)) }
                     workers.forEachChunk(m) { _, features in
-                        wc_linear_avx512(batch, features.count, k, input.base, weight[features.lowerBound * k],
-                                         biases.map { UnsafePointer($0[features.lowerBound]) }, output[features.lowerBound], m)
+                        engine.linear(batch, features.count, k, input.base, weight[features.lowerBound * k],
+                                      biases.map { UnsafePointer($0[features.lowerBound]) }, output[features.lowerBound], m)
                     }
                 }
                 return

@@ -91,8 +91,13 @@ func multiplyMatrices(m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
 /// also have layers past the limit, so they call the library anyway and it keeps their GEMMs,
 /// except those over output planes narrower than ``narrowPlane`` columns (ResNeXt's 7×7 stage),
 /// where oneDNN's kernels run at two thirds of the core's peak and the engine's take them (see
-/// ``takes(columns:kernels:precision:)``). Elsewhere (AVX2, where oneDNN's
-/// kernels were faster in the same test; bfloat16; the portable set) the library computes every GEMM.
+/// ``takes(columns:kernels:precision:)``). With the AVX2 set the engine takes those narrow layers
+/// too, on `wc_gemm_avx2`, in every network, and the library the rest: run on every GEMM of
+/// MobileNetV2 the AVX2 kernel took 1.05–1.35 of oneDNN's time on its planes from 14×14 up (per
+/// layer, `tools/bench_layers_ab.py --kernels avx2` under `ONEDNN_MAX_CPU_ISA=AVX2`, batch 1 and
+/// 8), and the whole pass at batch 8 and 32 1.03–1.25. Linear layers run on the engine's kernel
+/// at batches up to ``linearBatch`` under either set (see ``takesLinear(batch:kernels:precision:)``).
+/// With bfloat16 or the portable set the library computes every GEMM.
 package enum EngineGEMM {
     /// The most weights (floats, all groups) a convolution may have for the engine to run it.
     package static let largestWeights = 1 << 20
@@ -102,18 +107,40 @@ package enum EngineGEMM {
     package static let narrowPlane = 64
 
     /// Whether the engine computes a GEMM convolution over output planes of `columns` (one image's
-    /// plane a GEMM) in a network whose other GEMMs the library computes.
+    /// plane a GEMM) in a network whose other GEMMs the library computes: with the AVX-512 or the
+    /// AVX2 set, at float32, over planes narrower than ``narrowPlane``.
     ///
-    /// Over one 7×7 plane (49 columns) `dnnl_sgemm` reaches 72–75 GFLOP/s where the engine's kernel
-    /// reaches 85–97 (C test, 1 thread, AMD EPYC Zen 4, with the epilogue as a separate pass after
-    /// the library's GEMM, the minimum of 7 alternating rounds): ResNeXt-50's 7×7 layers
-    /// 2048 × 49 × 1024 0.81 of the time, 1024 × 49 × 2048 0.85, and at two threads' halves
-    /// (1024 × 49 × 1024, 512 × 49 × 2048) 0.77–0.79. From 10×10 planes on the library is as fast
-    /// or faster (100 columns 1.0–1.07, 196 columns 1.0–1.1, Xception's 361 columns 1.04–1.05),
-    /// and so are the batches of 7×7 planes the executor packs side by side (5 planes, 245
-    /// columns: 1.11–1.15), which stay with the library.
+    /// C test, 1 thread, AMD EPYC Zen 4, the epilogue a separate pass after the library's GEMM, the
+    /// minimum of 7–9 alternating rounds:
+    /// - AVX-512: over one 7×7 plane (49 columns) `dnnl_sgemm` reaches 72–75 GFLOP/s and
+    ///   `wc_gemm_avx512` 85–97: ResNeXt-50's 7×7 layers 2048 × 49 × 1024 0.81 of the time,
+    ///   1024 × 49 × 2048 0.85, and at two threads' halves (1024 × 49 × 1024, 512 × 49 × 2048)
+    ///   0.77–0.79. From 10×10 planes on the library is as fast or faster (100 columns 1.0–1.07,
+    ///   196 columns 1.0–1.1, Xception's 361 columns 1.04–1.05), and so are the batches of 7×7
+    ///   planes the executor packs side by side (5 planes, 245 columns: 1.11–1.15), which stay
+    ///   with the library.
+    /// - AVX2 (oneDNN held to AVX2 with `ONEDNN_MAX_CPU_ISA=AVX2`, weights cold as in a network):
+    ///   `wc_gemm_avx2` against `dnnl_sgemm` on the 7×7 layers of MobileNetV2 and ShuffleNet v1
+    ///   0.64–0.91 of the time (960 × 49 × 160 0.72, 320 × 49 × 80 0.64, 1280 × 49 × 320 0.85),
+    ///   level where k is large (160 × 49 × 960 1.0–1.1).
     package static func takes(columns: Int, kernels: KernelSet, precision: Precision) -> Bool {
-        kernels == .avx512 && precision == .float32 && columns < narrowPlane
+        (kernels == .avx512 || kernels == .avx2) && precision == .float32 && columns < narrowPlane
+    }
+
+    /// The largest batch whose linear layers run on the engine in a network whose GEMMs the library
+    /// computes (see ``takesLinear(batch:kernels:precision:)``).
+    package static let linearBatch = 8
+
+    /// Whether a linear layer over `batch` rows runs on the engine's kernel (`wc_linear_avx512`,
+    /// `wc_linear_avx2`) in a network whose other GEMMs the library computes.
+    ///
+    /// At small batches a linear layer only streams its weights, which the engine's kernel reads
+    /// once, eight or six rows at a time, for every row of the batch: against `dnnl_sgemm` plus a
+    /// bias pass, 1000 × 2048 weights from memory, 1 thread, AMD EPYC Zen 4, 0.92 of the time at
+    /// batch 1, 0.81–1.10 at 2 to 8 and 1.03 at 32; with the AVX2 set, in MobileNetV2 (1000 × 1280),
+    /// 0.81 at batch 1 and 0.96 at batch 8, 2 threads (`tools/bench_layers_ab.py`).
+    package static func takesLinear(batch: Int, kernels: KernelSet, precision: Precision) -> Bool {
+        (kernels == .avx512 || kernels == .avx2) && precision == .float32 && batch <= linearBatch
     }
 
     /// Whether the engine computes every GEMM of `graph` (see the type's description).

@@ -8,7 +8,8 @@ import Testing
 /// for the three ways the networks chain such
 /// layers (MobileNetV2's expansion, Xception's ReLU read by the depthwise layer, ShuffleNet v1's
 /// channel shuffle folded into the read), at batch 1 and 3 (the second packs small planes into one
-/// GEMM), and only where every reader can take it.
+/// GEMM), and only where every reader can take it. (Over 7×7 at batch 1 the AVX2 set runs the 1×1
+/// layer on the engine's GEMM, which leaves the bias out for the readers: see `EngineGEMM`.)
 @Suite struct DeferredEpilogueTests {
     enum Chain: String, CaseIterable, Sendable {
         /// 1×1 with batch norm and ReLU6, then a depthwise 3×3 with ReLU6: MobileNetV2's expansion.

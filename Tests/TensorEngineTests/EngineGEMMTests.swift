@@ -58,17 +58,21 @@ import CKernels
     }
 
     /// In a network whose other GEMMs the library computes, the engine takes the layers over
-    /// output planes narrower than ``EngineGEMM/narrowPlane`` columns with the AVX-512 kernels at
-    /// float32, and no others.
+    /// output planes narrower than ``EngineGEMM/narrowPlane`` columns, and the linear layers at
+    /// batches up to ``EngineGEMM/linearBatch``, with the AVX-512 or AVX2 kernels at float32, and
+    /// no others.
     @Test func narrowPlanesRunOnTheEngine() {
         for kernels in KernelSet.allCases {
             for precision in Precision.allCases {
-                let engine = kernels == .avx512 && precision == .float32
+                let engine = kernels != .portable && precision == .float32
                 #expect(EngineGEMM.takes(columns: 1, kernels: kernels, precision: precision) == engine)
                 #expect(EngineGEMM.takes(columns: 49, kernels: kernels, precision: precision) == engine)
                 #expect(EngineGEMM.takes(columns: EngineGEMM.narrowPlane - 1, kernels: kernels, precision: precision) == engine)
                 #expect(!EngineGEMM.takes(columns: EngineGEMM.narrowPlane, kernels: kernels, precision: precision))
                 #expect(!EngineGEMM.takes(columns: 100, kernels: kernels, precision: precision))
+                #expect(EngineGEMM.takesLinear(batch: 1, kernels: kernels, precision: precision) == engine)
+                #expect(EngineGEMM.takesLinear(batch: EngineGEMM.linearBatch, kernels: kernels, precision: precision) == engine)
+                #expect(!EngineGEMM.takesLinear(batch: EngineGEMM.linearBatch + 1, kernels: kernels, precision: precision))
             }
         }
     }
@@ -118,32 +122,38 @@ import CKernels
 }
 
 #if arch(x86_64)
-/// `wc_gemm_avx512` and `wc_linear_avx512` called directly: row counts around the blocks of eight,
-/// widths around the 16-, 32- and 48-column tiles (49 and 97: a lone last column), depths around the
-/// 256-step blocks of k, with and without bias, residual and activation, against sums in double
-/// precision; the floats between rows (the output's row stride is wider) and after the last row
-/// stay as they were.
-@Suite(.enabled(if: KernelSet.available.contains(.avx512), "the engine's GEMM runs only with AVX-512"))
+/// The vector kernel sets this machine runs.
+private let vectorSets = KernelSet.available.compactMap(\.vector)
+
+/// The engine's GEMM and linear kernels of each vector set the machine runs (`wc_gemm_avx512` and
+/// `wc_linear_avx512`, `wc_gemm_avx2` and `wc_linear_avx2`) called directly: row counts around the
+/// blocks of eight and four, widths around the 8-, 16-, 24-, 32- and 48-column tiles (25, 49, 73
+/// and 97: a lone last column), depths around the 128- and 256-step blocks of k (144: two even
+/// blocks), with and without bias, residual and activation, against sums in double precision; the
+/// floats between rows (the output's row stride is wider) and after the last row stay as they were.
+@Suite(.enabled(if: !vectorSets.isEmpty, "this processor has neither AVX2 nor AVX-512"))
 struct EngineGEMMKernelTests {
     static let canary = Float(bitPattern: 0x7FC0_4321)
 
-    @Test func gemmWritesItsTileAndNothingElse() {
+    @Test(arguments: vectorSets)
+    func gemmWritesItsTileAndNothingElse(kernels: VectorKernels) {
         var checked = 0
-        for k in [0, 1, 2, 255, 256, 257, 513] {
-            for m in [1, 2, 7, 8, 9, 16, 17] {
-                for n in [1, 3, 15, 16, 17, 31, 32, 33, 47, 48, 49, 70, 97, 196] where k < 500 || n > 30 || m > 8 {
+        for k in [0, 1, 2, 127, 128, 129, 144, 255, 256, 257, 513] {
+            for m in [1, 2, 3, 4, 5, 7, 8, 9, 16, 17] {
+                for n in [1, 3, 7, 8, 9, 15, 16, 17, 23, 24, 25, 31, 32, 33, 47, 48, 49, 70, 73, 97, 196]
+                where (k < 200 || n > 30 || m > 8) && (k < 500 || m % 8 < 2) {
                     for variant in 0..<3 {
-                        check(m: m, n: n, k: k, variant: variant)
+                        check(kernels, m: m, n: n, k: k, variant: variant)
                         checked += 1
                     }
                 }
             }
         }
-        #expect(checked > 1000)
+        #expect(checked > 3000)
     }
 
     /// variant 0: bias + residual + ReLU6; 1: bias, identity; 2: no bias (the plain product).
-    func check(m: Int, n: Int, k: Int, variant: Int) {
+    func check(_ kernels: VectorKernels, m: Int, n: Int, k: Int, variant: Int) {
         let ldb = n + 2, ldc = n + 3, tail = 19
         let a = (0..<m * k).map { Float(($0 * 29) % 31) / 31 - 0.5 }
         let b = (0..<k * ldb).map { Float(($0 * 17) % 37) / 37 - 0.5 }
@@ -155,15 +165,15 @@ struct EngineGEMMKernelTests {
                 bias.withUnsafeBufferPointer { bias in
                     residual.withUnsafeBufferPointer { residual in
                         c.withUnsafeMutableBufferPointer { c in
-                            wc_gemm_avx512(m, n, k, a.baseAddress, k, b.baseAddress, ldb, c.baseAddress, ldc,
-                                           variant == 2 ? nil : bias.baseAddress, variant == 0 ? residual.baseAddress : nil,
-                                           variant == 0 ? Activation.relu6.code : Activation.identity.code)
+                            kernels.gemm(m, n, k, a.baseAddress!, k, b.baseAddress!, ldb, c.baseAddress!, ldc,
+                                         variant == 2 ? nil : bias.baseAddress, variant == 0 ? residual.baseAddress : nil,
+                                         variant == 0 ? Activation.relu6.code : Activation.identity.code)
                         }
                     }
                 }
             }
         }
-        let setting = "m \(m) n \(n) k \(k) variant \(variant)"
+        let setting = "\(kernels) m \(m) n \(n) k \(k) variant \(variant)"
         Self.expectRows(c, rows: m, width: n, stride: ldc, setting) { i, j in
             var sum = 0.0, magnitude = 0.0
             for p in 0..<k {
@@ -177,7 +187,8 @@ struct EngineGEMMKernelTests {
         #expect(c[(m * ldc)...].allSatisfy { $0.bitPattern == Self.canary.bitPattern }, "\(setting): wrote past the last row")
     }
 
-    @Test func linearMatchesDotProducts() {
+    @Test(arguments: vectorSets)
+    func linearMatchesDotProducts(kernels: VectorKernels) {
         for hasBias in [false, true] {
             for batch in 1...9 {
                 for outputs in 1...9 {
@@ -191,13 +202,13 @@ struct EngineGEMMKernelTests {
                             w.withUnsafeBufferPointer { w in
                                 bias.withUnsafeBufferPointer { bias in
                                     y.withUnsafeMutableBufferPointer { y in
-                                        wc_linear_avx512(batch, outputs, k, x.baseAddress, w.baseAddress,
-                                                         hasBias ? bias.baseAddress : nil, y.baseAddress, ldy)
+                                        kernels.linear(batch, outputs, k, x.baseAddress!, w.baseAddress!,
+                                                       hasBias ? bias.baseAddress : nil, y.baseAddress!, ldy)
                                     }
                                 }
                             }
                         }
-                        let setting = "batch \(batch) outputs \(outputs) k \(k) bias \(hasBias)"
+                        let setting = "\(kernels) batch \(batch) outputs \(outputs) k \(k) bias \(hasBias)"
                         Self.expectRows(y, rows: batch, width: outputs, stride: ldy, setting) { i, o in
                             var sum = hasBias ? Double(bias[o]) : 0
                             for p in 0..<k { sum += Double(x[i * k + p]) * Double(w[o * k + p]) }

@@ -128,6 +128,14 @@ void wc_grouped3x3_avx2(const float *input, long height, long width, long in_cha
                         long stride, long pad_top, long pad_left,
                         const float *filter, const float *bias, int activation);
 
+/// As wc_gemm_avx512. Requires AVX2 and FMA.
+void wc_gemm_avx2(long m, long n, long k, const float *a, long lda, const float *b, long ldb,
+                  float *c, long ldc, const float *bias, const float *residual, int activation);
+
+/// As wc_linear_avx512. Requires AVX2 and FMA.
+void wc_linear_avx2(long batch, long outputs, long k, const float *x, const float *w, const float *bias,
+                    float *y, long ldy);
+
 void wc_pool3x3_avx2(const float *input, long height, long width, float *output, long out_height,
                      long out_width, long stride, long pad_top, long pad_left, int kind);
 
