@@ -3,6 +3,11 @@
 
     python3 tools/bench_layers_ab.py FILE.wcv --before OLD/weightconv --after NEW/weightconv
         [--changed "conv 3×3"] [--rounds 8] [--threads 1] [--batch 1] [--iterations 20] [--kernels avx2]
+    python3 tools/bench_layers_ab.py FILE.wcv --before B --after B --before-kernels avx512 --after-kernels avx2 --avx2-machine
+
+The second form compares two kernel sets of one build, step by step (`--avx2-machine` holds oneDNN
+to AVX2 in the runs whose set is not avx512, as on a processor without AVX-512; see
+tools/bench_kernels.sh for the whole pass).
 
 Each round runs `bench FILE --profile --json` with both builds, in alternating order (before/after,
 then after/before: whichever runs second in a round tends to be a few percent faster). A shared
@@ -18,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -62,13 +68,23 @@ def summarize(before: list[list[dict]], after: list[list[dict]], changed: set[st
     }
 
 
-def profile(binary: str, args: argparse.Namespace) -> list[dict]:
+def run_of(binary: str, kernels: str | None, args: argparse.Namespace) -> tuple[list[str], dict[str, str]]:
+    """The `bench --profile --json` command for one build and kernel set, and its environment:
+    with --avx2-machine, oneDNN held to AVX2 unless the set is avx512."""
     command = [binary, "bench", args.file, "--profile", "--json", "--threads", str(args.threads),
                "--batch", str(args.batch), "--iterations", str(args.iterations)]
-    if args.kernels:
-        command += ["--kernels", args.kernels]
+    if kernels:
+        command += ["--kernels", kernels]
+    environment = dict(os.environ)
+    if args.avx2_machine and kernels != "avx512":
+        environment["ONEDNN_MAX_CPU_ISA"] = "AVX2"
+    return command, environment
+
+
+def profile(binary: str, kernels: str | None, args: argparse.Namespace) -> list[dict]:
+    command, environment = run_of(binary, kernels, args)
     try:
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = subprocess.run(command, capture_output=True, text=True, env=environment)
     except OSError as error:
         sys.exit(f"bench_layers_ab: {binary}: {error.strerror}")
     if done.returncode != 0:
@@ -88,15 +104,20 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--iterations", type=int, default=20)
     parser.add_argument("--kernels", choices=["portable", "avx2", "avx512"])
+    parser.add_argument("--before-kernels", choices=["portable", "avx2", "avx512"], help="the set of the before runs (default: --kernels)")
+    parser.add_argument("--after-kernels", choices=["portable", "avx2", "avx512"], help="the set of the after runs (default: --kernels)")
+    parser.add_argument("--avx2-machine", action="store_true", help="hold oneDNN to AVX2 in the runs whose set is not avx512")
     args = parser.parse_args()
     if args.rounds < 1:
         sys.exit("bench_layers_ab: --rounds must be at least 1")
     changed = {k.strip() for k in args.changed.split(",")} if args.changed else None
     before, after = [], []
+    before_kernels = args.before_kernels or args.kernels
+    after_kernels = args.after_kernels or args.kernels
     for r in range(args.rounds):
-        order = [("before", args.before), ("after", args.after)]
-        for name, binary in order if r % 2 == 0 else order[::-1]:
-            (before if name == "before" else after).append(profile(binary, args))
+        order = [("before", args.before, before_kernels), ("after", args.after, after_kernels)]
+        for name, binary, kernels in order if r % 2 == 0 else order[::-1]:
+            (before if name == "before" else after).append(profile(binary, kernels, args))
     result = summarize(before, after, changed)
     print(f"{args.file}: after / before, {args.rounds} rounds, {args.threads} thread(s), batch {args.batch}"
           + (f", normalised by the steps outside {sorted(changed)}" if changed else ""))

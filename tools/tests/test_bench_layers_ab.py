@@ -1,6 +1,8 @@
 """tools/bench_layers_ab.py's arithmetic on made-up `bench --profile --json` rounds: a round in which
 the whole second process ran slower (the machine's drift) must not show as a change, and two builds
 whose steps differ must be refused."""
+import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -57,13 +59,13 @@ def test_rounds_must_pair_up():
 
 def bench_args(tmp_path):
     return bench_layers_ab.argparse.Namespace(file=str(tmp_path / "model.wcv"), threads=1, batch=1, iterations=1,
-                                               kernels=None)
+                                               avx2_machine=False)
 
 
 def test_a_missing_binary_is_one_line_naming_it(tmp_path):
     missing = str(tmp_path / "no-such-weightconv")
     with pytest.raises(SystemExit) as exit_:
-        bench_layers_ab.profile(missing, bench_args(tmp_path))
+        bench_layers_ab.profile(missing, None, bench_args(tmp_path))
     assert str(exit_.value) == f"bench_layers_ab: {missing}: No such file or directory"
 
 
@@ -72,7 +74,7 @@ def test_a_failing_bench_gives_its_last_error_line(tmp_path):
     fake.write_text("#!/bin/sh\necho 'warming up' >&2\necho \"error: $2: cannot open\" >&2\nexit 1\n")
     fake.chmod(0o755)
     with pytest.raises(SystemExit) as exit_:
-        bench_layers_ab.profile(str(fake), bench_args(tmp_path))
+        bench_layers_ab.profile(str(fake), None, bench_args(tmp_path))
     model = tmp_path / "model.wcv"
     assert str(exit_.value) == f"bench_layers_ab: {fake} bench {model}: error: {model}: cannot open"
 
@@ -82,3 +84,19 @@ def test_rounds_below_one_are_refused(monkeypatch):
     with pytest.raises(SystemExit) as exit_:
         bench_layers_ab.main()
     assert str(exit_.value) == "bench_layers_ab: --rounds must be at least 1"
+
+
+def test_kernel_sets_and_the_avx2_machine():
+    """Each side's set reaches its command; --avx2-machine holds oneDNN to AVX2 except for avx512."""
+    args = argparse.Namespace(file="n.wcv", threads=2, batch=8, iterations=5, avx2_machine=True)
+    command, environment = bench_layers_ab.run_of("wc", "avx2", args)
+    assert command == ["wc", "bench", "n.wcv", "--profile", "--json", "--threads", "2", "--batch", "8",
+                       "--iterations", "5", "--kernels", "avx2"]
+    assert environment["ONEDNN_MAX_CPU_ISA"] == "AVX2"
+    command, environment = bench_layers_ab.run_of("wc", "avx512", args)
+    assert command[-2:] == ["--kernels", "avx512"]
+    assert environment.get("ONEDNN_MAX_CPU_ISA") == os.environ.get("ONEDNN_MAX_CPU_ISA")
+    args.avx2_machine = False
+    command, environment = bench_layers_ab.run_of("wc", None, args)
+    assert "--kernels" not in command
+    assert environment.get("ONEDNN_MAX_CPU_ISA") == os.environ.get("ONEDNN_MAX_CPU_ISA")
