@@ -1082,36 +1082,28 @@ void AVX2 wc_grouped3x3_avx2(const float *input, long height, long width, long i
 // order.
 enum { GEMM2_ROWS = 4, GEMM2_COLUMNS = 24, GEMM2_DEPTH = 128, GEMM2_SPAN = 240 };
 
-static inline AVX2 __m256 gemm2_finish(__m256 v, const float *bias, long r, const float *residual, __m256i m, bool full,
-                                       int activation) {
-    if (!bias) return v;
-    v = _mm256_add_ps(v, _mm256_set1_ps(bias[r]));
-    if (residual) v = _mm256_add_ps(v, full ? _mm256_loadu_ps(residual) : _mm256_maskload_ps(residual, m));
-    return activate(v, activation);
+/// A vector of C's row `r` stored through `s`: as it is, or (`finish`) with the epilogue, bias
+/// first, then `residual` and the activation (see `finish`); no bias is the plain product.
+static inline AVX2 void gemm2_put(float *to, store_mask s, __m256 v, bool finished, const float *bias, long r,
+                                  const float *residual, int activation) {
+    if (finished && bias) finish(to, residual, s, _mm256_add_ps(v, _mm256_set1_ps(bias[r])), activation);
+    else store(to, s, v);
 }
 
-static inline AVX2 __m256 gemm2_load(const float *from, __m256i m, bool full) {
-    return full ? _mm256_loadu_ps(from) : _mm256_maskload_ps(from, m);
-}
-
-static inline AVX2 void gemm2_store(float *to, __m256i m, bool full, __m256 v) {
-    if (full) _mm256_storeu_ps(to, v);
-    else _mm256_maskstore_ps(to, m, v);
-}
-
-/// Rows [0, rows) × `vectors` vectors of 8 columns of C (lanes outside `m[v]` neither read nor
-/// written; `full[v]` when every lane is inside), over `depth` steps of k; `more` adds to what C
-/// holds, `last` applies the epilogue. `next`, when not NULL, is the next row block's A.
-/// `whole` (a constant in every call): every lane of the tile inside C, so B takes plain loads.
+/// Rows [0, rows) × `vectors` vectors of 8 columns of C (lanes outside `s[v]` neither read nor
+/// written), over `depth` steps of k; `more` adds to what C holds, `last` applies the epilogue.
+/// `next`, when not NULL, is the next row block's A. `whole` (a constant in every call): every
+/// lane of the tile inside C, so B takes plain loads.
 static SPECIALISED AVX2 void gemm2_tile(const int rows, const int vectors, const bool whole, long depth, const float *a,
-                                        long lda, const float *b, long ldb, float *c, long ldc, const __m256i m[3],
-                                        const bool full[3], bool more, bool last, const float *bias,
-                                        const float *residual, int activation, const float *next) {
+                                        long lda, const float *b, long ldb, float *c, long ldc, const store_mask s[3],
+                                        bool more, bool last, const float *bias, const float *residual, int activation,
+                                        const float *next) {
+    const __m256 zero = _mm256_setzero_ps();
     __m256 c0[GEMM2_ROWS], c1[GEMM2_ROWS], c2[GEMM2_ROWS];
     UNROLLED for (int r = 0; r < rows; r++) {
-        c0[r] = more ? gemm2_load(c + r * ldc, m[0], full[0]) : _mm256_setzero_ps();
-        if (vectors > 1) c1[r] = more ? gemm2_load(c + r * ldc + 8, m[1], full[1]) : _mm256_setzero_ps();
-        if (vectors > 2) c2[r] = more ? gemm2_load(c + r * ldc + 16, m[2], full[2]) : _mm256_setzero_ps();
+        c0[r] = more ? load(c + r * ldc, 0, s[0].mask, s[0].full, zero) : zero;
+        if (vectors > 1) c1[r] = more ? load(c + r * ldc, 8, s[1].mask, s[1].full, zero) : zero;
+        if (vectors > 2) c2[r] = more ? load(c + r * ldc, 16, s[2].mask, s[2].full, zero) : zero;
     }
     // Runs of sixteen steps, so that the step loop has no test in it: with 12 products a step it
     // has half the arithmetic of wc_gemm_avx512's to hide its loads and loop overhead behind.
@@ -1131,9 +1123,9 @@ static SPECIALISED AVX2 void gemm2_tile(const int rows, const int vectors, const
                 b1 = vectors > 1 ? _mm256_loadu_ps(row + 8) : b0;
                 b2 = vectors > 2 ? _mm256_loadu_ps(row + 16) : b0;
             } else {
-                b0 = _mm256_maskload_ps(row, m[0]);
-                b1 = vectors > 1 ? _mm256_maskload_ps(at(row, 8), m[1]) : b0;
-                b2 = vectors > 2 ? _mm256_maskload_ps(at(row, 16), m[2]) : b0;
+                b0 = _mm256_maskload_ps(row, s[0].mask);
+                b1 = vectors > 1 ? _mm256_maskload_ps(at(row, 8), s[1].mask) : b0;
+                b2 = vectors > 2 ? _mm256_maskload_ps(at(row, 16), s[2].mask) : b0;
             }
             UNROLLED for (int r = 0; r < rows; r++) {
                 const __m256 x = _mm256_broadcast_ss(a + r * lda + p);
@@ -1144,19 +1136,15 @@ static SPECIALISED AVX2 void gemm2_tile(const int rows, const int vectors, const
         }
     }
     UNROLLED for (int r = 0; r < rows; r++) {
-        const float *extra = last && residual ? residual + r * ldc : NULL;
-        gemm2_store(c + r * ldc, m[0], full[0], last ? gemm2_finish(c0[r], bias, r, extra, m[0], full[0], activation) : c0[r]);
-        if (vectors > 1)
-            gemm2_store(c + r * ldc + 8, m[1], full[1],
-                        last ? gemm2_finish(c1[r], bias, r, extra ? extra + 8 : NULL, m[1], full[1], activation) : c1[r]);
-        if (vectors > 2)
-            gemm2_store(c + r * ldc + 16, m[2], full[2],
-                        last ? gemm2_finish(c2[r], bias, r, extra ? extra + 16 : NULL, m[2], full[2], activation) : c2[r]);
+        const float *extra = residual ? residual + r * ldc : NULL;
+        gemm2_put(c + r * ldc, s[0], c0[r], last, bias, r, extra, activation);
+        if (vectors > 1) gemm2_put(c + r * ldc + 8, s[1], c1[r], last, bias, r, extra ? extra + 8 : NULL, activation);
+        if (vectors > 2) gemm2_put(c + r * ldc + 16, s[2], c2[r], last, bias, r, extra ? extra + 16 : NULL, activation);
     }
 }
 
 #define GEMM2_TILE(rows_, vectors, whole) \
-    gemm2_tile(rows_, vectors, whole, depth, ai, lda, bj, ldb, cj, ldc, masks, full, more, last, bi, rj, activation, next)
+    gemm2_tile(rows_, vectors, whole, depth, ai, lda, bj, ldb, cj, ldc, stores, more, last, bi, rj, activation, next)
 #define GEMM2_ROWS_OF(vectors, whole) do { \
         switch (rows) { \
         case 4: GEMM2_TILE(4, vectors, whole); break; \
@@ -1189,10 +1177,8 @@ static inline AVX2 void gemm2_column(long rows, long j, long depth, const float 
             s = _mm256_fmadd_ps(_mm256_maskload_ps(row + p, mp), _mm256_maskload_ps(column + p, mp), s);
         }
         // In lane 0 of a vector, so that the tiles' epilogue finishes it too.
-        __m256 v = _mm256_set1_ps(lanes_sum(s) + (more ? c[i * ldc + j] : 0.0f));
-        const __m256i first = inside(0, 1);
-        if (last) v = gemm2_finish(v, bias, i, residual ? residual + i * ldc + j : NULL, first, false, activation);
-        _mm_store_ss(c + i * ldc + j, _mm256_castps256_ps128(v));
+        gemm2_put(c + i * ldc + j, store_for(0, 1), _mm256_set1_ps(lanes_sum(s) + (more ? c[i * ldc + j] : 0.0f)), last,
+                  bias, i, residual ? residual + i * ldc + j : NULL, activation);
     }
 }
 
@@ -1201,12 +1187,9 @@ void AVX2 wc_gemm_avx2(long m, long n, long k, const float *a, long lda, const f
     if (k == 0) {
         // No products: C is the epilogue of zero.
         for (long i = 0; i < m; i++)
-            for (long j = 0; j < n; j += 8) {
-                const __m256i mj = inside(j, n);
-                gemm2_store(c + i * ldc + j, mj, false,
-                            gemm2_finish(_mm256_setzero_ps(), bias, i, residual ? residual + i * ldc + j : NULL, mj, false,
-                                         activation));
-            }
+            for (long j = 0; j < n; j += 8)
+                gemm2_put(c + i * ldc + j, store_for(j, n), _mm256_setzero_ps(), true, bias, i,
+                          residual ? residual + i * ldc + j : NULL, activation);
         return;
     }
     // One column past a multiple of 24 goes to gemm2_column; the tiles cover the rest.
@@ -1229,8 +1212,7 @@ void AVX2 wc_gemm_avx2(long m, long n, long k, const float *a, long lda, const f
                     const float *next = j == jc && i + GEMM2_ROWS < m ? ai + GEMM2_ROWS * lda : NULL;
                     const float *bj = b + pc * ldb + j, *rj = residual ? residual + i * ldc + j : NULL;
                     float *cj = c + i * ldc + j;
-                    const __m256i masks[3] = {inside(j, tiled), inside(j + 8, tiled), inside(j + 16, tiled)};
-                    const bool full[3] = {j + 8 <= tiled, j + 16 <= tiled, j + 24 <= tiled};
+                    const store_mask stores[3] = {store_for(j, tiled), store_for(j + 8, tiled), store_for(j + 16, tiled)};
                     const long width = tiled - j;
                     if (width >= 24) GEMM2_ROWS_OF(3, true);
                     else if (width > 16) GEMM2_ROWS_OF(3, false);

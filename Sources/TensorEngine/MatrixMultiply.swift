@@ -124,7 +124,12 @@ package enum EngineGEMM {
     ///   0.64–0.91 of the time (960 × 49 × 160 0.72, 320 × 49 × 80 0.64, 1280 × 49 × 320 0.85),
     ///   level where k is large (160 × 49 × 960 1.0–1.1).
     package static func takes(columns: Int, kernels: KernelSet, precision: Precision) -> Bool {
-        (kernels == .avx512 || kernels == .avx2) && precision == .float32 && columns < narrowPlane
+        hasKernels(kernels, precision) && columns < narrowPlane
+    }
+
+    /// Whether `kernels` has the engine's GEMM and linear kernels at `precision` (float32 only).
+    private static func hasKernels(_ kernels: KernelSet, _ precision: Precision) -> Bool {
+        kernels.vector != nil && precision == .float32
     }
 
     /// The largest batch whose linear layers run on the engine in a network whose GEMMs the library
@@ -140,7 +145,7 @@ package enum EngineGEMM {
     /// batch 1, 0.81–1.10 at 2 to 8 and 1.03 at 32; with the AVX2 set, in MobileNetV2 (1000 × 1280),
     /// 0.81 at batch 1 and 0.96 at batch 8, 2 threads (`tools/bench_layers_ab.py`).
     package static func takesLinear(batch: Int, kernels: KernelSet, precision: Precision) -> Bool {
-        (kernels == .avx512 || kernels == .avx2) && precision == .float32 && batch <= linearBatch
+        hasKernels(kernels, precision) && batch <= linearBatch
     }
 
     /// Whether the engine computes every GEMM of `graph` (see the type's description).
